@@ -1,0 +1,64 @@
+"""Default configuration: every field is commented here once; presets override only what differs."""
+import ml_collections
+
+
+def get_config():
+    c = ml_collections.ConfigDict()
+    c.method = "srtd"          # 'srtd' (quality-aware skill regularisation), 'te' (no skill reg.), 'srtd_q' (no quality weight)
+    c.seed = 0                 # base seed; seed i of a run uses fold_in(PRNGKey(seed), i)
+    c.num_seeds = 3            # seeds trained together along a vmap / lax.map axis
+    c.seed_axis = "auto"       # 'vmap' | 'map' | 'auto' (the faster measured on the platform; see README)
+
+    c.data = d = ml_collections.ConfigDict()
+    d.configuration = "mr5_rp3_me2"  # a Table 1 name or 'MR a, RP b, ME c'
+    d.assignment_seed = 0      # seeded shuffle deciding which task gets which kind
+    d.data_dir = "data/mt10"   # generated files are cached here, keyed by the generation settings
+    d.episode_length = 200     # steps per episode (the authors' code used 200)
+    d.episodes_mr = 150        # episodes per task of each kind (the paper's counts)
+    d.episodes_rp = 100
+    d.episodes_me = 50
+    d.num_rungs = 11           # behaviour-policy ladder: quality q = k / (num_rungs - 1)
+    d.expert_noise = 0.3       # std of the Gaussian noise on expert actions at q = 0 (scaled by 1 - q)
+    d.probe_episodes = 4       # episodes per rung to find the medium rung
+    d.medium_success = 0.5     # medium rung = first rung whose probe success rate reaches this
+    d.seed = 0                 # data-generation seed
+    d.num_workers = 2          # generation processes
+    d.reward_type = "relative"  # training reward: 'relative' (r_t - r_{t-1}, the paper's) or 'raw'
+    d.reward_scale = 0.1       # the released code divides Meta-World's reward by 10
+
+    c.encoder = e = ml_collections.ConfigDict()
+    e.n = 4                    # sub-trajectory length n (task window n steps, skill window 2n steps)
+    e.latent_dim = 4           # dimension of b and z
+    e.skill_hidden = (256, 256, 256)
+    e.task_hidden = (256, 256)
+    e.learning_rate = 1e-4
+    e.batch_size = 2048
+    e.epochs = 300.0           # passes over the dataset's transitions (steps = epochs * transitions / batch)
+    e.mmd_weight = 100.0       # lambda on the prior penalty (released code: 100)
+    e.kernel = "imq"           # 'imq' | 'rbf'
+    e.kernel_scales = (16.0,)  # kernel scales C; released code: one scale, 16
+    e.multi_scale = False      # True: the WAE paper's scales 2 d sigma^2 {0.1 .. 10} instead of kernel_scales
+    e.skill_reg_weight = 1.0   # weight on L_SR (paper: 1; released code: 1e-2)
+    e.weight_decay = 0.0       # L2 on encoder/decoder weights (released code: 1e-3; not in the paper)
+    e.chunk_steps = 100        # steps per jitted lax.scan chunk (progress is reported per chunk)
+
+    c.rl = r = ml_collections.ConfigDict()
+    r.actor_hidden = (256, 256, 256)
+    r.critic_hidden = (256, 256, 256)
+    r.learning_rate = 1e-4
+    r.batch_size = 1280
+    r.steps = 1_000_000
+    r.alpha = 2.5              # TD3+BC behaviour-cloning trade-off
+    r.gamma = 0.99
+    r.tau = 0.005
+    r.policy_noise = 0.2
+    r.noise_clip = 0.5
+    r.policy_delay = 2
+    r.chunk_steps = 1000
+
+    c.eval = v = ml_collections.ConfigDict()
+    v.episodes_per_task = 10   # evaluation episodes per task and seed, each with a random goal
+    v.episode_length = 0       # 0: the dataset's episode length
+    v.every_steps = 0          # evaluate every this many RL steps as well (0: only at the end)
+    v.seed = 12345             # goals of evaluation episodes
+    return c

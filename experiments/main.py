@@ -1,0 +1,20 @@
+"""Train and evaluate one method on MT10 for several seeds.
+
+  python -m experiments.main --config=configs/quick.py --workdir=runs/quick [--config.num_seeds=5 ...]
+"""
+from absl import app, flags
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration.", lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for the run's outputs.", required=True)
+
+
+def main(argv):
+    del argv
+    from srtd_jax.run import train_and_evaluate
+    train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,1 @@
+"""Offline datasets: container, validated I/O, mixtures, generators, window sampling."""

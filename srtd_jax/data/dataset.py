@@ -1,0 +1,143 @@
+"""Episode-major offline dataset container with validated, atomic file I/O.
+
+Every episode has the same length L, so each per-step field is stored as an (E, L, ...) array and
+windows around a step are index arithmetic on (episode, time).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import NamedTuple
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class EpisodeDataset(NamedTuple):
+    """Offline transitions, episode-major. E episodes of L steps, S = obs dim, A = action dim.
+
+    observations, next_observations: (E, L, S) float32
+    actions: (E, L, A) float32
+    raw_rewards: (E, L) float32   Meta-World's reward r_t
+    rewards: (E, L) float32       relative reward r_t - r_{t-1} (0 at t = 0), the default training reward
+    terminals, timeouts, successes: (E, L) bool
+    task_ids, episode_ids, rungs: (E, L) int32   task index, episode index within its file, ladder rung
+    episode_returns: (E, L) float32   undiscounted raw-reward return of the step's episode
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    raw_rewards: np.ndarray
+    rewards: np.ndarray
+    next_observations: np.ndarray
+    terminals: np.ndarray
+    timeouts: np.ndarray
+    successes: np.ndarray
+    task_ids: np.ndarray
+    episode_ids: np.ndarray
+    episode_returns: np.ndarray
+    rungs: np.ndarray
+
+    @property
+    def num_episodes(self) -> int:
+        return self.observations.shape[0]
+
+    @property
+    def episode_length(self) -> int:
+        return self.observations.shape[1]
+
+
+_DTYPES = {
+    "observations": np.float32, "actions": np.float32, "raw_rewards": np.float32,
+    "rewards": np.float32, "next_observations": np.float32, "terminals": np.bool_,
+    "timeouts": np.bool_, "successes": np.bool_, "task_ids": np.int32, "episode_ids": np.int32,
+    "episode_returns": np.float32, "rungs": np.int32,
+}
+_NDIM = {"observations": 3, "actions": 3, "next_observations": 3}
+
+
+class DatasetError(ValueError):
+    """A dataset file or array that cannot be used; the message names the file and the problem."""
+
+
+def validate(data: EpisodeDataset, where: str = "dataset", num_tasks: int | None = None,
+             min_length: int = 1) -> None:
+    """Checks dtypes, shapes, finiteness and ids; raises DatasetError naming `where` and the field."""
+    e, l = data.observations.shape[:2] if data.observations.ndim == 3 else (None, None)
+    if e is None:
+        raise DatasetError(f"{where}: observations must be (E, L, S), got shape {data.observations.shape}")
+    if e == 0:
+        raise DatasetError(f"{where}: holds no episodes")
+    if l < min_length:
+        raise DatasetError(f"{where}: episodes of {l} steps are shorter than the {min_length} steps a window needs")
+    for name, dtype in _DTYPES.items():
+        arr = getattr(data, name)
+        if arr.dtype != dtype:
+            raise DatasetError(f"{where}: field {name!r} has dtype {arr.dtype}, expected {np.dtype(dtype)}")
+        ndim = _NDIM.get(name, 2)
+        if arr.ndim != ndim or arr.shape[:2] != (e, l):
+            raise DatasetError(f"{where}: field {name!r} has shape {arr.shape}, expected ({e}, {l}{', ...' if ndim == 3 else ''})")
+        if arr.dtype == np.float32 and not np.isfinite(arr).all():
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise DatasetError(f"{where}: field {name!r} has a non-finite value at index {tuple(int(i) for i in bad)}")
+    if data.next_observations.shape != data.observations.shape:
+        raise DatasetError(f"{where}: next_observations shape {data.next_observations.shape} != observations {data.observations.shape}")
+    if num_tasks is not None and (data.task_ids.min() < 0 or data.task_ids.max() >= num_tasks):
+        raise DatasetError(f"{where}: task id out of range [0, {num_tasks}): found {int(data.task_ids.min())}..{int(data.task_ids.max())}")
+
+
+def save(path: str, data: EpisodeDataset, meta: dict) -> None:
+    """Writes `data` and `meta` to `path` (.npz) atomically: a temporary file renamed into place."""
+    validate(data, where=path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    meta = dict(meta, format_version=FORMAT_VERSION)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **data._asdict())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load(path: str, expected_meta: dict | None = None) -> tuple[EpisodeDataset, dict]:
+    """Reads a file written by `save`; checks it is complete, well-formed and (optionally) matches.
+
+    `expected_meta`: key/value pairs the file's metadata must hold (e.g. the generation settings).
+    Raises DatasetError naming the file and what is wrong.
+    """
+    if not os.path.exists(path):
+        raise DatasetError(f"dataset file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise DatasetError(f"dataset file {path} is corrupt or truncated ({type(err).__name__}: {err})") from err
+    missing = [k for k in ("meta_json", *EpisodeDataset._fields) if k not in arrays]
+    if missing:
+        raise DatasetError(f"dataset file {path} lacks fields {missing}")
+    meta = json.loads(str(arrays.pop("meta_json")))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(f"dataset file {path} has format version {meta.get('format_version')}, expected {FORMAT_VERSION}")
+    for key, value in (expected_meta or {}).items():
+        if meta.get(key) != value:
+            raise DatasetError(f"dataset file {path} does not match the requested settings: {key}={meta.get(key)!r}, expected {value!r}")
+    data = EpisodeDataset(**{k: arrays[k] for k in EpisodeDataset._fields})
+    validate(data, where=path)
+    return data, meta
+
+
+def concatenate(parts: list[EpisodeDataset]) -> EpisodeDataset:
+    """Stacks datasets along the episode axis; all must share the episode length."""
+    lengths = {p.episode_length for p in parts}
+    if len(lengths) != 1:
+        raise DatasetError(f"cannot concatenate datasets of different episode lengths {sorted(lengths)}")
+    return EpisodeDataset(*[np.concatenate(fields, axis=0) for fields in zip(*parts)])

@@ -1,0 +1,106 @@
+"""On-device dataset and window gathering (all jit-able, no Python loops over steps)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from srtd_jax.data.dataset import EpisodeDataset
+from srtd_jax.types import Transition, WindowBatch
+
+
+class DeviceData(NamedTuple):
+    """The training view of a dataset, on device. E episodes of L steps.
+
+    obs, next_obs: (E, L, S) normalised states; actions: (E, L, A); rewards: (E, L) training reward;
+    terminals: (E, L) float; quality: (E,) normalised episode return in [0, 1]; task_ids: (E,) int32.
+    """
+
+    obs: jax.Array
+    actions: jax.Array
+    rewards: jax.Array
+    next_obs: jax.Array
+    terminals: jax.Array
+    quality: jax.Array
+    task_ids: jax.Array
+
+
+class Normalizer(NamedTuple):
+    """State normalisation s -> (s - mean) / std, from the offline dataset. mean, std: (S,)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __call__(self, obs):
+        return (obs - self.mean) / self.std
+
+
+def make_normalizer(data: EpisodeDataset, eps: float = 1e-3) -> Normalizer:
+    flat = data.observations.reshape(-1, data.observations.shape[-1]).astype(np.float64)
+    return Normalizer(flat.mean(0).astype(np.float32), (flat.std(0) + eps).astype(np.float32))
+
+
+def to_device(data: EpisodeDataset, normalizer: Normalizer, reward_type: str, reward_scale: float) -> DeviceData:
+    """Normalises states, picks the training reward ('relative' | 'raw') and quality weights."""
+    if reward_type not in ("relative", "raw"):
+        raise ValueError(f"unknown reward_type {reward_type!r}; valid: relative, raw")
+    rewards = data.rewards if reward_type == "relative" else data.raw_rewards
+    returns = data.episode_returns[:, 0].astype(np.float64)
+    span = returns.max() - returns.min()
+    quality = (returns - returns.min()) / span if span > 0 else np.ones_like(returns)
+    return DeviceData(
+        obs=jnp.asarray(normalizer(data.observations)), actions=jnp.asarray(data.actions),
+        rewards=jnp.asarray(rewards * reward_scale, jnp.float32),
+        next_obs=jnp.asarray(normalizer(data.next_observations)),
+        terminals=jnp.asarray(data.terminals, jnp.float32), quality=jnp.asarray(quality, jnp.float32),
+        task_ids=jnp.asarray(data.task_ids[:, 0]))
+
+
+def _gather(arr, e, k, valid):
+    """arr: (E, L, ...); e: (B,), k, valid: (B, W) -> (B, W, ...) with invalid positions zeroed."""
+    out = arr[e[:, None], jnp.clip(k, 0, arr.shape[1] - 1)]
+    return out * valid.reshape(valid.shape + (1,) * (out.ndim - 2)).astype(out.dtype)
+
+
+def task_window(data: DeviceData, e: jax.Array, t: jax.Array, n: int) -> jax.Array:
+    """tau_t: (a_k, s_{k+1}, r_k) for k = t-n .. t-1, zero before the episode start.
+
+    e, t: (B,) with 0 <= t <= L (t = L is the window after the last step). -> (B, n, A + S + 1)
+    """
+    k = t[:, None] + jnp.arange(-n, 0)
+    valid = k >= 0
+    return jnp.concatenate([_gather(data.actions, e, k, valid), _gather(data.next_obs, e, k, valid),
+                            _gather(data.rewards, e, k, valid)[..., None]], axis=-1)
+
+
+def sample_windows(data: DeviceData, key: jax.Array, batch_size: int, n: int) -> WindowBatch:
+    """Samples B steps uniformly over all (episode, time) pairs and gathers their windows."""
+    num_e, length = data.obs.shape[:2]
+    idx = jax.random.randint(key, (batch_size,), 0, num_e * length)
+    e, t = idx // length, idx % length
+    ks = t[:, None] + jnp.arange(-n, n)
+    skill_valid = (ks >= 0) & (ks < length)
+    kr = t[:, None] + jnp.arange(-n, 1)
+    recon_valid = kr >= 0
+    return WindowBatch(
+        skill_obs=_gather(data.obs, e, ks, skill_valid), skill_actions=_gather(data.actions, e, ks, skill_valid),
+        skill_mask=skill_valid.astype(jnp.float32), task_window=task_window(data, e, t, n),
+        recon_obs=_gather(data.obs, e, kr, recon_valid), recon_actions=_gather(data.actions, e, kr, recon_valid),
+        recon_next_obs=_gather(data.next_obs, e, kr, recon_valid),
+        recon_rewards=_gather(data.rewards, e, kr, recon_valid), recon_mask=recon_valid.astype(jnp.float32),
+        quality=data.quality[e])
+
+
+def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_size: int,
+                       gamma: float) -> Transition:
+    """TD3+BC batch on [s, c]: cond (E, L + 1, C) is the per-step conditioning (z_t or one-hot task),
+    cond[:, t + 1] conditions the next state."""
+    num_e, length = data.obs.shape[:2]
+    idx = jax.random.randint(key, (batch_size,), 0, num_e * length)
+    e, t = idx // length, idx % length
+    return Transition(
+        obs=jnp.concatenate([data.obs[e, t], cond[e, t]], -1), action=data.actions[e, t],
+        reward=data.rewards[e, t], next_obs=jnp.concatenate([data.next_obs[e, t], cond[e, t + 1]], -1),
+        discount=gamma * (1.0 - data.terminals[e, t]))

@@ -1,0 +1,1 @@
+"""Environments: Meta-World MT10."""

@@ -1,0 +1,79 @@
+"""Meta-World MT10: task registry, environment construction and scripted experts.
+
+Kept free of JAX so that data-generation worker processes stay light.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+# Order fixes the task id used everywhere (one-hot baselines, dataset task_ids, tables).
+MT10_TASKS = (
+    "reach", "push", "pick-place", "door-open", "drawer-open", "drawer-close",
+    "button-press-topdown", "peg-insert-side", "window-open", "window-close",
+)
+OBS_DIM = 39
+ACTION_DIM = 4
+MAX_PATH_LENGTH = 500  # Meta-World truncates every episode here.
+
+_POLICY_NAMES = {
+    "reach": "SawyerReachV3Policy",
+    "push": "SawyerPushV3Policy",
+    "pick-place": "SawyerPickPlaceV3Policy",
+    "door-open": "SawyerDoorOpenV3Policy",
+    "drawer-open": "SawyerDrawerOpenV3Policy",
+    "drawer-close": "SawyerDrawerCloseV3Policy",
+    "button-press-topdown": "SawyerButtonPressTopdownV3Policy",
+    "peg-insert-side": "SawyerPegInsertionSideV3Policy",
+    "window-open": "SawyerWindowOpenV3Policy",
+    "window-close": "SawyerWindowCloseV3Policy",
+}
+
+
+def task_index(name: str) -> int:
+    """Index of an MT10 task; raises a ValueError naming the valid tasks."""
+    if name not in MT10_TASKS:
+        raise ValueError(f"unknown MT10 task {name!r}; valid tasks: {', '.join(MT10_TASKS)}")
+    return MT10_TASKS.index(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _benchmark():
+    import metaworld  # deferred: heavy import, only where environments are needed
+    return metaworld.MT10(seed=0)  # seed fixes the 50 goal positions of each task
+
+
+class MT10Env:
+    """One MT10 task's environment; `reset(goal_index)` picks one of its 50 goal positions.
+
+    Observations follow Meta-World's MT convention (goal visible, 39-D).
+    """
+
+    def __init__(self, task: str):
+        task_index(task)
+        bench = _benchmark()
+        self.task = task
+        self.env = bench.train_classes[f"{task}-v3"]()
+        self.goals = [t for t in bench.train_tasks if t.env_name == f"{task}-v3"]
+
+    @property
+    def num_goals(self) -> int:
+        return len(self.goals)
+
+    def reset(self, goal_index: int) -> np.ndarray:
+        self.env.set_task(self.goals[goal_index])
+        obs, _ = self.env.reset()
+        return np.asarray(obs, np.float32)
+
+    def step(self, action: np.ndarray):
+        """Returns (obs (39,), raw reward, success flag)."""
+        obs, reward, _, _, info = self.env.step(np.asarray(action, np.float32))
+        return np.asarray(obs, np.float32), float(reward), bool(info["success"])
+
+
+def scripted_expert(task: str):
+    """Meta-World's hand-written expert policy for a task (an object with `get_action(obs)`)."""
+    import metaworld.policies as policies
+    task_index(task)
+    return getattr(policies, _POLICY_NAMES[task])()

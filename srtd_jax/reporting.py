@@ -1,0 +1,64 @@
+"""Metrics over time (JSON lines + TensorBoard), the final summary with 95% CIs, and the console table."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+from scipy import stats
+
+
+class MetricWriter:
+    """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard."""
+
+    def __init__(self, workdir: str):
+        from tensorboardX import SummaryWriter
+        self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def write(self, phase: str, step: int, metrics: dict):
+        row = {"phase": phase, "step": int(step)}
+        for k, v in metrics.items():
+            v = np.asarray(v, np.float64)
+            row[k] = np.where(np.isfinite(v), v, None).tolist()
+            if np.isfinite(v).any():
+                self._tb.add_scalar(f"{phase}/{k}", float(np.nanmean(v)), int(step))
+        self._jsonl.write(json.dumps(row) + "\n")
+        self._jsonl.flush()
+
+    def close(self):
+        self._jsonl.close()
+        self._tb.close()
+
+
+def mean_ci95(values) -> tuple:
+    """Mean and half-width of the Student t 95% interval over seeds (0 for a single seed)."""
+    v = np.asarray(values, np.float64)
+    if v.size < 2:
+        return float(v.mean()), 0.0
+    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+
+
+def summarize(rates: np.ndarray, tasks, assignment: dict, curve: list, cfg) -> dict:
+    """rates: (seeds, tasks) success rates -> a JSON-ready summary."""
+    mean, ci = mean_ci95(rates.mean(1))
+    per_task = {}
+    for i, task in enumerate(tasks):
+        m, c = mean_ci95(rates[:, i])
+        per_task[task] = {"kind": assignment.get(task), "mean": m, "ci95": c, "per_seed": rates[:, i].tolist()}
+    return {"method": cfg.method, "configuration": cfg.data.configuration, "num_seeds": int(rates.shape[0]),
+            "episodes_per_task": cfg.eval.episodes_per_task,
+            "success_definition": "success flag at any step of the episode",
+            "mean_success": mean, "ci95": ci, "per_seed_mean": rates.mean(1).tolist(), "per_task": per_task,
+            "learning_curve": curve}
+
+
+def console_table(summary: dict) -> str:
+    """A fixed-width per-task success table for the end of a run."""
+    lines = [f"{'task':<22}{'kind':<6}{'success':>9}  {'95% CI':>8}   per seed"]
+    for task, row in summary["per_task"].items():
+        seeds = " ".join(f"{s:.2f}" for s in row["per_seed"])
+        lines.append(f"{task:<22}{row['kind'] or '':<6}{row['mean']:>9.3f}  ±{row['ci95']:>7.3f}   {seeds}")
+    seeds = " ".join(f"{s:.2f}" for s in summary["per_seed_mean"])
+    lines.append(f"{'MEAN':<28}{summary['mean_success']:>9.3f}  ±{summary['ci95']:>7.3f}   {seeds}")
+    return "\n".join(lines)

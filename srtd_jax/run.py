@@ -1,0 +1,158 @@
+"""train_and_evaluate: the host loop wiring data, the encoder phase, TD3+BC, evaluation and outputs."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from srtd_jax import checkpointing, kernels, losses, reporting, train, train_state
+from srtd_jax.config_check import check_config
+from srtd_jax.data import dataset as ds
+from srtd_jax.data import mixtures, mt10_generate, windows
+from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS
+from srtd_jax.evaluation import evaluate, make_policy
+from srtd_jax.networks import make_actor_critic, make_encoder_networks
+
+# Seed-axis strategy chosen by 'auto', per platform: the faster one measured (README, "Seeds").
+AUTO_SEED_AXIS = {"cpu": "vmap", "gpu": "vmap", "tpu": "vmap"}
+# Loss settings of the task-embedding methods (section 5's ablations).
+METHODS = {"srtd": dict(skill_reg=True, quality_weighted=True),
+           "srtd_q": dict(skill_reg=True, quality_weighted=False),
+           "te": dict(skill_reg=False, quality_weighted=False)}
+
+
+def seed_axis_strategy(cfg) -> str:
+    return AUTO_SEED_AXIS.get(jax.default_backend(), "vmap") if cfg.seed_axis == "auto" else cfg.seed_axis
+
+
+def seed_keys(seed: int, num_seeds: int) -> jax.Array:
+    """Seed i's key is fold_in(PRNGKey(seed), i), independent of how many seeds run together."""
+    base = jax.random.PRNGKey(seed)
+    return jnp.stack([jax.random.fold_in(base, i) for i in range(num_seeds)])
+
+
+def load_training_data(cfg, log=print):
+    """Generates (or reuses) the configured mixture and returns (assignment, EpisodeDataset)."""
+    assignment = mixtures.assign(cfg.data.configuration, cfg.data.assignment_seed)
+    settings = mt10_generate.settings_from_config(cfg.data)
+    paths = mt10_generate.ensure_datasets(assignment, settings, cfg.data.data_dir, cfg.data.num_workers)
+    parts = []
+    for task, path in paths.items():
+        data, _ = ds.load(path, expected_meta=settings.key(task, assignment[task]))
+        parts.append(data)
+    data = ds.concatenate(parts)
+    ds.validate(data, where="training data", num_tasks=len(MT10_TASKS), min_length=cfg.encoder.n + 1)
+    log(f"data: {data.num_episodes} episodes x {data.episode_length} steps; kinds "
+        + ", ".join(f"{t}={k}" for t, k in assignment.items()))
+    return assignment, data
+
+
+def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, shared, per_seed, *, phase: str,
+               writer, log, step_offset: int = 0, after_chunk=None):
+    """Runs `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk."""
+    done, start = 0, time.time()
+    while done < total_steps:
+        states, keys, metrics = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
+        done += chunk_steps
+        metrics = {k: np.asarray(v) for k, v in metrics.items()}
+        writer.write(phase, step_offset + done, metrics)
+        rate = done / (time.time() - start)
+        if done == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
+            shown = ", ".join(f"{k} {np.nanmean(v):.4g}" for k, v in sorted(metrics.items()))
+            log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch): {shown}")
+        if after_chunk:
+            after_chunk(done, states)
+    return states, keys
+
+
+def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
+    """Trains cfg.num_seeds seeds of the configured method and evaluates them on MT10.
+
+    Writes into workdir: config.json, metrics.jsonl, TensorBoard events, checkpoints/ (orbax),
+    summary.json. Returns the summary dict."""
+    check_config(cfg)
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        f.write(cfg.to_json_best_effort(indent=2))
+    strategy = seed_axis_strategy(cfg)
+    log(f"method {cfg.method}, {cfg.num_seeds} seeds ({strategy} over seeds), JAX backend {jax.default_backend()}")
+    assignment, data = load_training_data(cfg, log)
+    normalizer = windows.make_normalizer(data)
+    device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
+    obs_dim, e = data.observations.shape[-1], cfg.encoder
+    keys = seed_keys(cfg.seed, cfg.num_seeds)
+    keys, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(keys).transpose(1, 0, 2)
+    writer = reporting.MetricWriter(workdir)
+
+    # Phase 1: skill and task WAEs (Algorithm 1).
+    method = METHODS[cfg.method]
+    enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)
+    enc_opt = optax.adam(e.learning_rate)
+    scales = kernels.wae_scales(e.latent_dim) if e.multi_scale else tuple(e.kernel_scales)
+    enc_step = train.make_encoder_step(
+        enc_nets, enc_opt, batch_size=e.batch_size, n=e.n, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
+        skill_reg_weight=e.skill_reg_weight if method["skill_reg"] else 0.0,
+        quality_weighted=method["quality_weighted"], kernel=e.kernel, scales=scales, weight_decay=e.weight_decay)
+    enc_states = train.stack_states(lambda k: train_state.init_encoder_state(
+        k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n), enc_keys)
+    enc_total = _round_up(math.ceil(e.epochs * data.num_episodes * data.episode_length / e.batch_size), e.chunk_steps)
+    log(f"encoder: {enc_total} steps ({e.epochs} epochs of {data.num_episodes * data.episode_length} transitions, batch {e.batch_size})")
+    enc_chunk = train.make_chunk(enc_step, e.chunk_steps, strategy)
+    enc_states, enc_keys = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
+                                      phase="encoder", writer=writer, log=log)
+    task_enc_params = enc_states.params["task"]["encoder"]
+    cond = jax.jit(jax.vmap(lambda p: train.embed_dataset(p, device_data, networks=enc_nets, n=e.n)))(task_enc_params)
+
+    # Phase 2: TD3+BC on [normalised s, z].
+    r = cfg.rl
+    ac = make_actor_critic(ACTION_DIM, r.actor_hidden, r.critic_hidden)
+    actor_opt, critic_opt = optax.adam(r.learning_rate), optax.adam(r.learning_rate)
+    rl_step = train.make_td3bc_step(ac, actor_opt, critic_opt, batch_size=r.batch_size, gamma=r.gamma, tau=r.tau,
+                                    alpha=r.alpha, policy_noise=r.policy_noise, noise_clip=r.noise_clip,
+                                    policy_delay=r.policy_delay)
+    rl_states = train.stack_states(lambda k: train_state.init_td3bc_state(
+        k, ac, actor_opt, critic_opt, obs_dim + e.latent_dim, ACTION_DIM), rl_keys)
+    rl_total = _round_up(r.steps, r.chunk_steps)
+    conditioner = lambda p, history, task_ids: losses.task_embed(p, history, networks=enc_nets)
+    act = make_policy(ac.actor.apply, conditioner)
+    eval_len = cfg.eval.episode_length or data.episode_length
+    curve = []
+
+    def run_eval(step, states):
+        success = evaluate(act, states.actor_params, task_enc_params, num_seeds=cfg.num_seeds,
+                           normalizer=normalizer, n=e.n, action_dim=ACTION_DIM,
+                           episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
+                           reward_type=cfg.data.reward_type, reward_scale=cfg.data.reward_scale,
+                           seed=cfg.eval.seed, log=log)
+        rates = success.mean(-1)  # (seeds, tasks)
+        curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
+        writer.write("eval", step, {"success": rates.mean(-1), **{f"success/{t}": rates[:, i] for i, t in enumerate(MT10_TASKS)}})
+        log(f"[eval] step {step}: mean success {rates.mean():.3f} (per seed {np.round(rates.mean(-1), 3).tolist()})")
+        return rates
+
+    def maybe_eval(done, states):
+        if cfg.eval.every_steps and done % cfg.eval.every_steps < r.chunk_steps and done < rl_total:
+            run_eval(done, states)
+
+    log(f"td3+bc: {rl_total} steps, batch {r.batch_size}")
+    rl_chunk = train.make_chunk(rl_step, r.chunk_steps, strategy)
+    rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, cond,
+                                    phase="td3bc", writer=writer, log=log, after_chunk=maybe_eval)
+    rates = run_eval(rl_total, rl_states)
+    checkpointing.save_params(os.path.join(workdir, "checkpoints"), {"encoder": enc_states.params, "td3bc": rl_states})
+    summary = reporting.summarize(rates, MT10_TASKS, assignment, curve, cfg)
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    writer.close()
+    log(reporting.console_table(summary))
+    return summary
+
+
+def _round_up(steps: int, chunk: int) -> int:
+    return max(chunk, int(math.ceil(steps / chunk)) * chunk)

@@ -1,0 +1,131 @@
+"""Train steps (`state, key, step, shared, per_seed -> state, metrics`), lax.scan chunks over a seed
+axis, and task-embedding of a whole dataset. No Python loops over steps inside jit."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from srtd_jax import losses
+from srtd_jax.data import windows
+from srtd_jax.networks import ActorCritic, EncoderNetworks
+from srtd_jax.train_state import EncoderState, TD3BCState
+
+SEED_AXIS_STRATEGIES = ("vmap", "map")
+
+
+def gradient_update(loss_fn: Callable, optimizer: optax.GradientTransformation):
+    """Turns `loss_fn(params, *args) -> (loss, metrics)` into
+    `update(params, opt_state, *args) -> (params, opt_state, metrics)`."""
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def update(params, opt_state, *args):
+        (_, metrics), grads = grad_fn(params, *args)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, metrics
+
+    return update
+
+
+def make_encoder_step(networks: EncoderNetworks, optimizer, *, batch_size: int, n: int, latent_dim: int,
+                      mmd_weight: float, skill_reg_weight: float, quality_weighted: bool, kernel: str,
+                      scales, weight_decay: float):
+    """One Algorithm 1 update of the skill and task WAEs on a batch sampled from the on-device data."""
+    loss_fn = functools.partial(losses.encoder_loss, networks=networks, latent_dim=latent_dim,
+                                mmd_weight=mmd_weight, skill_reg_weight=skill_reg_weight,
+                                quality_weighted=quality_weighted, kernel=kernel, scales=tuple(scales),
+                                weight_decay=weight_decay)
+    update = gradient_update(loss_fn, optimizer)
+
+    def step(state: EncoderState, key, step_count, data: windows.DeviceData, per_seed):
+        del step_count, per_seed
+        kb, kl = jax.random.split(key)
+        batch = windows.sample_windows(data, kb, batch_size, n)
+        params, opt_state, metrics = update(state.params, state.opt_state, batch, kl)
+        return EncoderState(params, opt_state), metrics
+
+    return step
+
+
+def make_td3bc_step(networks: ActorCritic, actor_opt, critic_opt, *, batch_size: int, gamma: float, tau: float,
+                    alpha: float, policy_noise: float, noise_clip: float, policy_delay: int):
+    """One TD3+BC update on [s, c] (c = per-step conditioning: z_t or a one-hot task id). The actor and
+    the targets move every `policy_delay` steps through lax.cond on the shared step counter."""
+    critic_update = gradient_update(functools.partial(
+        losses.td3bc_critic_loss, networks=networks, policy_noise=policy_noise, noise_clip=noise_clip), critic_opt)
+    actor_update = gradient_update(functools.partial(losses.td3bc_actor_loss, networks=networks, alpha=alpha), actor_opt)
+    polyak = lambda target, online: jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
+
+    def step(state: TD3BCState, key, step_count, data: windows.DeviceData, cond):
+        kb, kn = jax.random.split(key)
+        batch = windows.sample_transitions(data, cond, kb, batch_size, gamma)
+        critic, critic_opt_state, c_metrics = critic_update(
+            state.critic_params, state.critic_opt_state, state.target_critic_params, state.target_actor_params, batch, kn)
+
+        def delayed(operand):
+            actor, actor_opt_state = operand
+            actor, actor_opt_state, a_metrics = actor_update(actor, actor_opt_state, critic, batch)
+            return actor, actor_opt_state, polyak(state.target_actor_params, actor), \
+                polyak(state.target_critic_params, critic), a_metrics
+
+        def skip(operand):
+            actor, actor_opt_state = operand
+            nan = jnp.full((), jnp.nan)  # no actor update this step; the chunk average ignores NaNs
+            return actor, actor_opt_state, state.target_actor_params, state.target_critic_params, \
+                {"actor_loss": nan, "bc_loss": nan}
+
+        actor, actor_opt_state, t_actor, t_critic, a_metrics = jax.lax.cond(
+            step_count % policy_delay == 0, delayed, skip, (state.actor_params, state.actor_opt_state))
+        return TD3BCState(actor, critic, t_actor, t_critic, actor_opt_state, critic_opt_state), {**c_metrics, **a_metrics}
+
+    return step
+
+
+def make_chunk(step_fn: Callable, num_steps: int, strategy: str):
+    """Runs `num_steps` of `step_fn` in a lax.scan for every seed of a seed-stacked state.
+
+    Returns jitted `chunk(states, keys, step0, shared, per_seed) -> (states, keys, metrics)`:
+    states/keys/per_seed carry a leading seed axis, `shared` (the dataset) and `step0` do not;
+    metrics are per-seed means over the chunk (NaN entries, e.g. skipped actor steps, ignored).
+    strategy: 'vmap' batches the seeds into one program; 'map' runs them one after another (lax.map).
+    """
+    if strategy not in SEED_AXIS_STRATEGIES:
+        raise ValueError(f"unknown seed axis strategy {strategy!r}; valid: {', '.join(SEED_AXIS_STRATEGIES)}")
+
+    def one_seed(state, key, step0, shared, per_seed):
+        def body(carry, i):
+            state, key = carry
+            key, sub = jax.random.split(key)
+            state, metrics = step_fn(state, sub, step0 + i, shared, per_seed)
+            return (state, key), metrics
+
+        (state, key), metrics = jax.lax.scan(body, (state, key), jnp.arange(num_steps))
+        return state, key, jax.tree.map(jnp.nanmean, metrics)
+
+    if strategy == "vmap":
+        batched = jax.vmap(one_seed, in_axes=(0, 0, None, None, 0))
+    else:
+        def batched(states, keys, step0, shared, per_seed):
+            return jax.lax.map(lambda x: one_seed(x[0], x[1], step0, shared, x[2]), (states, keys, per_seed))
+    return jax.jit(batched, donate_argnums=(0,))
+
+
+def embed_dataset(task_encoder_params, data: windows.DeviceData, *, networks: EncoderNetworks, n: int) -> jax.Array:
+    """z_t = q_theta(tau_t) for every episode and t = 0 .. L (t = L conditions the last next-state).
+    Single seed: params unstacked. -> (E, L + 1, Z)"""
+    length = data.obs.shape[1]
+    t = jnp.arange(length + 1)
+
+    def one_episode(e):
+        tau = windows.task_window(data, jnp.full_like(t, e), t, n)
+        return losses.task_embed(task_encoder_params, tau, networks=networks)
+
+    return jax.lax.map(one_episode, jnp.arange(data.obs.shape[0]))
+
+
+def stack_states(init_fn: Callable, keys: jax.Array):
+    """Initialises one state per seed key and stacks them along a leading seed axis."""
+    return jax.vmap(init_fn)(keys)

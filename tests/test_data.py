@@ -1,0 +1,100 @@
+"""Dataset generation, caching, atomic and validated I/O, mixtures."""
+import os
+
+import numpy as np
+import pytest
+
+from srtd_jax.data import dataset as ds
+from srtd_jax.data import mixtures, mt10_generate
+from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
+from tests.conftest import tiny_config
+
+
+def _settings(path):
+    return mt10_generate.settings_from_config(tiny_config(path).data)
+
+
+def test_generated_files_hold_every_field(tiny_data_dir):
+    s = _settings(tiny_data_dir)
+    data, meta = ds.load(mt10_generate.file_path(tiny_data_dir, s, "push", "MR"), expected_meta=s.key("push", "MR"))
+    assert data.observations.shape == (3, 20, 39) and data.actions.shape == (3, 20, 4)
+    assert (data.task_ids == MT10_TASKS.index("push")).all()
+    np.testing.assert_allclose(data.rewards[:, 1:], np.diff(data.raw_rewards, axis=1), rtol=1e-5, atol=1e-5)
+    assert (data.rewards[:, 0] == 0).all()
+    np.testing.assert_allclose(data.episode_returns[:, 0], data.raw_rewards.sum(1), rtol=1e-5)
+    np.testing.assert_array_equal(data.observations[:, 1:], data.next_observations[:, :-1])
+    assert data.timeouts[:, -1].all() and not data.timeouts[:, :-1].any() and not data.terminals.any()
+    assert (data.rungs <= meta["medium_rung"]).all()  # MR never goes past the medium rung
+    assert np.abs(data.actions).max() <= 1.0
+
+
+def test_generation_is_deterministic_and_cached(tiny_data_dir, tmp_path):
+    s = _settings(str(tmp_path))
+    path = mt10_generate.ensure_datasets({"reach": "ME"}, s, str(tmp_path), num_workers=1)["reach"]
+    a, _ = ds.load(path)
+    b, _ = ds.load(mt10_generate.file_path(tiny_data_dir, _settings(tiny_data_dir), "reach", "ME"))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    mtime = os.stat(path).st_mtime_ns
+    mt10_generate.ensure_datasets({"reach": "ME"}, s, str(tmp_path), num_workers=1)
+    assert os.stat(path).st_mtime_ns == mtime  # reused, not regenerated
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
+
+
+def test_episode_rungs_follow_the_recipe():
+    mr = mt10_generate.episode_rungs("MR", 8, medium=3, num_rungs=11)
+    me = mt10_generate.episode_rungs("ME", 8, medium=3, num_rungs=11)
+    rp = mt10_generate.episode_rungs("RP", 11, medium=3, num_rungs=11)
+    assert mr.min() == 0 and mr.max() == 3 and (np.diff(mr) >= 0).all()
+    assert (me[:4] == 10).all() and me[4:].min() >= 4 and me[4:].max() <= 9
+    assert sorted(rp.tolist()) == list(range(11))
+    with pytest.raises(ValueError, match="unknown dataset kind"):
+        mt10_generate.episode_rungs("XX", 3, 1, 3)
+
+
+def test_corrupt_truncated_and_mismatched_files_fail_clearly(tiny_data_dir, tmp_path):
+    s = _settings(tiny_data_dir)
+    src = mt10_generate.file_path(tiny_data_dir, s, "reach", "MR")
+    raw = open(src, "rb").read()
+    truncated = tmp_path / "t.npz"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ds.DatasetError, match="corrupt or truncated"):
+        ds.load(str(truncated))
+    with pytest.raises(ds.DatasetError, match="does not exist"):
+        ds.load(str(tmp_path / "missing.npz"))
+    with pytest.raises(ds.DatasetError, match="does not match the requested settings: task="):
+        ds.load(src, expected_meta=s.key("push", "MR"))
+    data, meta = ds.load(src)
+    bad = data._replace(rewards=data.rewards.copy())
+    bad.rewards[1, 2] = np.nan
+    with pytest.raises(ds.DatasetError, match=r"field 'rewards' has a non-finite value at index \(1, 2\)"):
+        ds.save(str(tmp_path / "nan.npz"), bad, meta)
+    with pytest.raises(ds.DatasetError, match="field 'actions' has shape"):
+        ds.validate(data._replace(actions=data.actions[:, :5]))
+    with pytest.raises(ds.DatasetError, match="task id out of range"):
+        ds.validate(data._replace(task_ids=data.task_ids + 20), num_tasks=10)
+    with pytest.raises(ds.DatasetError, match="shorter than"):
+        ds.validate(data, min_length=50)
+
+
+def test_a_corrupt_cached_file_is_regenerated(tiny_data_dir, tmp_path):
+    s = _settings(str(tmp_path))
+    path = mt10_generate.file_path(str(tmp_path), s, "reach", "MR")
+    open(path, "wb").write(b"not a zip")
+    mt10_generate.ensure_datasets({"reach": "MR"}, s, str(tmp_path), num_workers=1)
+    ds.load(path, expected_meta=s.key("reach", "MR"))
+
+
+def test_mixtures():
+    assert mixtures.parse("MR 5, RP 3, ME 2") == (5, 3, 2)
+    assert mixtures.parse("me 10") == (0, 0, 10)
+    assert mixtures.parse("mr4_rp3_me3") == (4, 3, 3)
+    assert len(mixtures.TABLE1) == 10
+    a = mixtures.assign("MR 5, RP 3, ME 2", seed=1)
+    assert list(a) == list(MT10_TASKS) and sorted(a.values()).count("MR") == 5
+    assert a == mixtures.assign("MR 5, RP 3, ME 2", seed=1)
+    assert any(mixtures.assign("MR 5, RP 3, ME 2", seed=k) != a for k in range(2, 6))
+    with pytest.raises(ValueError, match="assigns 9 tasks"):
+        mixtures.parse("MR 5, RP 4")
+    with pytest.raises(ValueError, match="bad dataset configuration"):
+        mixtures.parse("MQ 10")
