@@ -2,7 +2,7 @@
 
   python -m experiments.main --config=configs/quick.py --workdir=runs/quick [--config.num_seeds=5 ...]
 """
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 FLAGS = flags.FLAGS
@@ -12,6 +12,7 @@ flags.DEFINE_string("workdir", None, "Directory for the run's outputs.", require
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # progress is printed; keep library INFO logs (orbax) out of it
     from srtd_jax.run import train_and_evaluate
     train_and_evaluate(FLAGS.config, FLAGS.workdir)
 

@@ -19,8 +19,10 @@ from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS
 from srtd_jax.evaluation import evaluate, make_policy
 from srtd_jax.networks import make_actor_critic, make_encoder_networks
 
-# Seed-axis strategy chosen by 'auto', per platform: the faster one measured (README, "Seeds").
-AUTO_SEED_AXIS = {"cpu": "vmap", "gpu": "vmap", "tpu": "vmap"}
+# Seed-axis strategy chosen by 'auto', per platform (README, "Seeds"; results/seed_axis.md). On CPU, lax.map
+# kept 1.03x the single-seed rate at the paper's encoder shape where vmap fell to 0.75x, and tied elsewhere.
+# On accelerators batching the seeds is what pays (not yet measured here: no GPU was available).
+AUTO_SEED_AXIS = {"cpu": "map", "gpu": "vmap", "tpu": "vmap"}
 # Loss settings of the task-embedding methods (section 5's ablations).
 METHODS = {"srtd": dict(skill_reg=True, quality_weighted=True),
            "srtd_q": dict(skill_reg=True, quality_weighted=False),
@@ -28,7 +30,7 @@ METHODS = {"srtd": dict(skill_reg=True, quality_weighted=True),
 
 
 def seed_axis_strategy(cfg) -> str:
-    return AUTO_SEED_AXIS.get(jax.default_backend(), "vmap") if cfg.seed_axis == "auto" else cfg.seed_axis
+    return AUTO_SEED_AXIS.get(jax.default_backend(), "map") if cfg.seed_axis == "auto" else cfg.seed_axis
 
 
 def seed_keys(seed: int, num_seeds: int) -> jax.Array:
@@ -95,15 +97,15 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)
     enc_opt = optax.adam(e.learning_rate)
     scales = kernels.wae_scales(e.latent_dim) if e.multi_scale else tuple(e.kernel_scales)
-    enc_step = train.make_encoder_step(
-        enc_nets, enc_opt, batch_size=e.batch_size, n=e.n, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
+    enc_update = train.make_encoder_update(
+        enc_nets, enc_opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
         skill_reg_weight=e.skill_reg_weight if method["skill_reg"] else 0.0,
         quality_weighted=method["quality_weighted"], kernel=e.kernel, scales=scales, weight_decay=e.weight_decay)
     enc_states = train.stack_states(lambda k: train_state.init_encoder_state(
         k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n), enc_keys)
     enc_total = _round_up(math.ceil(e.epochs * data.num_episodes * data.episode_length / e.batch_size), e.chunk_steps)
     log(f"encoder: {enc_total} steps ({e.epochs} epochs of {data.num_episodes * data.episode_length} transitions, batch {e.batch_size})")
-    enc_chunk = train.make_chunk(enc_step, e.chunk_steps, strategy)
+    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy)
     enc_states, enc_keys = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
                                       phase="encoder", writer=writer, log=log)
     task_enc_params = enc_states.params["task"]["encoder"]
@@ -113,9 +115,9 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     r = cfg.rl
     ac = make_actor_critic(ACTION_DIM, r.actor_hidden, r.critic_hidden)
     actor_opt, critic_opt = optax.adam(r.learning_rate), optax.adam(r.learning_rate)
-    rl_step = train.make_td3bc_step(ac, actor_opt, critic_opt, batch_size=r.batch_size, gamma=r.gamma, tau=r.tau,
-                                    alpha=r.alpha, policy_noise=r.policy_noise, noise_clip=r.noise_clip,
-                                    policy_delay=r.policy_delay)
+    rl_update = train.make_td3bc_update(ac, actor_opt, critic_opt, tau=r.tau, alpha=r.alpha,
+                                        policy_noise=r.policy_noise, noise_clip=r.noise_clip,
+                                        policy_delay=r.policy_delay)
     rl_states = train.stack_states(lambda k: train_state.init_td3bc_state(
         k, ac, actor_opt, critic_opt, obs_dim + e.latent_dim, ACTION_DIM), rl_keys)
     rl_total = _round_up(r.steps, r.chunk_steps)
@@ -141,7 +143,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
             run_eval(done, states)
 
     log(f"td3+bc: {rl_total} steps, batch {r.batch_size}")
-    rl_chunk = train.make_chunk(rl_step, r.chunk_steps, strategy)
+    rl_chunk = train.make_chunk(rl_update, train.transition_sampler(r.batch_size, r.gamma), r.chunk_steps, strategy)
     rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, cond,
                                     phase="td3bc", writer=writer, log=log, after_chunk=maybe_eval)
     rates = run_eval(rl_total, rl_states)

@@ -1,5 +1,5 @@
-"""Train steps (`state, key, step, shared, per_seed -> state, metrics`), lax.scan chunks over a seed
-axis, and task-embedding of a whole dataset. No Python loops over steps inside jit."""
+"""Train updates (`state, batch, key, step -> state, metrics`), batch samplers, lax.scan chunks over a
+seed axis, and task-embedding of a whole dataset. No Python loops over steps inside jit."""
 from __future__ import annotations
 
 import functools
@@ -30,40 +30,46 @@ def gradient_update(loss_fn: Callable, optimizer: optax.GradientTransformation):
     return update
 
 
-def make_encoder_step(networks: EncoderNetworks, optimizer, *, batch_size: int, n: int, latent_dim: int,
-                      mmd_weight: float, skill_reg_weight: float, quality_weighted: bool, kernel: str,
-                      scales, weight_decay: float):
-    """One Algorithm 1 update of the skill and task WAEs on a batch sampled from the on-device data."""
+def make_encoder_update(networks: EncoderNetworks, optimizer, *, latent_dim: int, mmd_weight: float,
+                        skill_reg_weight: float, quality_weighted: bool, kernel: str, scales, weight_decay: float):
+    """Algorithm 1 update of the skill and task WAEs: `update(state, batch, key, step) -> (state, metrics)`
+    (step unused; the signature is shared with every update that `make_chunk` runs)."""
     loss_fn = functools.partial(losses.encoder_loss, networks=networks, latent_dim=latent_dim,
                                 mmd_weight=mmd_weight, skill_reg_weight=skill_reg_weight,
                                 quality_weighted=quality_weighted, kernel=kernel, scales=tuple(scales),
                                 weight_decay=weight_decay)
-    update = gradient_update(loss_fn, optimizer)
+    apply = gradient_update(loss_fn, optimizer)
 
-    def step(state: EncoderState, key, step_count, data: windows.DeviceData, per_seed):
-        del step_count, per_seed
-        kb, kl = jax.random.split(key)
-        batch = windows.sample_windows(data, kb, batch_size, n)
-        params, opt_state, metrics = update(state.params, state.opt_state, batch, kl)
+    def update(state: EncoderState, batch, key, step):
+        del step
+        params, opt_state, metrics = apply(state.params, state.opt_state, batch, key)
         return EncoderState(params, opt_state), metrics
 
-    return step
+    return update
 
 
-def make_td3bc_step(networks: ActorCritic, actor_opt, critic_opt, *, batch_size: int, gamma: float, tau: float,
-                    alpha: float, policy_noise: float, noise_clip: float, policy_delay: int):
-    """One TD3+BC update on [s, c] (c = per-step conditioning: z_t or a one-hot task id). The actor and
-    the targets move every `policy_delay` steps through lax.cond on the shared step counter."""
+def window_sampler(batch_size: int, n: int):
+    """`sample(data, per_seed, key) -> WindowBatch` for the encoder phase."""
+    return lambda data, per_seed, key: windows.sample_windows(data, key, batch_size, n)
+
+
+def transition_sampler(batch_size: int, gamma: float):
+    """`sample(data, cond, key) -> Transition` on [s, c], cond (E, L + 1, C) per seed."""
+    return lambda data, cond, key: windows.sample_transitions(data, cond, key, batch_size, gamma)
+
+
+def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: float, alpha: float,
+                      policy_noise: float, noise_clip: float, policy_delay: int):
+    """TD3+BC update `update(state, batch, key, step) -> (state, metrics)` on a Transition batch. The actor
+    and the targets move every `policy_delay` steps through lax.cond on the shared step counter."""
     critic_update = gradient_update(functools.partial(
         losses.td3bc_critic_loss, networks=networks, policy_noise=policy_noise, noise_clip=noise_clip), critic_opt)
     actor_update = gradient_update(functools.partial(losses.td3bc_actor_loss, networks=networks, alpha=alpha), actor_opt)
     polyak = lambda target, online: jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
-    def step(state: TD3BCState, key, step_count, data: windows.DeviceData, cond):
-        kb, kn = jax.random.split(key)
-        batch = windows.sample_transitions(data, cond, kb, batch_size, gamma)
+    def update(state: TD3BCState, batch, key, step):
         critic, critic_opt_state, c_metrics = critic_update(
-            state.critic_params, state.critic_opt_state, state.target_critic_params, state.target_actor_params, batch, kn)
+            state.critic_params, state.critic_opt_state, state.target_critic_params, state.target_actor_params, batch, key)
 
         def delayed(operand):
             actor, actor_opt_state = operand
@@ -78,14 +84,15 @@ def make_td3bc_step(networks: ActorCritic, actor_opt, critic_opt, *, batch_size:
                 {"actor_loss": nan, "bc_loss": nan}
 
         actor, actor_opt_state, t_actor, t_critic, a_metrics = jax.lax.cond(
-            step_count % policy_delay == 0, delayed, skip, (state.actor_params, state.actor_opt_state))
+            step % policy_delay == 0, delayed, skip, (state.actor_params, state.actor_opt_state))
         return TD3BCState(actor, critic, t_actor, t_critic, actor_opt_state, critic_opt_state), {**c_metrics, **a_metrics}
 
-    return step
+    return update
 
 
-def make_chunk(step_fn: Callable, num_steps: int, strategy: str):
-    """Runs `num_steps` of `step_fn` in a lax.scan for every seed of a seed-stacked state.
+def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str):
+    """Runs `num_steps` of `update(state, sample(shared, per_seed, key), key, step)` in a lax.scan for every
+    seed of a seed-stacked state (batches are sampled inside jit from the on-device data).
 
     Returns jitted `chunk(states, keys, step0, shared, per_seed) -> (states, keys, metrics)`:
     states/keys/per_seed carry a leading seed axis, `shared` (the dataset) and `step0` do not;
@@ -98,8 +105,8 @@ def make_chunk(step_fn: Callable, num_steps: int, strategy: str):
     def one_seed(state, key, step0, shared, per_seed):
         def body(carry, i):
             state, key = carry
-            key, sub = jax.random.split(key)
-            state, metrics = step_fn(state, sub, step0 + i, shared, per_seed)
+            key, k_batch, k_update = jax.random.split(key, 3)
+            state, metrics = update(state, sample(shared, per_seed, k_batch), k_update, step0 + i)
             return (state, key), metrics
 
         (state, key), metrics = jax.lax.scan(body, (state, key), jnp.arange(num_steps))

@@ -98,3 +98,11 @@ def test_mixtures():
         mixtures.parse("MR 5, RP 4")
     with pytest.raises(ValueError, match="bad dataset configuration"):
         mixtures.parse("MQ 10")
+
+
+def test_unknown_task_name_is_named():
+    from srtd_jax.envs.metaworld_mt10 import MT10Env, task_index
+    with pytest.raises(ValueError, match="unknown MT10 task 'reachh'; valid tasks: reach, push"):
+        task_index("reachh")
+    with pytest.raises(ValueError, match="unknown MT10 task"):
+        MT10Env("open-door")

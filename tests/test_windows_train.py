@@ -66,11 +66,11 @@ def test_transitions_pair_state_with_its_conditioning():
 def _encoder_setup(strategy, steps=6):
     nets = make_encoder_networks(S, A, 2, (8,), (8,))
     opt = optax.adam(1e-3)
-    step = train.make_encoder_step(nets, opt, batch_size=16, n=N, latent_dim=2, mmd_weight=1.0, skill_reg_weight=1.0,
-                                   quality_weighted=True, kernel="imq", scales=(16.0,), weight_decay=0.0)
+    update = train.make_encoder_update(nets, opt, latent_dim=2, mmd_weight=1.0, skill_reg_weight=1.0,
+                                       quality_weighted=True, kernel="imq", scales=(16.0,), weight_decay=0.0)
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     states = train.stack_states(lambda k: train_state.init_encoder_state(k, nets, opt, S, A, 2, N), keys)
-    return train.make_chunk(step, steps, strategy), states, keys
+    return train.make_chunk(update, train.window_sampler(16, N), steps, strategy), states, keys
 
 
 def test_vmap_and_map_seed_axes_agree_and_are_deterministic():
@@ -95,13 +95,13 @@ def test_td3bc_delayed_actor_update_uses_shared_step():
     d = _data()
     ac = make_actor_critic(A, (8,), (8,))
     opt = optax.adam(1e-3)
-    step = train.make_td3bc_step(ac, opt, opt, batch_size=8, gamma=0.99, tau=0.5, alpha=2.5, policy_noise=0.2,
-                                 noise_clip=0.5, policy_delay=2)
+    update = train.make_td3bc_update(ac, opt, opt, tau=0.5, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
+                                     policy_delay=2)
     cond = jnp.zeros((E, L + 1, 1))
     keys = jax.random.split(jax.random.PRNGKey(0), 2)
     states = train.stack_states(lambda k: train_state.init_td3bc_state(k, ac, opt, opt, S + 1, A), keys)
     before = jax.tree.map(jnp.copy, states)
-    one = train.make_chunk(step, 1, "vmap")
+    one = train.make_chunk(update, train.transition_sampler(8, 0.99), 1, "vmap")
     s1, keys, m1 = one(states, keys, jnp.int32(1), d, jnp.stack([cond, cond]))  # odd step: critic only
     for a, b in zip(jax.tree.leaves(before.actor_params), jax.tree.leaves(s1.actor_params)):
         np.testing.assert_array_equal(a, b)

@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -122,6 +123,7 @@ def episode_rungs(kind: str, num_episodes: int, medium: int, num_rungs: int) -> 
 
 def generate_task(task: str, kinds: list, settings: GenerationSettings, data_dir: str) -> list:
     """Generates (and writes) the requested kinds of one task. Returns per-kind summaries."""
+    warnings.filterwarnings("ignore", message="Constant.*may be too high")  # metaworld's scripted policies, every step
     task_id = mw.task_index(task)
     env, expert = mw.MT10Env(task), mw.scripted_expert(task)
     medium, probe_rates = find_medium_rung(env, expert, settings, task_id)
