@@ -88,8 +88,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     normalizer = windows.make_normalizer(data)
     device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
     obs_dim, e = data.observations.shape[-1], cfg.encoder
-    keys = seed_keys(cfg.seed, cfg.num_seeds)
-    keys, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(keys).transpose(1, 0, 2)
+    _, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(seed_keys(cfg.seed, cfg.num_seeds)).transpose(1, 0, 2)
     writer = reporting.MetricWriter(workdir)
 
     # Phase 1: skill and task WAEs (Algorithm 1).
@@ -109,7 +108,9 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     enc_states, enc_keys = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
                                       phase="encoder", writer=writer, log=log)
     task_enc_params = enc_states.params["task"]["encoder"]
-    cond = jax.jit(jax.vmap(lambda p: train.embed_dataset(p, device_data, networks=enc_nets, n=e.n)))(task_enc_params)
+    # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
+    embed = jax.jit(jax.vmap(lambda p, d: train.embed_dataset(p, d, networks=enc_nets, n=e.n), in_axes=(0, None)))
+    cond = embed(task_enc_params, device_data)
 
     # Phase 2: TD3+BC on [normalised s, z].
     r = cfg.rl

@@ -1,5 +1,4 @@
 """Each loss against an independent NumPy computation, and the MMD's statistical behaviour."""
-import functools
 
 import jax
 import jax.numpy as jnp

@@ -1,5 +1,4 @@
 """Window gathering against a direct NumPy reading of the definitions; chunks, seeds and determinism."""
-import functools
 
 import jax
 import jax.numpy as jnp
