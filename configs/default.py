@@ -4,7 +4,8 @@ import ml_collections
 
 def get_config():
     c = ml_collections.ConfigDict()
-    c.method = "srtd"          # 'srtd' (quality-aware skill regularisation), 'te' (no skill reg.), 'srtd_q' (no quality weight)
+    c.method = "srtd"          # 'srtd', 'srtd_id' (+ imaginary demonstrations), 'srtd_n' (+ Gaussian-noise augmentation),
+                               # 'srtd_q' (no quality weight), 'te' (no skill regularisation), 'td3bc' (one-hot task id)
     c.seed = 0                 # base seed; seed i of a run uses fold_in(PRNGKey(seed), i)
     c.num_seeds = 3            # seeds trained together along a vmap / lax.map axis
     c.seed_axis = "auto"       # 'vmap' | 'map' | 'auto' (the faster measured on the platform; see README)
@@ -55,6 +56,14 @@ def get_config():
     r.noise_clip = 0.5
     r.policy_delay = 2
     r.chunk_steps = 1000
+
+    c.augment = a = ml_collections.ConfigDict()  # used by srtd_id and srtd_n
+    a.size_ratio = 0.5         # augmented transitions per offline transition (the appendix: half the dataset);
+                               # batches draw uniformly over offline + augmented data
+    a.horizon = 4              # imaginary steps rolled from each dataset state (released code: 4)
+    a.z_noise = 0.1            # std of the Gaussian noise on z during imagination (released code: ~0.1)
+    a.state_std = 0.01         # srtd_n: std of the noise on normalised states s and s'
+    a.action_std = 0.05        # srtd_n: std of the noise on actions
 
     c.eval = v = ml_collections.ConfigDict()
     v.episodes_per_task = 10   # evaluation episodes per task and seed, each with a random goal

@@ -6,8 +6,8 @@ from srtd_jax.data import mixtures
 _POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.episodes_rp", "data.episodes_me",
                  "data.num_rungs", "data.probe_episodes", "data.num_workers", "encoder.n", "encoder.latent_dim",
                  "encoder.batch_size", "encoder.chunk_steps", "rl.batch_size", "rl.steps", "rl.chunk_steps",
-                 "rl.policy_delay", "eval.episodes_per_task"]
-_CHOICES = {"method": ("srtd", "srtd_q", "te"), "seed_axis": ("auto", "vmap", "map"),
+                 "rl.policy_delay", "eval.episodes_per_task", "augment.horizon"]
+_CHOICES = {"method": ("srtd", "srtd_id", "srtd_n", "srtd_q", "te", "td3bc"), "seed_axis": ("auto", "vmap", "map"),
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf")}
 
 
@@ -29,9 +29,12 @@ def check_config(cfg) -> None:
     for field, choices in _CHOICES.items():
         if _get(cfg, field) not in choices:
             raise ConfigError(f"config field {field}={_get(cfg, field)!r} is not one of {', '.join(choices)}")
-    for field in ("encoder.learning_rate", "rl.learning_rate", "encoder.epochs", "data.reward_scale"):
+    for field in ("encoder.learning_rate", "rl.learning_rate", "encoder.epochs", "data.reward_scale", "augment.size_ratio"):
         if not _get(cfg, field) > 0:
             raise ConfigError(f"config field {field} must be > 0, got {_get(cfg, field)!r}")
+    for field in ("augment.z_noise", "augment.state_std", "augment.action_std"):
+        if not _get(cfg, field) >= 0:
+            raise ConfigError(f"config field {field} must be >= 0, got {_get(cfg, field)!r}")
     if cfg.data.num_rungs < 2:
         raise ConfigError(f"config field data.num_rungs must be >= 2, got {cfg.data.num_rungs}")
     if cfg.data.episode_length <= cfg.encoder.n:

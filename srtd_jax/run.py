@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srtd_jax import checkpointing, kernels, losses, reporting, train, train_state
+from srtd_jax import augmentation, checkpointing, kernels, losses, reporting, train, train_state
 from srtd_jax.config_check import check_config
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures, mt10_generate, windows
@@ -23,10 +23,16 @@ from srtd_jax.networks import make_actor_critic, make_encoder_networks
 # kept 1.03x the single-seed rate at the paper's encoder shape where vmap fell to 0.75x, and tied elsewhere.
 # On accelerators batching the seeds is what pays (not yet measured here: no GPU was available).
 AUTO_SEED_AXIS = {"cpu": "map", "gpu": "vmap", "tpu": "vmap"}
-# Loss settings of the task-embedding methods (section 5's ablations).
-METHODS = {"srtd": dict(skill_reg=True, quality_weighted=True),
-           "srtd_q": dict(skill_reg=True, quality_weighted=False),
-           "te": dict(skill_reg=False, quality_weighted=False)}
+# What each method conditions the policy on, its encoder losses and its augmentation (sections 3-5).
+_SRTD = dict(conditioning="z", skill_reg=True, quality_weighted=True, augmentation=None)
+METHODS = {
+    "srtd": _SRTD,
+    "srtd_id": dict(_SRTD, augmentation="imaginary"),  # SRTD + imaginary demonstrations (eq. 9)
+    "srtd_n": dict(_SRTD, augmentation="noise"),       # SRTD + Gaussian-noise augmentation
+    "srtd_q": dict(_SRTD, quality_weighted=False),     # skill regularisation without the quality weight
+    "te": dict(_SRTD, skill_reg=False),                # task embedding only (L_TE + prior)
+    "td3bc": dict(conditioning="onehot", augmentation=None),  # one-hot task id instead of z
+}
 
 
 def seed_axis_strategy(cfg) -> str:
@@ -91,26 +97,32 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     _, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(seed_keys(cfg.seed, cfg.num_seeds)).transpose(1, 0, 2)
     writer = reporting.MetricWriter(workdir)
 
-    # Phase 1: skill and task WAEs (Algorithm 1).
     method = METHODS[cfg.method]
-    enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)
-    enc_opt = optax.adam(e.learning_rate)
-    scales = kernels.wae_scales(e.latent_dim) if e.multi_scale else tuple(e.kernel_scales)
-    enc_update = train.make_encoder_update(
-        enc_nets, enc_opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
-        skill_reg_weight=e.skill_reg_weight if method["skill_reg"] else 0.0,
-        quality_weighted=method["quality_weighted"], kernel=e.kernel, scales=scales, weight_decay=e.weight_decay)
-    enc_states = train.stack_states(lambda k: train_state.init_encoder_state(
-        k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n), enc_keys)
-    enc_total = _round_up(math.ceil(e.epochs * data.num_episodes * data.episode_length / e.batch_size), e.chunk_steps)
-    log(f"encoder: {enc_total} steps ({e.epochs} epochs of {data.num_episodes * data.episode_length} transitions, batch {e.batch_size})")
-    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy)
-    enc_states, enc_keys = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
-                                      phase="encoder", writer=writer, log=log)
-    task_enc_params = enc_states.params["task"]["encoder"]
-    # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
-    embed = jax.jit(jax.vmap(lambda p, d: train.embed_dataset(p, d, networks=enc_nets, n=e.n), in_axes=(0, None)))
-    cond = embed(task_enc_params, device_data)
+    if method["conditioning"] == "z":
+        enc_nets, enc_params = _train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log)
+        task_enc_params = enc_params["task"]["encoder"]
+        # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
+        embed = jax.jit(jax.vmap(lambda p, d: train.embed_dataset(p, d, networks=enc_nets, n=e.n), in_axes=(0, None)))
+        cond = embed(task_enc_params, device_data)
+        cond_params, cond_dim = task_enc_params, e.latent_dim
+        conditioner = lambda p, history, task_ids: losses.task_embed(p, history, networks=enc_nets)
+    else:  # one-hot task id: no encoder phase
+        enc_params, cond_dim = None, len(MT10_TASKS)
+        one_hot = jax.nn.one_hot(device_data.task_ids, cond_dim)[:, None, :]
+        cond = jnp.broadcast_to(one_hot, (cfg.num_seeds, data.num_episodes, data.episode_length + 1, cond_dim))
+        cond_params = jnp.zeros((cfg.num_seeds,))  # the one-hot conditioner has no parameters
+        conditioner = lambda p, history, task_ids: jax.nn.one_hot(task_ids, cond_dim)
+    per_seed, aug_count = cond, 0
+    if method["augmentation"]:
+        aug_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(rl_keys)
+        aug = _augment(cfg, method["augmentation"], enc_params, device_data, cond, aug_keys,
+                       enc_nets if enc_params is not None else None)
+        per_seed = (cond, aug)
+        ratio = cfg.augment.size_ratio
+        aug_count = int(round(cfg.rl.batch_size * ratio / (1.0 + ratio)))  # uniform over data + augmentation
+        log(f"augmentation ({method['augmentation']}): {aug.obs.shape[1]} transitions per seed "
+            f"({ratio:g} x the {data.num_episodes * data.episode_length} offline ones); {aug_count} of every "
+            f"{cfg.rl.batch_size}-row batch are augmented")
 
     # Phase 2: TD3+BC on [normalised s, z].
     r = cfg.rl
@@ -120,15 +132,14 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
                                         policy_noise=r.policy_noise, noise_clip=r.noise_clip,
                                         policy_delay=r.policy_delay)
     rl_states = train.stack_states(lambda k: train_state.init_td3bc_state(
-        k, ac, actor_opt, critic_opt, obs_dim + e.latent_dim, ACTION_DIM), rl_keys)
+        k, ac, actor_opt, critic_opt, obs_dim + cond_dim, ACTION_DIM), rl_keys)
     rl_total = _round_up(r.steps, r.chunk_steps)
-    conditioner = lambda p, history, task_ids: losses.task_embed(p, history, networks=enc_nets)
     act = make_policy(ac.actor.apply, conditioner)
     eval_len = cfg.eval.episode_length or data.episode_length
     curve = []
 
     def run_eval(step, states):
-        success = evaluate(act, states.actor_params, task_enc_params, num_seeds=cfg.num_seeds,
+        success = evaluate(act, states.actor_params, cond_params, num_seeds=cfg.num_seeds,
                            normalizer=normalizer, n=e.n, action_dim=ACTION_DIM,
                            episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
                            reward_type=cfg.data.reward_type, reward_scale=cfg.data.reward_scale,
@@ -144,17 +155,54 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
             run_eval(done, states)
 
     log(f"td3+bc: {rl_total} steps, batch {r.batch_size}")
-    rl_chunk = train.make_chunk(rl_update, train.transition_sampler(r.batch_size, r.gamma), r.chunk_steps, strategy)
-    rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, cond,
+    rl_chunk = train.make_chunk(rl_update, train.transition_sampler(r.batch_size, r.gamma, aug_count), r.chunk_steps, strategy)
+    rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, per_seed,
                                     phase="td3bc", writer=writer, log=log, after_chunk=maybe_eval)
     rates = run_eval(rl_total, rl_states)
-    checkpointing.save_params(os.path.join(workdir, "checkpoints"), {"encoder": enc_states.params, "td3bc": rl_states})
+    checkpointing.save_params(os.path.join(workdir, "checkpoints"),
+                              {"encoder": enc_params if enc_params is not None else {}, "td3bc": rl_states})
     summary = reporting.summarize(rates, MT10_TASKS, assignment, curve, cfg)
     with open(os.path.join(workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     writer.close()
     log(reporting.console_table(summary))
     return summary
+
+
+def _train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log):
+    """Phase 1: the skill and task WAEs (Algorithm 1) for every seed. -> (networks, seed-stacked params)."""
+    e = cfg.encoder
+    enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)
+    enc_opt = optax.adam(e.learning_rate)
+    scales = kernels.wae_scales(e.latent_dim) if e.multi_scale else tuple(e.kernel_scales)
+    enc_update = train.make_encoder_update(
+        enc_nets, enc_opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
+        skill_reg_weight=e.skill_reg_weight if method["skill_reg"] else 0.0,
+        quality_weighted=method["quality_weighted"], kernel=e.kernel, scales=scales, weight_decay=e.weight_decay)
+    enc_states = train.stack_states(lambda k: train_state.init_encoder_state(
+        k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n), enc_keys)
+    num_transitions = device_data.obs.shape[0] * device_data.obs.shape[1]
+    enc_total = _round_up(math.ceil(e.epochs * num_transitions / e.batch_size), e.chunk_steps)
+    log(f"encoder: {enc_total} steps ({e.epochs} epochs of {num_transitions} transitions, batch {e.batch_size})")
+    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy)
+    enc_states, _ = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
+                               phase="encoder", writer=writer, log=log)
+    return enc_nets, enc_states.params
+
+
+def _augment(cfg, kind, enc_params, device_data, cond, keys, enc_nets):
+    """Seed-stacked augmentation table (jitted, vmapped over seeds): 'imaginary' or 'noise'."""
+    a = cfg.augment
+    num = int(round(a.size_ratio * device_data.obs.shape[0] * device_data.obs.shape[1]))
+    if kind == "imaginary":
+        fn = lambda p, c, k, d: augmentation.imaginary_dataset(
+            p, d, k, networks=enc_nets, n=cfg.encoder.n, num_transitions=num, horizon=a.horizon,
+            z_noise=a.z_noise, gamma=cfg.rl.gamma)
+    else:
+        fn = lambda p, c, k, d: augmentation.noise_dataset(
+            d, c, k, num_transitions=num, state_std=a.state_std, action_std=a.action_std, gamma=cfg.rl.gamma)
+    params = enc_params if enc_params is not None else jnp.zeros((cfg.num_seeds,))
+    return jax.jit(jax.vmap(fn, in_axes=(0, 0, 0, None)))(params, cond, keys, device_data)
 
 
 def _round_up(steps: int, chunk: int) -> int:

@@ -53,9 +53,13 @@ def window_sampler(batch_size: int, n: int):
     return lambda data, per_seed, key: windows.sample_windows(data, key, batch_size, n)
 
 
-def transition_sampler(batch_size: int, gamma: float):
-    """`sample(data, cond, key) -> Transition` on [s, c], cond (E, L + 1, C) per seed."""
-    return lambda data, cond, key: windows.sample_transitions(data, cond, key, batch_size, gamma)
+def transition_sampler(batch_size: int, gamma: float, aug_count: int = 0):
+    """`sample(data, per_seed, key) -> Transition` on [s, c]. per_seed is cond (E, L + 1, C) or
+    (cond, AugmentedTransitions), in which case `aug_count` rows of every batch come from the table."""
+    def sample(data, per_seed, key):
+        cond, aug = per_seed if isinstance(per_seed, tuple) else (per_seed, None)
+        return windows.sample_transitions(data, cond, key, batch_size, gamma, aug, aug_count if aug is not None else 0)
+    return sample
 
 
 def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: float, alpha: float,
@@ -85,7 +89,8 @@ def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: floa
 
         actor, actor_opt_state, t_actor, t_critic, a_metrics = jax.lax.cond(
             step % policy_delay == 0, delayed, skip, (state.actor_params, state.actor_opt_state))
-        return TD3BCState(actor, critic, t_actor, t_critic, actor_opt_state, critic_opt_state), {**c_metrics, **a_metrics}
+        metrics = {**c_metrics, **a_metrics, "imagined_fraction": jnp.mean(batch.imagined)}
+        return TD3BCState(actor, critic, t_actor, t_critic, actor_opt_state, critic_opt_state), metrics
 
     return update
 

@@ -31,11 +31,12 @@ class WindowBatch(NamedTuple):
 
 
 class Transition(NamedTuple):
-    """A TD3+BC batch on the augmented state [normalised s, z]: obs/next_obs (B, D), action (B, A),
-    reward (B,), discount (B,) = gamma * (1 - terminal)."""
+    """A TD3+BC batch on the augmented state [normalised s, c]: obs/next_obs (B, D), action (B, A),
+    reward (B,), discount (B,) = gamma * (1 - terminal), imagined (B,) 1.0 for augmented rows."""
 
     obs: jax.Array
     action: jax.Array
     reward: jax.Array
     next_obs: jax.Array
     discount: jax.Array
+    imagined: Any = None

@@ -93,14 +93,23 @@ def sample_windows(data: DeviceData, key: jax.Array, batch_size: int, n: int) ->
         quality=data.quality[e])
 
 
-def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_size: int,
-                       gamma: float) -> Transition:
+def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_size: int, gamma: float,
+                       aug=None, aug_count: int = 0) -> Transition:
     """TD3+BC batch on [s, c]: cond (E, L + 1, C) is the per-step conditioning (z_t or one-hot task),
-    cond[:, t + 1] conditions the next state."""
+    cond[:, t + 1] conditions the next state. With an augmentation table `aug` (AugmentedTransitions),
+    `aug_count` of the batch_size rows come from it (flagged imagined = 1), the rest from the dataset."""
     num_e, length = data.obs.shape[:2]
-    idx = jax.random.randint(key, (batch_size,), 0, num_e * length)
+    augmented = aug is not None and aug_count > 0
+    # without augmentation the key is used whole, so plain batches do not depend on whether tables exist
+    k_data, k_aug = jax.random.split(key) if augmented else (key, None)
+    idx = jax.random.randint(k_data, (batch_size - aug_count,), 0, num_e * length)
     e, t = idx // length, idx % length
-    return Transition(
+    batch = Transition(
         obs=jnp.concatenate([data.obs[e, t], cond[e, t]], -1), action=data.actions[e, t],
         reward=data.rewards[e, t], next_obs=jnp.concatenate([data.next_obs[e, t], cond[e, t + 1]], -1),
-        discount=gamma * (1.0 - data.terminals[e, t]))
+        discount=gamma * (1.0 - data.terminals[e, t]), imagined=jnp.zeros(batch_size - aug_count))
+    if not augmented:
+        return batch
+    j = jax.random.randint(k_aug, (aug_count,), 0, aug.obs.shape[0])
+    extra = Transition(aug.obs[j], aug.action[j], aug.reward[j], aug.next_obs[j], aug.discount[j], jnp.ones(aug_count))
+    return jax.tree.map(lambda x, y: jnp.concatenate([x, y]), batch, extra)

@@ -1,0 +1,82 @@
+"""Data augmentation: imaginary demonstrations (SRTD+ID, eq. 9) and Gaussian-noise augmentation (SRTD+N).
+
+Both return an AugmentedTransitions table on the policy input [normalised s, c]; jitted, no Python loops
+over states (rollouts are a lax.scan over the horizon, vectorised over start states).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from srtd_jax import losses
+from srtd_jax.data.windows import DeviceData, task_window
+from srtd_jax.networks import EncoderNetworks
+
+
+class AugmentedTransitions(NamedTuple):
+    """M extra transitions: obs, next_obs (M, S + C) = [s, c]; action (M, A); reward, discount (M,)."""
+
+    obs: jax.Array
+    action: jax.Array
+    reward: jax.Array
+    next_obs: jax.Array
+    discount: jax.Array
+
+
+def imagine(enc_params, s0: jax.Array, tau0: jax.Array, key: jax.Array, *, networks: EncoderNetworks,
+            horizon: int, z_noise: float, gamma: float) -> AugmentedTransitions:
+    """Rolls imaginary steps from dataset states with the skill and task decoders (eq. 9).
+
+    At every step: z = q_theta(tau) + N(0, z_noise^2); a = p_phi(s, z); (s', r) = p_theta(s, a, z); the window
+    tau slides over the imagined step (a, s', r). enc_params: {'skill', 'task'} (one seed);
+    s0: (M, S) normalised start states; tau0: (M, n, A + S + 1) their task windows.
+    Returns M * horizon transitions on [s, z] (next state conditioned on the next step's z)."""
+    obs_dim = s0.shape[-1]
+    noise = z_noise * jax.random.normal(key, (horizon + 1,) + s0.shape[:1] + (networks.task_encoder.out,))
+    embed = lambda tau, eps: losses.task_embed(enc_params["task"]["encoder"], tau, networks=networks) + eps
+
+    def step(carry, eps):
+        s, tau = carry
+        z = embed(tau, eps[0])
+        a = networks.skill_decoder.apply(enc_params["skill"]["decoder"], jnp.concatenate([s, z], -1))
+        pred = networks.task_decoder.apply(enc_params["task"]["decoder"], jnp.concatenate([s, a, z], -1))
+        s_next, r = pred[:, :obs_dim], pred[:, obs_dim]
+        tau = jnp.concatenate([tau[:, 1:], jnp.concatenate([a, s_next, r[:, None]], -1)[:, None]], 1)
+        z_next = embed(tau, eps[1])
+        return (s_next, tau), (jnp.concatenate([s, z], -1), a, r, jnp.concatenate([s_next, z_next], -1))
+
+    pairs = jnp.stack([noise[:-1], noise[1:]], 1)  # the noise of step k and of step k + 1
+    _, (obs, act, rew, nxt) = jax.lax.scan(step, (s0, tau0), pairs)
+    flat = lambda x: jnp.swapaxes(x, 0, 1).reshape((-1,) + x.shape[2:])  # (H, M, ..) -> (M * H, ..)
+    return AugmentedTransitions(flat(obs), flat(act), flat(rew), flat(nxt), jnp.full((obs.shape[0] * obs.shape[1],), gamma))
+
+
+def imaginary_dataset(enc_params, data: DeviceData, key: jax.Array, *, networks: EncoderNetworks, n: int,
+                      num_transitions: int, horizon: int, z_noise: float, gamma: float) -> AugmentedTransitions:
+    """`num_transitions` imaginary transitions (rounded up to a multiple of horizon) from uniformly drawn
+    dataset steps, for one seed. Start states and windows come from the offline data."""
+    num_e, length = data.obs.shape[:2]
+    k_start, k_roll = jax.random.split(key)
+    starts = -(-num_transitions // horizon)
+    idx = jax.random.randint(k_start, (starts,), 0, num_e * length)
+    e, t = idx // length, idx % length
+    return imagine(enc_params, data.obs[e, t], task_window(data, e, t, n), k_roll, networks=networks,
+                   horizon=horizon, z_noise=z_noise, gamma=gamma)
+
+
+def noise_dataset(data: DeviceData, cond: jax.Array, key: jax.Array, *, num_transitions: int, state_std: float,
+                  action_std: float, gamma: float) -> AugmentedTransitions:
+    """Gaussian-noise augmentation: copies of uniformly drawn dataset transitions with N(0, state_std^2) on
+    the normalised states s and s' and N(0, action_std^2) on the action (clipped to [-1, 1]); the
+    conditioning c of the original step is kept. cond: (E, L + 1, C) for one seed."""
+    num_e, length = data.obs.shape[:2]
+    k_idx, k_s, k_n, k_a = jax.random.split(key, 4)
+    idx = jax.random.randint(k_idx, (num_transitions,), 0, num_e * length)
+    e, t = idx // length, idx % length
+    s = data.obs[e, t] + state_std * jax.random.normal(k_s, data.obs[e, t].shape)
+    s2 = data.next_obs[e, t] + state_std * jax.random.normal(k_n, data.obs[e, t].shape)
+    a = jnp.clip(data.actions[e, t] + action_std * jax.random.normal(k_a, data.actions[e, t].shape), -1.0, 1.0)
+    return AugmentedTransitions(jnp.concatenate([s, cond[e, t]], -1), a, data.rewards[e, t],
+                                jnp.concatenate([s2, cond[e, t + 1]], -1), gamma * (1.0 - data.terminals[e, t]))
