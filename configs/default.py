@@ -5,7 +5,8 @@ import ml_collections
 def get_config():
     c = ml_collections.ConfigDict()
     c.method = "srtd"          # 'srtd', 'srtd_id' (+ imaginary demonstrations), 'srtd_n' (+ Gaussian-noise augmentation),
-                               # 'srtd_q' (no quality weight), 'te' (no skill regularisation), 'td3bc' (one-hot task id)
+                               # 'srtd_q' (no quality weight), 'te' (no skill regularisation), 'td3bc' (one-hot task id),
+                               # 'pcgrad' (one-hot + PCGrad; use configs/pcgrad.py for its 6 x 160 networks)
     c.seed = 0                 # base seed; seed i of a run uses fold_in(PRNGKey(seed), i)
     c.num_seeds = 3            # seeds trained together along a vmap / lax.map axis
     c.seed_axis = "auto"       # 'vmap' | 'map' | 'auto' (the faster measured on the platform; see README)

@@ -7,7 +7,7 @@ _POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.e
                  "data.num_rungs", "data.probe_episodes", "data.num_workers", "encoder.n", "encoder.latent_dim",
                  "encoder.batch_size", "encoder.chunk_steps", "rl.batch_size", "rl.steps", "rl.chunk_steps",
                  "rl.policy_delay", "eval.episodes_per_task", "augment.horizon"]
-_CHOICES = {"method": ("srtd", "srtd_id", "srtd_n", "srtd_q", "te", "td3bc"), "seed_axis": ("auto", "vmap", "map"),
+_CHOICES = {"method": ("srtd", "srtd_id", "srtd_n", "srtd_q", "te", "td3bc", "pcgrad"), "seed_axis": ("auto", "vmap", "map"),
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf")}
 
 

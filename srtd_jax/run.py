@@ -32,6 +32,7 @@ METHODS = {
     "srtd_q": dict(_SRTD, quality_weighted=False),     # skill regularisation without the quality weight
     "te": dict(_SRTD, skill_reg=False),                # task embedding only (L_TE + prior)
     "td3bc": dict(conditioning="onehot", augmentation=None),  # one-hot task id instead of z
+    "pcgrad": dict(conditioning="onehot", augmentation=None, gradient_surgery=True),  # + PCGrad over task gradients
 }
 
 
@@ -128,9 +129,14 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     r = cfg.rl
     ac = make_actor_critic(ACTION_DIM, r.actor_hidden, r.critic_hidden)
     actor_opt, critic_opt = optax.adam(r.learning_rate), optax.adam(r.learning_rate)
+    surgery = method.get("gradient_surgery", False)
     rl_update = train.make_td3bc_update(ac, actor_opt, critic_opt, tau=r.tau, alpha=r.alpha,
                                         policy_noise=r.policy_noise, noise_clip=r.noise_clip,
-                                        policy_delay=r.policy_delay)
+                                        policy_delay=r.policy_delay, gradient_surgery=surgery)
+    if surgery:  # per-task losses need task-stratified batches: batch_size // 10 rows per task
+        rl_sampler = train.stratified_transition_sampler(r.batch_size, r.gamma, data.task_ids[:, 0], len(MT10_TASKS))
+    else:
+        rl_sampler = train.transition_sampler(r.batch_size, r.gamma, aug_count)
     rl_states = train.stack_states(lambda k: train_state.init_td3bc_state(
         k, ac, actor_opt, critic_opt, obs_dim + cond_dim, ACTION_DIM), rl_keys)
     rl_total = _round_up(r.steps, r.chunk_steps)
@@ -155,7 +161,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
             run_eval(done, states)
 
     log(f"td3+bc: {rl_total} steps, batch {r.batch_size}")
-    rl_chunk = train.make_chunk(rl_update, train.transition_sampler(r.batch_size, r.gamma, aug_count), r.chunk_steps, strategy)
+    rl_chunk = train.make_chunk(rl_update, rl_sampler, r.chunk_steps, strategy)
     rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, per_seed,
                                     phase="td3bc", writer=writer, log=log, after_chunk=maybe_eval)
     rates = run_eval(rl_total, rl_states)

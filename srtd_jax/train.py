@@ -7,9 +7,10 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from srtd_jax import losses
+from srtd_jax import losses, pcgrad
 from srtd_jax.data import windows
 from srtd_jax.networks import ActorCritic, EncoderNetworks
 from srtd_jax.train_state import EncoderState, TD3BCState
@@ -17,13 +18,22 @@ from srtd_jax.train_state import EncoderState, TD3BCState
 SEED_AXIS_STRATEGIES = ("vmap", "map")
 
 
-def gradient_update(loss_fn: Callable, optimizer: optax.GradientTransformation):
+def gradient_update(loss_fn: Callable, optimizer: optax.GradientTransformation, surgery_batch_arg: int | None = None):
     """Turns `loss_fn(params, *args) -> (loss, metrics)` into
-    `update(params, opt_state, *args) -> (params, opt_state, metrics)`."""
+    `update(params, opt_state, *args, key=None) -> (params, opt_state, metrics)`.
+
+    surgery_batch_arg: None for an ordinary update. Otherwise args[surgery_batch_arg] is a batch with a leading
+    task axis; the loss gradient is taken per task and combined by PCGrad (`key` orders the projections)."""
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def update(params, opt_state, *args):
-        (_, metrics), grads = grad_fn(params, *args)
+    def update(params, opt_state, *args, key=None):
+        if surgery_batch_arg is None:
+            (_, metrics), grads = grad_fn(params, *args)
+        else:
+            in_axes = [None] * (1 + len(args))
+            in_axes[1 + surgery_batch_arg] = 0
+            (_, metrics), task_grads = jax.vmap(grad_fn, in_axes=tuple(in_axes))(params, *args)
+            grads, metrics = pcgrad.pcgrad(task_grads, key), jax.tree.map(jnp.mean, metrics)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, metrics
 
@@ -63,21 +73,28 @@ def transition_sampler(batch_size: int, gamma: float, aug_count: int = 0):
 
 
 def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: float, alpha: float,
-                      policy_noise: float, noise_clip: float, policy_delay: int):
+                      policy_noise: float, noise_clip: float, policy_delay: int, gradient_surgery: bool = False):
     """TD3+BC update `update(state, batch, key, step) -> (state, metrics)` on a Transition batch. The actor
-    and the targets move every `policy_delay` steps through lax.cond on the shared step counter."""
+    and the targets move every `policy_delay` steps through lax.cond on the shared step counter.
+
+    gradient_surgery: the batch carries a leading task axis (T, B / T, ...) from a task-stratified sampler, and
+    the critic and actor gradients are combined over tasks by PCGrad."""
     critic_update = gradient_update(functools.partial(
-        losses.td3bc_critic_loss, networks=networks, policy_noise=policy_noise, noise_clip=noise_clip), critic_opt)
-    actor_update = gradient_update(functools.partial(losses.td3bc_actor_loss, networks=networks, alpha=alpha), actor_opt)
+        losses.td3bc_critic_loss, networks=networks, policy_noise=policy_noise, noise_clip=noise_clip), critic_opt,
+        surgery_batch_arg=2 if gradient_surgery else None)
+    actor_update = gradient_update(functools.partial(losses.td3bc_actor_loss, networks=networks, alpha=alpha), actor_opt,
+                                   surgery_batch_arg=1 if gradient_surgery else None)
     polyak = lambda target, online: jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
     def update(state: TD3BCState, batch, key, step):
+        k_noise, k_critic, k_actor = jax.random.split(key, 3) if gradient_surgery else (key, None, None)
         critic, critic_opt_state, c_metrics = critic_update(
-            state.critic_params, state.critic_opt_state, state.target_critic_params, state.target_actor_params, batch, key)
+            state.critic_params, state.critic_opt_state, state.target_critic_params, state.target_actor_params, batch,
+            k_noise, key=k_critic)
 
         def delayed(operand):
             actor, actor_opt_state = operand
-            actor, actor_opt_state, a_metrics = actor_update(actor, actor_opt_state, critic, batch)
+            actor, actor_opt_state, a_metrics = actor_update(actor, actor_opt_state, critic, batch, key=k_actor)
             return actor, actor_opt_state, polyak(state.target_actor_params, actor), \
                 polyak(state.target_critic_params, critic), a_metrics
 
@@ -93,6 +110,30 @@ def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: floa
         return TD3BCState(actor, critic, t_actor, t_critic, actor_opt_state, critic_opt_state), metrics
 
     return update
+
+
+def stratified_transition_sampler(batch_size: int, gamma: float, task_ids, num_tasks: int):
+    """`sample(data, cond, key) -> Transition` with a leading task axis (T, batch_size // T, ...): every task's
+    rows come from its own episodes (for per-task losses). task_ids: (E,) host array of episode task ids."""
+    task_ids = np.asarray(task_ids)
+    counts = np.array([(task_ids == t).sum() for t in range(num_tasks)])
+    if (counts == 0).any():
+        raise ValueError(f"task-stratified sampling needs episodes of every task; none for task ids {np.flatnonzero(counts == 0).tolist()}")
+    table = np.zeros((num_tasks, counts.max()), np.int32)
+    for t in range(num_tasks):
+        idx = np.flatnonzero(task_ids == t)
+        table[t] = np.resize(idx, counts.max())  # padded by repetition; draws use only the first counts[t]
+    table, counts, per_task = jnp.asarray(table), jnp.asarray(counts), batch_size // num_tasks
+
+    def sample(data, cond, key):
+        length = data.obs.shape[1]
+        k_e, k_t = jax.random.split(key)
+        slot = jax.random.randint(k_e, (num_tasks, per_task), 0, counts[:, None])
+        e = jnp.take_along_axis(table, slot, axis=1)
+        t = jax.random.randint(k_t, (num_tasks, per_task), 0, length)
+        return windows.transition_at(data, cond, e, t, gamma)
+
+    return sample
 
 
 def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str):

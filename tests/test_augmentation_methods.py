@@ -88,7 +88,7 @@ def test_augmented_batches_hold_the_flagged_share():
     assert not np.isclose(np.asarray(batch.reward)[flags == 0], 5.0).any()
 
 
-@pytest.mark.parametrize("method", ["srtd_id", "srtd_n", "td3bc", "te", "srtd_q"])
+@pytest.mark.parametrize("method", ["srtd_id", "srtd_n", "td3bc", "te", "srtd_q", "pcgrad"])
 def test_every_method_trains_and_evaluates(method, tiny_data_dir, tmp_path):
     cfg = tiny_config(tiny_data_dir)
     cfg.method, cfg.num_seeds = method, 3
@@ -103,4 +103,4 @@ def test_every_method_trains_and_evaluates(method, tiny_data_dir, tmp_path):
         assert frac == pytest.approx(11 / 32)  # round(32 * 0.5 / 1.5) rows of a 32-row batch
     else:
         assert frac == 0.0
-    assert any(r["phase"] == "encoder" for r in rows) == (method != "td3bc")
+    assert any(r["phase"] == "encoder" for r in rows) == (METHODS[method]["conditioning"] == "z")

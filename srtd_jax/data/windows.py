@@ -93,6 +93,14 @@ def sample_windows(data: DeviceData, key: jax.Array, batch_size: int, n: int) ->
         quality=data.quality[e])
 
 
+def transition_at(data: DeviceData, cond: jax.Array, e: jax.Array, t: jax.Array, gamma: float) -> Transition:
+    """The transitions at episode/time indices e, t (any equal shapes) on [s, c]; imagined = 0."""
+    return Transition(
+        obs=jnp.concatenate([data.obs[e, t], cond[e, t]], -1), action=data.actions[e, t],
+        reward=data.rewards[e, t], next_obs=jnp.concatenate([data.next_obs[e, t], cond[e, t + 1]], -1),
+        discount=gamma * (1.0 - data.terminals[e, t]), imagined=jnp.zeros(e.shape))
+
+
 def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_size: int, gamma: float,
                        aug=None, aug_count: int = 0) -> Transition:
     """TD3+BC batch on [s, c]: cond (E, L + 1, C) is the per-step conditioning (z_t or one-hot task),
@@ -104,10 +112,7 @@ def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_
     k_data, k_aug = jax.random.split(key) if augmented else (key, None)
     idx = jax.random.randint(k_data, (batch_size - aug_count,), 0, num_e * length)
     e, t = idx // length, idx % length
-    batch = Transition(
-        obs=jnp.concatenate([data.obs[e, t], cond[e, t]], -1), action=data.actions[e, t],
-        reward=data.rewards[e, t], next_obs=jnp.concatenate([data.next_obs[e, t], cond[e, t + 1]], -1),
-        discount=gamma * (1.0 - data.terminals[e, t]), imagined=jnp.zeros(batch_size - aug_count))
+    batch = transition_at(data, cond, e, t, gamma)
     if not augmented:
         return batch
     j = jax.random.randint(k_aug, (aug_count,), 0, aug.obs.shape[0])

@@ -1,0 +1,57 @@
+"""Collects finished run workdirs into one JSON and a Markdown table (mean success with 95% CI).
+
+  python -m experiments.summarize_runs --workdirs=runs/quick,runs/quick_srtd_id --out=results/methods_quick
+"""
+import json
+import os
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("workdirs", None, "Run workdirs holding summary.json.", required=True)
+flags.DEFINE_string("out", None, "Output path without extension.", required=True)
+
+
+def main(argv):
+    del argv
+    from srtd_jax.reporting import mean_ci95
+
+    rows = []
+    for wd in FLAGS.workdirs:
+        path = os.path.join(wd, "summary.json")
+        if not os.path.exists(path):
+            raise SystemExit(f"{wd}: no summary.json (the run has not finished)")
+        s = json.load(open(path))
+        cmd_file = os.path.join(wd, "command.txt")
+        command = open(cmd_file).read().strip() if os.path.exists(cmd_file) else None
+        by_kind = {}
+        for kind in ("MR", "RP", "ME"):
+            seeds = [[row["per_seed"][i] for row in s["per_task"].values() if row["kind"] == kind]
+                     for i in range(s["num_seeds"])]
+            if seeds[0]:
+                by_kind[kind] = mean_ci95([sum(v) / len(v) for v in seeds])
+        rows.append(dict(workdir=wd, command=command, method=s["method"], configuration=s["configuration"],
+                         num_seeds=s["num_seeds"], episodes_per_task=s["episodes_per_task"],
+                         mean=s["mean_success"], ci95=s["ci95"], per_seed=s["per_seed_mean"], by_kind=by_kind))
+    me = "python -m experiments.summarize_runs " + " ".join(sys.argv[1:])
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
+    best = max(r["mean"] for r in rows)
+    cell = lambda m, c: f"{100 * m:.1f} ± {100 * c:.1f}%"
+    lines = [f"Made by: `{me}`, from runs made by:", ""] + [f"- `{r['command']}`" for r in rows] + [
+        "", f"Success rate (success flag at any step), {rows[0]['episodes_per_task']} evaluation episodes per task "
+        "and seed; mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data.", "",
+        "| method | configuration | seeds | success | MR tasks | RP tasks | ME tasks | per seed |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        kinds = [cell(*r["by_kind"][k]) if k in r["by_kind"] else "" for k in ("MR", "RP", "ME")]
+        main_cell = cell(r["mean"], r["ci95"])
+        lines.append(f"| {r['method']} | {r['configuration']} | {r['num_seeds']} | "
+                     f"{'**' + main_cell + '**' if r['mean'] == best else main_cell} | " + " | ".join(kinds) +
+                     " | " + " ".join(f"{v:.2f}" for v in r["per_seed"]) + " |")
+    open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    app.run(main)
