@@ -1,11 +1,9 @@
 """Data augmentation: imaginary demonstrations (SRTD+ID, eq. 9) and Gaussian-noise augmentation (SRTD+N).
 
-Both return an AugmentedTransitions table on the policy input [normalised s, c]; jitted, no Python loops
-over states (rollouts are a lax.scan over the horizon, vectorised over start states).
+Both return a table of Transitions on the policy input [normalised s, c] with imagined = 1; jitted, no
+Python loops over states (rollouts are a lax.scan over the horizon, vectorised over start states).
 """
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,20 +11,11 @@ import jax.numpy as jnp
 from srtd_jax import losses
 from srtd_jax.data.windows import DeviceData, task_window
 from srtd_jax.networks import EncoderNetworks
-
-
-class AugmentedTransitions(NamedTuple):
-    """M extra transitions: obs, next_obs (M, S + C) = [s, c]; action (M, A); reward, discount (M,)."""
-
-    obs: jax.Array
-    action: jax.Array
-    reward: jax.Array
-    next_obs: jax.Array
-    discount: jax.Array
+from srtd_jax.types import Transition
 
 
 def imagine(enc_params, s0: jax.Array, tau0: jax.Array, key: jax.Array, *, networks: EncoderNetworks,
-            horizon: int, z_noise: float, gamma: float) -> AugmentedTransitions:
+            horizon: int, z_noise: float, gamma: float) -> Transition:
     """Rolls imaginary steps from dataset states with the skill and task decoders (eq. 9).
 
     At every step: z = q_theta(tau) + N(0, z_noise^2); a = p_phi(s, z); (s', r) = p_theta(s, a, z); the window
@@ -50,11 +39,12 @@ def imagine(enc_params, s0: jax.Array, tau0: jax.Array, key: jax.Array, *, netwo
     pairs = jnp.stack([noise[:-1], noise[1:]], 1)  # the noise of step k and of step k + 1
     _, (obs, act, rew, nxt) = jax.lax.scan(step, (s0, tau0), pairs)
     flat = lambda x: jnp.swapaxes(x, 0, 1).reshape((-1,) + x.shape[2:])  # (H, M, ..) -> (M * H, ..)
-    return AugmentedTransitions(flat(obs), flat(act), flat(rew), flat(nxt), jnp.full((obs.shape[0] * obs.shape[1],), gamma))
+    num = obs.shape[0] * obs.shape[1]
+    return Transition(flat(obs), flat(act), flat(rew), flat(nxt), jnp.full((num,), gamma), jnp.ones(num))
 
 
 def imaginary_dataset(enc_params, data: DeviceData, key: jax.Array, *, networks: EncoderNetworks, n: int,
-                      num_transitions: int, horizon: int, z_noise: float, gamma: float) -> AugmentedTransitions:
+                      num_transitions: int, horizon: int, z_noise: float, gamma: float) -> Transition:
     """`num_transitions` imaginary transitions (rounded up to a multiple of horizon) from uniformly drawn
     dataset steps, for one seed. Start states and windows come from the offline data."""
     num_e, length = data.obs.shape[:2]
@@ -67,7 +57,7 @@ def imaginary_dataset(enc_params, data: DeviceData, key: jax.Array, *, networks:
 
 
 def noise_dataset(data: DeviceData, cond: jax.Array, key: jax.Array, *, num_transitions: int, state_std: float,
-                  action_std: float, gamma: float) -> AugmentedTransitions:
+                  action_std: float, gamma: float) -> Transition:
     """Gaussian-noise augmentation: copies of uniformly drawn dataset transitions with N(0, state_std^2) on
     the normalised states s and s' and N(0, action_std^2) on the action (clipped to [-1, 1]); the
     conditioning c of the original step is kept. cond: (E, L + 1, C) for one seed."""
@@ -75,8 +65,10 @@ def noise_dataset(data: DeviceData, cond: jax.Array, key: jax.Array, *, num_tran
     k_idx, k_s, k_n, k_a = jax.random.split(key, 4)
     idx = jax.random.randint(k_idx, (num_transitions,), 0, num_e * length)
     e, t = idx // length, idx % length
-    s = data.obs[e, t] + state_std * jax.random.normal(k_s, data.obs[e, t].shape)
-    s2 = data.next_obs[e, t] + state_std * jax.random.normal(k_n, data.obs[e, t].shape)
-    a = jnp.clip(data.actions[e, t] + action_std * jax.random.normal(k_a, data.actions[e, t].shape), -1.0, 1.0)
-    return AugmentedTransitions(jnp.concatenate([s, cond[e, t]], -1), a, data.rewards[e, t],
-                                jnp.concatenate([s2, cond[e, t + 1]], -1), gamma * (1.0 - data.terminals[e, t]))
+    s, s2, a = data.obs[e, t], data.next_obs[e, t], data.actions[e, t]
+    s = s + state_std * jax.random.normal(k_s, s.shape)
+    s2 = s2 + state_std * jax.random.normal(k_n, s2.shape)
+    a = jnp.clip(a + action_std * jax.random.normal(k_a, a.shape), -1.0, 1.0)
+    return Transition(jnp.concatenate([s, cond[e, t]], -1), a, data.rewards[e, t],
+                      jnp.concatenate([s2, cond[e, t + 1]], -1), gamma * (1.0 - data.terminals[e, t]),
+                      jnp.ones(num_transitions))

@@ -108,7 +108,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
         cond_params, cond_dim = task_enc_params, e.latent_dim
         conditioner = lambda p, history, task_ids: losses.task_embed(p, history, networks=enc_nets)
     else:  # one-hot task id: no encoder phase
-        enc_params, cond_dim = None, len(MT10_TASKS)
+        enc_nets, enc_params, cond_dim = None, None, len(MT10_TASKS)
         one_hot = jax.nn.one_hot(device_data.task_ids, cond_dim)[:, None, :]
         cond = jnp.broadcast_to(one_hot, (cfg.num_seeds, data.num_episodes, data.episode_length + 1, cond_dim))
         cond_params = jnp.zeros((cfg.num_seeds,))  # the one-hot conditioner has no parameters
@@ -116,8 +116,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     per_seed, aug_count = cond, 0
     if method["augmentation"]:
         aug_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(rl_keys)
-        aug = _augment(cfg, method["augmentation"], enc_params, device_data, cond, aug_keys,
-                       enc_nets if enc_params is not None else None)
+        aug = _augment(cfg, method["augmentation"], enc_nets, enc_params, device_data, cond, aug_keys)
         per_seed = (cond, aug)
         ratio = cfg.augment.size_ratio
         aug_count = int(round(cfg.rl.batch_size * ratio / (1.0 + ratio)))  # uniform over data + augmentation
@@ -196,19 +195,21 @@ def _train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, write
     return enc_nets, enc_states.params
 
 
-def _augment(cfg, kind, enc_params, device_data, cond, keys, enc_nets):
-    """Seed-stacked augmentation table (jitted, vmapped over seeds): 'imaginary' or 'noise'."""
+def _augment(cfg, kind, enc_nets, enc_params, device_data, cond, keys):
+    """Seed-stacked augmentation table (jitted, vmapped over seeds): 'imaginary' (from the trained
+    decoders, enc_params) or 'noise' (around the dataset, conditioned by cond)."""
     a = cfg.augment
     num = int(round(a.size_ratio * device_data.obs.shape[0] * device_data.obs.shape[1]))
     if kind == "imaginary":
-        fn = lambda p, c, k, d: augmentation.imaginary_dataset(
+        fn = lambda p, k, d: augmentation.imaginary_dataset(
             p, d, k, networks=enc_nets, n=cfg.encoder.n, num_transitions=num, horizon=a.horizon,
             z_noise=a.z_noise, gamma=cfg.rl.gamma)
+        per_seed = enc_params
     else:
-        fn = lambda p, c, k, d: augmentation.noise_dataset(
+        fn = lambda c, k, d: augmentation.noise_dataset(
             d, c, k, num_transitions=num, state_std=a.state_std, action_std=a.action_std, gamma=cfg.rl.gamma)
-    params = enc_params if enc_params is not None else jnp.zeros((cfg.num_seeds,))
-    return jax.jit(jax.vmap(fn, in_axes=(0, 0, 0, None)))(params, cond, keys, device_data)
+        per_seed = cond
+    return jax.jit(jax.vmap(fn, in_axes=(0, 0, None)))(per_seed, keys, device_data)
 
 
 def _round_up(steps: int, chunk: int) -> int:

@@ -65,7 +65,7 @@ def window_sampler(batch_size: int, n: int):
 
 def transition_sampler(batch_size: int, gamma: float, aug_count: int = 0):
     """`sample(data, per_seed, key) -> Transition` on [s, c]. per_seed is cond (E, L + 1, C) or
-    (cond, AugmentedTransitions), in which case `aug_count` rows of every batch come from the table."""
+    (cond, augmentation table of Transitions), in which case `aug_count` rows of every batch come from it."""
     def sample(data, per_seed, key):
         cond, aug = per_seed if isinstance(per_seed, tuple) else (per_seed, None)
         return windows.sample_transitions(data, cond, key, batch_size, gamma, aug, aug_count if aug is not None else 0)

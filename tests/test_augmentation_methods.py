@@ -10,6 +10,7 @@ from srtd_jax import augmentation, losses
 from srtd_jax.data import windows
 from srtd_jax.networks import make_encoder_networks
 from srtd_jax.run import METHODS, train_and_evaluate
+from srtd_jax.types import Transition
 from tests.conftest import tiny_config
 
 E, L, S, A, Z, N = 4, 9, 3, 2, 2, 3
@@ -79,8 +80,8 @@ def test_imaginary_dataset_size_and_noise_dataset_statistics():
 def test_augmented_batches_hold_the_flagged_share():
     d = _data()
     cond = jnp.zeros((E, L + 1, 1))
-    aug = augmentation.AugmentedTransitions(jnp.full((7, S + 1), 9.0), jnp.zeros((7, A)), jnp.full((7,), 5.0),
-                                            jnp.full((7, S + 1), 9.0), jnp.full((7,), 0.9))
+    aug = Transition(jnp.full((7, S + 1), 9.0), jnp.zeros((7, A)), jnp.full((7,), 5.0),
+                     jnp.full((7, S + 1), 9.0), jnp.full((7,), 0.9), jnp.ones(7))
     batch = windows.sample_transitions(d, cond, jax.random.PRNGKey(0), 16, 0.9, aug=aug, aug_count=5)
     flags = np.asarray(batch.imagined)
     assert flags.sum() == 5 and batch.obs.shape == (16, S + 1)

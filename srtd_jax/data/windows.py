@@ -104,8 +104,8 @@ def transition_at(data: DeviceData, cond: jax.Array, e: jax.Array, t: jax.Array,
 def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_size: int, gamma: float,
                        aug=None, aug_count: int = 0) -> Transition:
     """TD3+BC batch on [s, c]: cond (E, L + 1, C) is the per-step conditioning (z_t or one-hot task),
-    cond[:, t + 1] conditions the next state. With an augmentation table `aug` (AugmentedTransitions),
-    `aug_count` of the batch_size rows come from it (flagged imagined = 1), the rest from the dataset."""
+    cond[:, t + 1] conditions the next state. With an augmentation table `aug` (Transitions with
+    imagined = 1), `aug_count` of the batch_size rows come from it, the rest from the dataset."""
     num_e, length = data.obs.shape[:2]
     augmented = aug is not None and aug_count > 0
     # without augmentation the key is used whole, so plain batches do not depend on whether tables exist
@@ -116,5 +116,4 @@ def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_
     if not augmented:
         return batch
     j = jax.random.randint(k_aug, (aug_count,), 0, aug.obs.shape[0])
-    extra = Transition(aug.obs[j], aug.action[j], aug.reward[j], aug.next_obs[j], aug.discount[j], jnp.ones(aug_count))
-    return jax.tree.map(lambda x, y: jnp.concatenate([x, y]), batch, extra)
+    return jax.tree.map(lambda x, y: jnp.concatenate([x, y[j]]), batch, aug)
