@@ -6,7 +6,8 @@ def get_config():
     c = ml_collections.ConfigDict()
     c.method = "srtd"          # 'srtd', 'srtd_id' (+ imaginary demonstrations), 'srtd_n' (+ Gaussian-noise augmentation),
                                # 'srtd_q' (no quality weight), 'te' (no skill regularisation), 'td3bc' (one-hot task id),
-                               # 'pcgrad' (one-hot + PCGrad; use configs/pcgrad.py for its 6 x 160 networks)
+                               # 'pcgrad' (one-hot + PCGrad; use configs/pcgrad.py for its 6 x 160 networks),
+                               # 'softmod' (one-hot + soft modularization, CQL with per-task loss balancing)
     c.seed = 0                 # base seed; seed i of a run uses fold_in(PRNGKey(seed), i)
     c.num_seeds = 3            # seeds trained together along a vmap / lax.map axis
     c.seed_axis = "auto"       # 'vmap' | 'map' | 'auto' (the faster measured on the platform; see README)
@@ -45,6 +46,10 @@ def get_config():
     e.chunk_steps = 100        # steps per jitted lax.scan chunk (progress is reported per chunk)
 
     c.rl = r = ml_collections.ConfigDict()
+    r.learner = "auto"         # 'td3bc' | 'cql' | 'auto' (the method's own: CQL for softmod, TD3+BC otherwise)
+    r.network = "auto"         # 'mlp' | 'softmod' | 'auto' (the method's own)
+    r.softmod = ml_collections.ConfigDict(dict(  # soft-modularization sizes (appendix B.2)
+        num_layers=3, num_modules=4, hidden=256, representation=256))
     r.actor_hidden = (256, 256, 256)
     r.critic_hidden = (256, 256, 256)
     r.learning_rate = 1e-4
@@ -57,6 +62,16 @@ def get_config():
     r.noise_clip = 0.5
     r.policy_delay = 2
     r.chunk_steps = 1000
+
+    c.cql = q = ml_collections.ConfigDict()  # the CQL learner (rl.learner='cql'); tau, gamma, batch from rl
+    q.min_q_weight = 5.0       # weight of the CQL(H) penalty (the CQL paper's MuJoCo setting)
+    q.num_action_samples = 10  # uniform / pi(s) / pi(s') actions each, per state, in the log-sum-exp
+    q.backup_entropy = False   # subtract alpha log pi(a'|s') in the TD target
+    q.actor_learning_rate = 1e-4
+    q.critic_learning_rate = 3e-4
+    q.temperature_learning_rate = 1e-4
+    q.init_temperature = 1.0
+    q.target_entropy_per_dim = 1.0  # target entropy = -this x action dimension
 
     c.augment = a = ml_collections.ConfigDict()  # used by srtd_id and srtd_n
     a.size_ratio = 0.5         # augmented transitions per offline transition (the appendix: half the dataset);

@@ -47,13 +47,17 @@ def imaginary_dataset(enc_params, data: DeviceData, key: jax.Array, *, networks:
                       num_transitions: int, horizon: int, z_noise: float, gamma: float) -> Transition:
     """`num_transitions` imaginary transitions (rounded up to a multiple of horizon) from uniformly drawn
     dataset steps, for one seed. Start states and windows come from the offline data."""
-    num_e, length = data.obs.shape[:2]
     k_start, k_roll = jax.random.split(key)
-    starts = -(-num_transitions // horizon)
-    idx = jax.random.randint(k_start, (starts,), 0, num_e * length)
-    e, t = idx // length, idx % length
+    e, t = draw_steps(data, k_start, -(-num_transitions // horizon))
     return imagine(enc_params, data.obs[e, t], task_window(data, e, t, n), k_roll, networks=networks,
                    horizon=horizon, z_noise=z_noise, gamma=gamma)
+
+
+def draw_steps(data: DeviceData, key: jax.Array, num: int):
+    """`num` uniformly drawn dataset steps: (episode (num,), time (num,))."""
+    length = data.obs.shape[1]
+    idx = jax.random.randint(key, (num,), 0, data.obs.shape[0] * length)
+    return idx // length, idx % length
 
 
 def noise_dataset(data: DeviceData, cond: jax.Array, key: jax.Array, *, num_transitions: int, state_std: float,
@@ -61,10 +65,16 @@ def noise_dataset(data: DeviceData, cond: jax.Array, key: jax.Array, *, num_tran
     """Gaussian-noise augmentation: copies of uniformly drawn dataset transitions with N(0, state_std^2) on
     the normalised states s and s' and N(0, action_std^2) on the action (clipped to [-1, 1]); the
     conditioning c of the original step is kept. cond: (E, L + 1, C) for one seed."""
-    num_e, length = data.obs.shape[:2]
-    k_idx, k_s, k_n, k_a = jax.random.split(key, 4)
-    idx = jax.random.randint(k_idx, (num_transitions,), 0, num_e * length)
-    e, t = idx // length, idx % length
+    k_idx, k_noise = jax.random.split(key)
+    e, t = draw_steps(data, k_idx, num_transitions)
+    return noise_transitions(data, cond, e, t, k_noise, state_std=state_std, action_std=action_std, gamma=gamma)
+
+
+def noise_transitions(data: DeviceData, cond: jax.Array, e: jax.Array, t: jax.Array, key: jax.Array, *,
+                      state_std: float, action_std: float, gamma: float) -> Transition:
+    """Noisy copies of the dataset steps (e, t), each (M,); see `noise_dataset`."""
+    k_s, k_n, k_a = jax.random.split(key, 3)
+    num_transitions = e.shape[0]
     s, s2, a = data.obs[e, t], data.next_obs[e, t], data.actions[e, t]
     s = s + state_std * jax.random.normal(k_s, s.shape)
     s2 = s2 + state_std * jax.random.normal(k_n, s2.shape)

@@ -12,30 +12,19 @@ import numpy as np
 import optax
 
 from srtd_jax import augmentation, checkpointing, kernels, losses, reporting, train, train_state
+from srtd_jax.methods import resolve
 from srtd_jax.config_check import check_config
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures, mt10_generate, windows
 from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS
 from srtd_jax.evaluation import evaluate, make_policy
-from srtd_jax.networks import make_actor_critic, make_encoder_networks
+from srtd_jax.learners import make_learner
+from srtd_jax.networks import make_encoder_networks
 
 # Seed-axis strategy chosen by 'auto', per platform (README, "Seeds"; results/seed_axis.md). On CPU, lax.map
 # kept 1.03x the single-seed rate at the paper's encoder shape where vmap fell to 0.75x, and tied elsewhere.
 # On accelerators batching the seeds is what pays (not yet measured here: no GPU was available).
 AUTO_SEED_AXIS = {"cpu": "map", "gpu": "vmap", "tpu": "vmap"}
-# What each method conditions the policy on, its encoder losses and its augmentation (sections 3-5).
-_SRTD = dict(conditioning="z", skill_reg=True, quality_weighted=True, augmentation=None)
-METHODS = {
-    "srtd": _SRTD,
-    "srtd_id": dict(_SRTD, augmentation="imaginary"),  # SRTD + imaginary demonstrations (eq. 9)
-    "srtd_n": dict(_SRTD, augmentation="noise"),       # SRTD + Gaussian-noise augmentation
-    "srtd_q": dict(_SRTD, quality_weighted=False),     # skill regularisation without the quality weight
-    "te": dict(_SRTD, skill_reg=False),                # task embedding only (L_TE + prior)
-    "td3bc": dict(conditioning="onehot", augmentation=None),  # one-hot task id instead of z
-    "pcgrad": dict(conditioning="onehot", augmentation=None, gradient_surgery=True),  # + PCGrad over task gradients
-}
-
-
 def seed_axis_strategy(cfg) -> str:
     return AUTO_SEED_AXIS.get(jax.default_backend(), "map") if cfg.seed_axis == "auto" else cfg.seed_axis
 
@@ -98,9 +87,9 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     _, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(seed_keys(cfg.seed, cfg.num_seeds)).transpose(1, 0, 2)
     writer = reporting.MetricWriter(workdir)
 
-    method = METHODS[cfg.method]
+    method = resolve(cfg)
     if method["conditioning"] == "z":
-        enc_nets, enc_params = _train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log)
+        enc_nets, enc_params = train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log)
         task_enc_params = enc_params["task"]["encoder"]
         # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
         embed = jax.jit(jax.vmap(lambda p, d: train.embed_dataset(p, d, networks=enc_nets, n=e.n), in_axes=(0, None)))
@@ -124,22 +113,13 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
             f"({ratio:g} x the {data.num_episodes * data.episode_length} offline ones); {aug_count} of every "
             f"{cfg.rl.batch_size}-row batch are augmented")
 
-    # Phase 2: TD3+BC on [normalised s, z].
+    # Phase 2: offline RL on [normalised s, c].
     r = cfg.rl
-    ac = make_actor_critic(ACTION_DIM, r.actor_hidden, r.critic_hidden)
-    actor_opt, critic_opt = optax.adam(r.learning_rate), optax.adam(r.learning_rate)
-    surgery = method.get("gradient_surgery", False)
-    rl_update = train.make_td3bc_update(ac, actor_opt, critic_opt, tau=r.tau, alpha=r.alpha,
-                                        policy_noise=r.policy_noise, noise_clip=r.noise_clip,
-                                        policy_delay=r.policy_delay, gradient_surgery=surgery)
-    if surgery:  # per-task losses need task-stratified batches: batch_size // 10 rows per task
-        rl_sampler = train.stratified_transition_sampler(r.batch_size, r.gamma, data.task_ids[:, 0], len(MT10_TASKS))
-    else:
-        rl_sampler = train.transition_sampler(r.batch_size, r.gamma, aug_count)
-    rl_states = train.stack_states(lambda k: train_state.init_td3bc_state(
-        k, ac, actor_opt, critic_opt, obs_dim + cond_dim, ACTION_DIM), rl_keys)
+    learner = make_learner(cfg, method, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=ACTION_DIM,
+                           task_ids=data.task_ids[:, 0], num_tasks=len(MT10_TASKS), aug_count=aug_count)
+    rl_states = train.stack_states(learner.init, rl_keys)
     rl_total = _round_up(r.steps, r.chunk_steps)
-    act = make_policy(ac.actor.apply, conditioner)
+    act = make_policy(learner.networks.actor.apply, conditioner)
     eval_len = cfg.eval.episode_length or data.episode_length
     curve = []
 
@@ -159,13 +139,14 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
         if cfg.eval.every_steps and done % cfg.eval.every_steps < r.chunk_steps and done < rl_total:
             run_eval(done, states)
 
-    log(f"td3+bc: {rl_total} steps, batch {r.batch_size}")
-    rl_chunk = train.make_chunk(rl_update, rl_sampler, r.chunk_steps, strategy)
+    log(f"{learner.name} ({method['network']} networks{', loss balancing' if method['loss_balancing'] else ''}): "
+        f"{rl_total} steps, batch {r.batch_size}")
+    rl_chunk = train.make_chunk(learner.update, learner.sampler, r.chunk_steps, strategy)
     rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, per_seed,
-                                    phase="td3bc", writer=writer, log=log, after_chunk=maybe_eval)
+                                    phase=learner.name, writer=writer, log=log, after_chunk=maybe_eval)
     rates = run_eval(rl_total, rl_states)
     checkpointing.save_params(os.path.join(workdir, "checkpoints"),
-                              {"encoder": enc_params if enc_params is not None else {}, "td3bc": rl_states})
+                              {"encoder": enc_params if enc_params is not None else {}, "rl": rl_states})
     summary = reporting.summarize(rates, MT10_TASKS, assignment, curve, cfg)
     with open(os.path.join(workdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
@@ -174,7 +155,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     return summary
 
 
-def _train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log):
+def train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log):
     """Phase 1: the skill and task WAEs (Algorithm 1) for every seed. -> (networks, seed-stacked params)."""
     e = cfg.encoder
     enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)

@@ -19,6 +19,8 @@ def tiny_config(data_dir: str):
     r = c.rl
     r.actor_hidden = r.critic_hidden = (16, 16)
     r.batch_size, r.steps, r.chunk_steps = 32, 20, 10
+    r.softmod.hidden = r.softmod.representation = 16
+    c.cql.num_action_samples = 3
     c.eval.episodes_per_task, c.eval.episode_length = 1, 10
     return c
 

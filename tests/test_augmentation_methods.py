@@ -9,7 +9,9 @@ import pytest
 from srtd_jax import augmentation, losses
 from srtd_jax.data import windows
 from srtd_jax.networks import make_encoder_networks
-from srtd_jax.run import METHODS, train_and_evaluate
+from srtd_jax.config_check import ConfigError
+from srtd_jax.methods import METHODS
+from srtd_jax.run import train_and_evaluate
 from srtd_jax.types import Transition
 from tests.conftest import tiny_config
 
@@ -89,19 +91,32 @@ def test_augmented_batches_hold_the_flagged_share():
     assert not np.isclose(np.asarray(batch.reward)[flags == 0], 5.0).any()
 
 
-@pytest.mark.parametrize("method", ["srtd_id", "srtd_n", "td3bc", "te", "srtd_q", "pcgrad"])
-def test_every_method_trains_and_evaluates(method, tiny_data_dir, tmp_path):
+@pytest.mark.parametrize("method,learner", [
+    ("srtd_id", "auto"), ("srtd_n", "auto"), ("td3bc", "auto"), ("te", "auto"), ("srtd_q", "auto"),
+    ("pcgrad", "auto"), ("softmod", "auto"), ("softmod", "td3bc"), ("srtd", "cql")])
+def test_every_method_trains_and_evaluates(method, learner, tiny_data_dir, tmp_path):
     cfg = tiny_config(tiny_data_dir)
-    cfg.method, cfg.num_seeds = method, 3
+    cfg.method, cfg.num_seeds, cfg.rl.learner = method, 3, learner
     summary = train_and_evaluate(cfg, str(tmp_path), log=lambda *_: None)
     assert summary["method"] == method and len(summary["per_seed_mean"]) == 3
     assert all(0.0 <= v <= 1.0 for v in summary["per_seed_mean"])
     rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
-    rl = [r for r in rows if r["phase"] == "td3bc"]
+    expected_learner = METHODS[method].get("learner", "td3bc") if learner == "auto" else learner
+    rl = [r for r in rows if r["phase"] == expected_learner]
     assert rl and all(np.isfinite(v) for r in rl for v in r["critic_loss"])
+    if expected_learner == "cql":  # the learned entropy temperature(s) stay positive and finite
+        assert all(np.isfinite(v) and v > 0 for r in rl for v in r["alpha"])
     frac = np.mean([v for r in rl for v in r["imagined_fraction"]])
     if METHODS[method]["augmentation"]:
         assert frac == pytest.approx(11 / 32)  # round(32 * 0.5 / 1.5) rows of a 32-row batch
     else:
         assert frac == 0.0
     assert any(r["phase"] == "encoder" for r in rows) == (METHODS[method]["conditioning"] == "z")
+
+
+def test_pcgrad_with_cql_is_refused_before_training(tiny_data_dir, tmp_path):
+    cfg = tiny_config(tiny_data_dir)
+    cfg.method, cfg.rl.learner = "pcgrad", "cql"
+    with pytest.raises(ConfigError, match="rl.learner"):
+        train_and_evaluate(cfg, str(tmp_path / "wd"), log=lambda *_: None)
+    assert not (tmp_path / "wd").exists()
