@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from srtd_jax.networks import ActorCritic
+from srtd_jax.train_state import copy_params, init_actor_critic
 from srtd_jax.types import Transition
 
 
@@ -34,13 +35,10 @@ class CQLState(NamedTuple):
 
 def init_cql_state(key, networks: ActorCritic, actor_opt, critic_opt, alpha_opt, input_dim: int, action_dim: int,
                    num_groups: int, init_temperature: float) -> CQLState:
-    ka, kc = jax.random.split(key)
-    obs, act = jnp.zeros((1, input_dim)), jnp.zeros((1, action_dim))
-    actor = networks.actor.init(ka, obs)
-    critic = networks.critic.init(kc, obs, act)
+    actor, critic = init_actor_critic(key, networks, input_dim, action_dim)
     log_alpha = jnp.full((num_groups,), math.log(init_temperature), jnp.float32)
-    return CQLState(actor, critic, jax.tree.map(jnp.copy, critic), log_alpha, actor_opt.init(actor),
-                    critic_opt.init(critic), alpha_opt.init(log_alpha))
+    return CQLState(actor, critic, copy_params(critic), log_alpha, actor_opt.init(actor), critic_opt.init(critic),
+                    alpha_opt.init(log_alpha))
 
 
 def tanh_gaussian_sample(mean, log_std, key):

@@ -20,7 +20,7 @@ from srtd_jax.data import mt10_generate, windows
 from srtd_jax.envs import metaworld_mt10 as mw
 from srtd_jax.envs.metaworld_relabel import RewardRelabeler
 from srtd_jax.methods import METHODS
-from srtd_jax.run import load_training_data, seed_keys, train_encoders
+from srtd_jax.run import load_training_data, phase_keys, train_encoders
 
 SETS = ("source", "expert", "imaginary", "noise")
 
@@ -36,8 +36,8 @@ def expert_episodes(task: str, num: int, settings, seed: int):
 
 def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_task: int, log=print) -> dict:
     """Trains SRTD's encoders on cfg's mixture (one seed), builds the four sets for every MR task and
-    relabels `samples_per_set` transitions of each (encoder metrics go to workdir). Returns a JSON-able dict with per-task and overall
-    average rewards (raw 0..10 and x reward_scale), the relabelling error on recorded rewards, and 2-D
+    relabels `samples_per_set` transitions of each (encoder metrics go to workdir). Returns a JSON-able dict
+    with per-task and overall average rewards (raw 0..10 and x reward_scale), the relabelling error on recorded rewards, and 2-D
     PCA coordinates of (s, a) for the plot."""
     assignment, data = load_training_data(cfg, log)
     sources = [t for t, k in assignment.items() if k == "MR"]
@@ -45,10 +45,11 @@ def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_ta
         raise ValueError(f"configuration {cfg.data.configuration!r} has no MR task to use as the source dataset")
     normalizer = windows.make_normalizer(data)
     device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
-    _, enc_key, aug_key = jax.random.split(seed_keys(cfg.seed, 1)[0], 3)
+    enc_keys, rl_keys = phase_keys(cfg.seed, 1)
+    aug_key = rl_keys[0]
+    obs_dim = data.observations.shape[-1]
     writer = reporting.MetricWriter(workdir)
-    enc_nets, params = train_encoders(cfg, METHODS["srtd"], device_data, enc_key[None], data.observations.shape[-1],
-                                      "map", writer, log)
+    enc_nets, params = train_encoders(cfg, METHODS["srtd"], device_data, enc_keys, obs_dim, "map", writer, log)
     writer.close()
     params = jax.tree.map(lambda x: x[0], params)
     n, a = cfg.encoder.n, cfg.augment
@@ -58,35 +59,37 @@ def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_ta
     result = {"sources": sources, "per_task": {}, "pca": {}}
     pooled = {s: [] for s in SETS}
     recorded_err = {s: [] for s in ("source", "expert")}
+    denorm = lambda x: np.asarray(x)[:, :obs_dim] * normalizer.std + normalizer.mean
+    no_cond = jnp.zeros((data.num_episodes, data.episode_length + 1, 0))  # noise copies of bare states
     for task in sources:
         tid = mw.task_index(task)
         eps = np.flatnonzero(data.task_ids[:, 0] == tid)
         starts = -(-samples_per_set // horizon)
-        e = jnp.asarray(rng.choice(eps, starts)); t = jnp.asarray(rng.integers(0, data.episode_length, starts))
+        e = jnp.asarray(rng.choice(eps, starts))
+        t = jnp.asarray(rng.integers(0, data.episode_length, starts))
         k_img, k_noise, aug_key = jax.random.split(aug_key, 3)
         img = augmentation.imagine(params, device_data.obs[e, t], windows.task_window(device_data, e, t, n), k_img,
                                    networks=enc_nets, horizon=horizon, z_noise=a.z_noise, gamma=cfg.rl.gamma)
         img_e = np.repeat(np.asarray(e), horizon)[:samples_per_set]
-        denorm = lambda x: np.asarray(x)[:, :data.observations.shape[-1]] * normalizer.std + normalizer.mean
-        cond = jnp.zeros((data.num_episodes, data.episode_length + 1, 0))
         src_e = rng.choice(eps, samples_per_set)  # distinct draws (not the imaginary starts repeated)
         src_t = rng.integers(0, data.episode_length, samples_per_set)
-        noise = augmentation.noise_transitions(device_data, cond, jnp.asarray(src_e), jnp.asarray(src_t), k_noise,
+        noise = augmentation.noise_transitions(device_data, no_cond, jnp.asarray(src_e), jnp.asarray(src_t), k_noise,
                                                state_std=a.state_std, action_std=a.action_std, gamma=cfg.rl.gamma)
         ex_obs, ex_act, ex_raw, ex_next = expert_episodes(task, expert_episodes_per_task, settings, cfg.data.seed)
         ex_e = rng.integers(0, ex_obs.shape[0], samples_per_set)
         ex_t = rng.integers(0, ex_obs.shape[1], samples_per_set)
         relabeler = RewardRelabeler(task)
-        first = data.observations[:, 0]
+        goal = {int(i): relabeler.goal_of(data.observations[i, 0]) for i in eps}  # per source episode
+        ex_goal = [relabeler.goal_of(first) for first in ex_obs[:, 0]]
         sets = {  # (s, a, s', goal per row, recorded reward or None)
             "source": (data.observations[src_e, src_t], data.actions[src_e, src_t], data.next_observations[src_e, src_t],
-                       [relabeler.goal_of(first[i]) for i in src_e], data.raw_rewards[src_e, src_t]),
-            "expert": (ex_obs[ex_e, ex_t], ex_act[ex_e, ex_t], ex_next[ex_e, ex_t],
-                       [relabeler.goal_of(ex_obs[i, 0]) for i in ex_e], ex_raw[ex_e, ex_t]),
+                       [goal[i] for i in src_e], data.raw_rewards[src_e, src_t]),
+            "expert": (ex_obs[ex_e, ex_t], ex_act[ex_e, ex_t], ex_next[ex_e, ex_t], [ex_goal[i] for i in ex_e],
+                       ex_raw[ex_e, ex_t]),
             "imaginary": (denorm(img.obs)[:samples_per_set], np.asarray(img.action)[:samples_per_set],
-                          denorm(img.next_obs)[:samples_per_set], [relabeler.goal_of(first[i]) for i in img_e], None),
-            "noise": (denorm(noise.obs), np.asarray(noise.action), denorm(noise.next_obs),
-                      [relabeler.goal_of(first[i]) for i in src_e], None),
+                          denorm(img.next_obs)[:samples_per_set], [goal[i] for i in img_e], None),
+            "noise": (denorm(noise.obs), np.asarray(noise.action), denorm(noise.next_obs), [goal[i] for i in src_e],
+                      None),
         }
         row = {}
         for name, (s, act, s2, goals, recorded) in sets.items():

@@ -12,19 +12,21 @@ import numpy as np
 import optax
 
 from srtd_jax import augmentation, checkpointing, kernels, losses, reporting, train, train_state
-from srtd_jax.methods import resolve
 from srtd_jax.config_check import check_config
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures, mt10_generate, windows
 from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS
 from srtd_jax.evaluation import evaluate, make_policy
 from srtd_jax.learners import make_learner
+from srtd_jax.methods import resolve
 from srtd_jax.networks import make_encoder_networks
 
 # Seed-axis strategy chosen by 'auto', per platform (README, "Seeds"; results/seed_axis.md). On CPU, lax.map
 # kept 1.03x the single-seed rate at the paper's encoder shape where vmap fell to 0.75x, and tied elsewhere.
 # On accelerators batching the seeds is what pays (not yet measured here: no GPU was available).
 AUTO_SEED_AXIS = {"cpu": "map", "gpu": "vmap", "tpu": "vmap"}
+
+
 def seed_axis_strategy(cfg) -> str:
     return AUTO_SEED_AXIS.get(jax.default_backend(), "map") if cfg.seed_axis == "auto" else cfg.seed_axis
 
@@ -33,6 +35,12 @@ def seed_keys(seed: int, num_seeds: int) -> jax.Array:
     """Seed i's key is fold_in(PRNGKey(seed), i), independent of how many seeds run together."""
     base = jax.random.PRNGKey(seed)
     return jnp.stack([jax.random.fold_in(base, i) for i in range(num_seeds)])
+
+
+def phase_keys(seed: int, num_seeds: int) -> tuple[jax.Array, jax.Array]:
+    """(encoder keys, offline RL keys), each (num_seeds, 2): seed i's key split in 3, index 0 unused."""
+    _, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(seed_keys(seed, num_seeds)).transpose(1, 0, 2)
+    return enc_keys, rl_keys
 
 
 def load_training_data(cfg, log=print):
@@ -84,7 +92,7 @@ def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
     normalizer = windows.make_normalizer(data)
     device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
     obs_dim, e = data.observations.shape[-1], cfg.encoder
-    _, enc_keys, rl_keys = jax.vmap(lambda k: jax.random.split(k, 3))(seed_keys(cfg.seed, cfg.num_seeds)).transpose(1, 0, 2)
+    enc_keys, rl_keys = phase_keys(cfg.seed, cfg.num_seeds)
     writer = reporting.MetricWriter(workdir)
 
     method = resolve(cfg)

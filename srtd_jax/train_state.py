@@ -42,11 +42,20 @@ def init_encoder_state(key, networks: EncoderNetworks, optimizer: optax.Gradient
     return EncoderState(params, optimizer.init(params))
 
 
-def init_td3bc_state(key, networks: ActorCritic, actor_opt: optax.GradientTransformation,
-                     critic_opt: optax.GradientTransformation, input_dim: int, action_dim: int) -> TD3BCState:
+def init_actor_critic(key, networks: ActorCritic, input_dim: int, action_dim: int):
+    """(actor params, critic params) for inputs of input_dim features and actions of action_dim."""
     ka, kc = jax.random.split(key)
     obs, act = jnp.zeros((1, input_dim)), jnp.zeros((1, action_dim))
-    actor = networks.actor.init(ka, obs)
-    critic = networks.critic.init(kc, obs, act)
-    copy = lambda tree: jax.tree.map(jnp.copy, tree)  # targets must not alias the (donated) online buffers
-    return TD3BCState(actor, critic, copy(actor), copy(critic), actor_opt.init(actor), critic_opt.init(critic))
+    return networks.actor.init(ka, obs), networks.critic.init(kc, obs, act)
+
+
+def copy_params(tree):
+    """A target copy that does not alias the (donated) online buffers."""
+    return jax.tree.map(jnp.copy, tree)
+
+
+def init_td3bc_state(key, networks: ActorCritic, actor_opt: optax.GradientTransformation,
+                     critic_opt: optax.GradientTransformation, input_dim: int, action_dim: int) -> TD3BCState:
+    actor, critic = init_actor_critic(key, networks, input_dim, action_dim)
+    return TD3BCState(actor, critic, copy_params(actor), copy_params(critic), actor_opt.init(actor),
+                      critic_opt.init(critic))

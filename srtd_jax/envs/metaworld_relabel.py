@@ -63,7 +63,8 @@ class RewardRelabeler:
         reward, _ = sim.evaluate_state(obs, action)
         return float(reward)
 
-    def _object_error(self, qpos, target) -> float:
+    def _place_object(self, qpos, target) -> float:
+        """Sets qpos (velocities zeroed) and returns |object position - target|."""
         sim = self.env.env
         sim.set_state(qpos, np.zeros_like(sim.data.qvel))
         return float(np.linalg.norm(sim._get_pos_objects()[:3] - target))
@@ -73,24 +74,24 @@ class RewardRelabeler:
         qpos = sim.data.qpos.flat.copy()
         if self._joint_type == mujoco.mjtJoint.mjJNT_FREE:
             for _ in range(2):  # the object position is the joint translation plus a fixed offset
-                self._object_error(qpos, target)
+                self._place_object(qpos, target)
                 qpos[9:12] += target - sim._get_pos_objects()[:3]
-            self._object_error(qpos, target)
+            self._place_object(qpos, target)
             return
         lo, hi = self._joint_range
         grid = np.linspace(lo, hi, 41)
         errors = []
         for q in grid:
             qpos[9] = q
-            errors.append(self._object_error(qpos, target))
+            errors.append(self._place_object(qpos, target))
         k = int(np.argmin(errors))
         a, b = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
         for _ in range(30):  # golden-section refinement inside the best grid cell
             c, d = b - 0.618 * (b - a), a + 0.618 * (b - a)
             qpos[9] = c
-            ec = self._object_error(qpos, target)
+            ec = self._place_object(qpos, target)
             qpos[9] = d
-            ed = self._object_error(qpos, target)
+            ed = self._place_object(qpos, target)
             a, b = (a, d) if ec < ed else (c, b)
         qpos[9] = 0.5 * (a + b)
-        self._object_error(qpos, target)
+        self._place_object(qpos, target)
