@@ -11,6 +11,14 @@ def get_config():
     c.seed = 0                 # base seed; seed i of a run uses fold_in(PRNGKey(seed), i)
     c.num_seeds = 3            # seeds trained together along a vmap / lax.map axis
     c.seed_axis = "auto"       # 'vmap' | 'map' | 'auto' (the faster measured on the platform; see README)
+    c.devices = 0              # devices the seeds are sharded over (0: the most of all devices that divide num_seeds)
+    c.on_nonfinite = "stop"    # a non-finite update: 'stop' the run naming step, seed and loss (state saved under
+                               # <workdir>/nonfinite/) | 'skip' the update and go on (counted in nonfinite_updates)
+
+    c.checkpoint = k = ml_collections.ConfigDict()  # resume: re-run the same command on the same workdir
+    k.every_steps = 0          # save when a phase's step crosses a multiple of this (0: off); phase ends always save
+    k.every_seconds = 300.0    # save when this long has passed since the last save (0: off)
+    k.keep = 2                 # most recent checkpoints kept
 
     c.data = d = ml_collections.ConfigDict()
     d.configuration = "mr5_rp3_me2"  # a Table 1 name or 'MR a, RP b, ME c'
@@ -26,6 +34,8 @@ def get_config():
     d.medium_success = 0.5     # medium rung = first rung whose probe success rate reaches this
     d.seed = 0                 # data-generation seed
     d.num_workers = 2          # generation processes
+    d.generate = True          # make missing or invalid cached files; False: raise instead (files made beforehand,
+                               # e.g. by one process before a sweep's cells start)
     d.reward_type = "relative"  # training reward: 'relative' (r_t - r_{t-1}, the paper's) or 'raw'
     d.reward_scale = 0.1       # the released code divides Meta-World's reward by 10
 
@@ -86,4 +96,5 @@ def get_config():
     v.episode_length = 0       # 0: the dataset's episode length
     v.every_steps = 0          # evaluate every this many RL steps as well (0: only at the end)
     v.seed = 12345             # goals of evaluation episodes
+    v.tasks = ()               # MT10 task names to evaluate (empty: all ten)
     return c

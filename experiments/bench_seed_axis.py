@@ -63,13 +63,13 @@ def main(argv):
                 states = train.stack_states(init, keys)
                 cond = per_seed(n_seeds)
                 t0 = time.perf_counter()
-                states, keys, m = chunk(states, keys, jnp.int32(0), data, cond)
+                states, keys, m, _ = chunk(states, keys, jnp.int32(0), data, cond)
                 jax.block_until_ready(m)
                 compile_s = time.perf_counter() - t0
                 times = []
                 for r in range(FLAGS.repeats):
                     t0 = time.perf_counter()
-                    states, keys, m = chunk(states, keys, jnp.int32((r + 1) * steps), data, cond)
+                    states, keys, m, _ = chunk(states, keys, jnp.int32((r + 1) * steps), data, cond)
                     jax.block_until_ready(m)
                     times.append(time.perf_counter() - t0)
                 rate = n_seeds * steps / float(np.median(times))

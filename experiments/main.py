@@ -1,6 +1,9 @@
-"""Train and evaluate one method on MT10 for several seeds.
+"""Train and evaluate one method on MT10 for several seeds; re-running the same command resumes.
 
   python -m experiments.main --config=configs/quick.py --workdir=runs/quick [--config.num_seeds=5 ...]
+
+Multi-host: start the same command on every host with --coordinator_address=HOST:PORT --num_processes=N
+--process_id=i (or the SRTD_* environment variables; see srtd_jax/devices.py).
 """
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -8,21 +11,26 @@ from ml_collections import config_flags
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration.", lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for the run's outputs.", required=True)
+flags.DEFINE_bool("allow_config_change", False,
+                  "Resume a workdir whose config.json differs from --config (the differences are printed).")
+flags.DEFINE_string("coordinator_address", None, "Multi-host: host:port of process 0 (jax.distributed).")
+flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
+flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # progress is printed; keep library INFO logs (orbax) out of it
-    import os
     import shlex
     import sys
+
+    from srtd_jax import devices
+    devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     from srtd_jax.run import train_and_evaluate
-    from srtd_jax.config_check import check_config
-    check_config(FLAGS.config)  # before anything is written
-    os.makedirs(FLAGS.workdir, exist_ok=True)
-    with open(os.path.join(FLAGS.workdir, "command.txt"), "w") as f:
-        f.write("python -m experiments.main " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
-    train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    command = "python -m experiments.main " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    log = print if devices.is_primary() else (lambda *_: None)
+    train_and_evaluate(FLAGS.config, FLAGS.workdir, log=log, allow_config_change=FLAGS.allow_config_change,
+                       command=command)
 
 
 if __name__ == "__main__":

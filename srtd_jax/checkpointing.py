@@ -1,21 +1,102 @@
-"""Orbax save/restore of the seed-stacked trained parameters."""
+"""Resumable runs: an orbax CheckpointManager over the run's progress, plus the run's fingerprints.
+
+A checkpoint holds two items: 'state' (a pytree of seed-stacked train states, PRNG keys and, in the offline-RL
+phase, the trained encoder parameters) and 'meta' (JSON: phase, step within the phase, evaluation curve so far,
+how many metrics.jsonl lines were written, and fingerprints of the data, the normaliser and the augmentation).
+Checkpoints are numbered by overall progress (encoder steps, then encoder total + RL steps), so the latest one
+is always the furthest point of the run. Orbax writes each into a temporary directory and renames it when
+complete, so a run killed mid-save leaves the previous checkpoint as the latest.
+"""
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 
-def save_params(directory: str, tree) -> str:
-    """Saves a pytree of (seed-stacked) arrays under directory/final; returns that path."""
-    path = os.path.join(os.path.abspath(directory), "final")
+class ResumeError(RuntimeError):
+    """A checkpoint that does not belong to this run (different data or augmentation); names the difference."""
+
+
+def fingerprint(tree) -> str:
+    """sha256 (first 16 hex digits) of a tree of host or single-process device arrays: shapes, dtypes and bytes."""
+    h = hashlib.sha256()
+    for leaf in jax.tree.leaves(tree):
+        a = np.ascontiguousarray(np.asarray(leaf))
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+class RunCheckpointer:
+    """Saves and restores a run's progress in `directory` (normally <workdir>/checkpoints).
+
+    every_steps: also save when a phase's step count crosses a multiple of it (0: off).
+    every_seconds: also save when this long has passed since the last save (0: off).
+    keep: number of most recent checkpoints kept. Phase ends are always saved."""
+
+    def __init__(self, directory: str, *, every_steps: int = 0, every_seconds: float = 0.0, keep: int = 2):
+        self.every_steps, self.every_seconds = every_steps, every_seconds
+        options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=True)
+        self._manager = ocp.CheckpointManager(os.path.abspath(directory), options=options,
+                                              item_names=("state", "meta"))
+        self._last_save = time.time()
+
+    def latest(self) -> tuple[int, dict] | None:
+        """(progress, meta) of the latest complete checkpoint, or None."""
+        step = self._manager.latest_step()
+        if step is None:
+            return None
+        meta = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        return step, meta
+
+    def restore_state(self, progress: int, like):
+        """The 'state' item of checkpoint `progress`, with the structure, dtypes and shardings of `like`."""
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+        return self._manager.restore(progress, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract)))["state"]
+
+    def due(self, done: int, total: int, chunk_steps: int) -> bool:
+        """Whether a phase at `done` of `total` steps, advancing by `chunk_steps`, should save now."""
+        due = bool(done >= total or (self.every_steps and done % self.every_steps < chunk_steps)
+                   or (self.every_seconds and time.time() - self._last_save >= self.every_seconds))
+        if jax.process_count() > 1:  # clocks differ between hosts; every process must take the same decision
+            from jax.experimental import multihost_utils
+            due = bool(multihost_utils.broadcast_one_to_all(np.bool_(due)))
+        return due
+
+    def save(self, progress: int, state, meta: dict) -> None:
+        if self._manager.latest_step() == progress:
+            return  # already saved at this point (e.g. a phase end that is also a periodic save)
+        self._manager.save(progress, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+        self._manager.wait_until_finished()
+        self._last_save = time.time()
+
+    def close(self) -> None:
+        self._manager.close()
+
+
+def save_debug(directory: str, tree) -> str:
+    """Saves a tree (e.g. the states before a non-finite update) with orbax under directory; returns the path."""
+    path = os.path.abspath(directory)
     with ocp.StandardCheckpointer() as ckpt:
-        ckpt.save(path, jax.tree.map(lambda x: x, tree), force=True)
+        ckpt.save(path, tree, force=True)
     return path
 
 
-def restore_params(path: str, like=None):
-    """Restores a tree saved by save_params; `like` (an abstract or concrete tree) fixes its structure."""
+def restore_tree(path: str, like=None):
+    """Restores a saved tree (a save_debug directory, or a run checkpoint's <step>/state). `like` (an abstract or
+    concrete tree) fixes structure and shardings; without it every array lands on this process's first device,
+    whatever the device layout of the run that saved it (e.g. a multi-GPU run inspected on a laptop)."""
     with ocp.StandardCheckpointer() as ckpt:
+        if like is None:
+            metadata = ckpt.metadata(os.path.abspath(path))
+            device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+            like = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                                getattr(metadata, "item_metadata", metadata))
         return ckpt.restore(os.path.abspath(path), like)

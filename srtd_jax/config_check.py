@@ -1,21 +1,102 @@
 """Validation of a run config before any compute: names the field and the problem."""
 from __future__ import annotations
 
+import difflib
+import json
+
 from srtd_jax.data import mixtures
+from srtd_jax.envs.metaworld_mt10 import task_index
 from srtd_jax.methods import LEARNERS, METHODS, NETWORKS
+from srtd_jax.train import NONFINITE_MODES
 
 _POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.episodes_rp", "data.episodes_me",
                  "data.num_rungs", "data.probe_episodes", "data.num_workers", "encoder.n", "encoder.latent_dim",
                  "encoder.batch_size", "encoder.chunk_steps", "rl.batch_size", "rl.steps", "rl.chunk_steps",
                  "rl.policy_delay", "eval.episodes_per_task", "augment.horizon", "cql.num_action_samples",
-                 "rl.softmod.num_layers", "rl.softmod.num_modules", "rl.softmod.hidden", "rl.softmod.representation"]
+                 "rl.softmod.num_layers", "rl.softmod.num_modules", "rl.softmod.hidden", "rl.softmod.representation",
+                 "checkpoint.keep"]
 _CHOICES = {"method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
             "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
-            "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf")}
+            "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
+            "on_nonfinite": NONFINITE_MODES}
+# Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
+OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
+                      "checkpoint.every_seconds", "checkpoint.keep")
 
 
 class ConfigError(ValueError):
     """A config field with a bad value; the message names the field."""
+
+
+class ConfigMismatchError(ConfigError):
+    """A workdir holding a run of a different config; the message lists the differing fields."""
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} -> {'a.b': 1}; tuples become lists (as after a JSON round trip)."""
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _type_ok(value, reference) -> bool:
+    if reference is None:
+        return True
+    if isinstance(reference, bool):
+        return isinstance(value, bool)
+    if isinstance(reference, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(reference, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(reference, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(reference))
+
+
+def check_schema(cfg) -> None:
+    """Every field of cfg exists in configs/default.py, with a value of the default's type."""
+    from configs import default
+    reference, given = flatten(default.get_config().to_dict()), flatten(cfg.to_dict())
+    for field in sorted(set(given) - set(reference)):
+        close = difflib.get_close_matches(field, reference, n=1)
+        raise ConfigError(f"unknown config field {field}" + (f" (did you mean {close[0]}?)" if close else ""))
+    for field in sorted(set(reference) - set(given)):
+        raise ConfigError(f"config field {field} is missing (build configs on configs/default.py)")
+    for field, value in given.items():
+        if not _type_ok(value, reference[field]):
+            raise ConfigError(f"config field {field} must be of type {type(reference[field]).__name__}, "
+                              f"got {value!r} ({type(value).__name__})")
+
+
+def config_diff(old: dict, new: dict, ignore=OPERATIONAL_FIELDS) -> list[str]:
+    """'field: old -> new' for every result-affecting field that differs between two config dicts."""
+    a, b = flatten(old), flatten(new)
+    return [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
+            for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k, "<absent>") != b.get(k, "<absent>")]
+
+
+def check_workdir_config(cfg, path: str, allow_change: bool = False) -> list[str]:
+    """Compares cfg with the config.json of an earlier run in the same workdir (if any).
+
+    Returns the differing fields; raises ConfigMismatchError listing them unless allow_change."""
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} exists but cannot be read ({err}); move it away to start a new run") from err
+    diff = config_diff(old, json.loads(cfg.to_json_best_effort()))
+    if diff and not allow_change:
+        raise ConfigMismatchError(
+            f"the workdir holds a run with a different config ({path}); differing fields:\n  " + "\n  ".join(diff)
+            + "\nUse another --workdir, or pass --allow_config_change to resume with the new values.")
+    return diff
 
 
 def _get(cfg, dotted):
@@ -25,6 +106,8 @@ def _get(cfg, dotted):
 
 
 def check_config(cfg) -> None:
+    """Raises ConfigError naming the first bad field: unknown, wrong type, out of range or inconsistent."""
+    check_schema(cfg)
     for field in _POSITIVE_INT:
         v = _get(cfg, field)
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
@@ -37,7 +120,8 @@ def check_config(cfg) -> None:
                   "cql.init_temperature"):
         if not _get(cfg, field) > 0:
             raise ConfigError(f"config field {field} must be > 0, got {_get(cfg, field)!r}")
-    for field in ("augment.z_noise", "augment.state_std", "augment.action_std", "cql.min_q_weight"):
+    for field in ("augment.z_noise", "augment.state_std", "augment.action_std", "cql.min_q_weight", "devices",
+                  "checkpoint.every_steps", "checkpoint.every_seconds"):
         if not _get(cfg, field) >= 0:
             raise ConfigError(f"config field {field} must be >= 0, got {_get(cfg, field)!r}")
     if cfg.data.num_rungs < 2:
@@ -48,6 +132,11 @@ def check_config(cfg) -> None:
         mixtures.parse(cfg.data.configuration)
     except ValueError as err:
         raise ConfigError(f"config field data.configuration: {err}") from err
+    for task in cfg.eval.tasks:
+        try:
+            task_index(task)
+        except ValueError as err:
+            raise ConfigError(f"config field eval.tasks: {err}") from err
     method = METHODS[cfg.method]
     learner = method.get("learner", "td3bc") if cfg.rl.learner == "auto" else cfg.rl.learner
     if method.get("gradient_surgery") and learner != "td3bc":

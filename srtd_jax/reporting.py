@@ -9,14 +9,37 @@ from scipy import stats
 
 
 class MetricWriter:
-    """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard."""
+    """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard.
 
-    def __init__(self, workdir: str):
+    keep_lines: on resume, metrics.jsonl is cut back to the lines written before the checkpoint (None: kept
+    whole), so a resumed run's file equals an uninterrupted run's. TensorBoard may show the re-run steps twice.
+    enabled=False (non-primary hosts of a multi-host run) writes nothing."""
+
+    def __init__(self, workdir: str, keep_lines: int | None = None, enabled: bool = True):
+        self.enabled, self.lines = enabled, 0
+        if not enabled:
+            return
         from tensorboardX import SummaryWriter
-        self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+        path = os.path.join(workdir, "metrics.jsonl")
+        kept = []
+        if os.path.exists(path):
+            with open(path) as f:
+                kept = f.readlines()
+            kept = [line for line in kept if line.endswith("\n")]  # a line cut by a kill is dropped
+            if keep_lines is not None:
+                kept = kept[:keep_lines]
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.writelines(kept)
+        os.replace(tmp, path)
+        self.lines = len(kept)
+        self._jsonl = open(path, "a")
         self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
 
     def write(self, phase: str, step: int, metrics: dict):
+        if not self.enabled:
+            return
+        self.lines += 1
         row = {"phase": phase, "step": int(step)}
         for k, v in metrics.items():
             v = np.asarray(v, np.float64)
@@ -27,6 +50,8 @@ class MetricWriter:
         self._jsonl.flush()
 
     def close(self):
+        if not self.enabled:
+            return
         self._jsonl.close()
         self._tb.close()
 

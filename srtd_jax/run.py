@@ -11,11 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srtd_jax import augmentation, checkpointing, kernels, losses, reporting, train, train_state
-from srtd_jax.config_check import check_config
+from srtd_jax import augmentation, checkpointing, devices, kernels, losses, reporting, train, train_state
+from srtd_jax.config_check import check_config, check_workdir_config
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures, mt10_generate, windows
-from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS
+from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS, OBS_DIM
 from srtd_jax.evaluation import evaluate, make_policy
 from srtd_jax.learners import make_learner
 from srtd_jax.methods import resolve
@@ -47,10 +47,19 @@ def load_training_data(cfg, log=print):
     """Generates (or reuses) the configured mixture and returns (assignment, EpisodeDataset)."""
     assignment = mixtures.assign(cfg.data.configuration, cfg.data.assignment_seed)
     settings = mt10_generate.settings_from_config(cfg.data)
-    paths = mt10_generate.ensure_datasets(assignment, settings, cfg.data.data_dir, cfg.data.num_workers)
+    paths = mt10_generate.ensure_datasets(assignment, settings, cfg.data.data_dir, cfg.data.num_workers,
+                                          generate=cfg.data.generate)
     parts = []
     for task, path in paths.items():
         data, _ = ds.load(path, expected_meta=settings.key(task, assignment[task]))
+        ds.validate(data, where=path, obs_dim=OBS_DIM, action_dim=ACTION_DIM)
+        if data.episode_length != settings.episode_length:
+            raise ds.DatasetError(f"dataset file {path} has episodes of {data.episode_length} steps, expected "
+                                  f"{settings.episode_length} (data.episode_length)")
+        wrong = np.unique(data.task_ids[data.task_ids != MT10_TASKS.index(task)])
+        if wrong.size:
+            raise ds.DatasetError(f"dataset file {path} is for task {task} (id {MT10_TASKS.index(task)}) but holds "
+                                  f"task ids {wrong.tolist()}")
         parts.append(data)
     data = ds.concatenate(parts)
     ds.validate(data, where="training data", num_tasks=len(MT10_TASKS), min_length=cfg.encoder.n + 1)
@@ -59,112 +68,282 @@ def load_training_data(cfg, log=print):
     return assignment, data
 
 
+class NonFiniteError(FloatingPointError):
+    """A training update produced non-finite values; the message names phase, step, seed and loss."""
+
+
 def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, shared, per_seed, *, phase: str,
-               writer, log, step_offset: int = 0, after_chunk=None):
-    """Runs `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk."""
-    done, start = 0, time.time()
+               writer, log, start: int = 0, after_chunk=None, on_fault=None):
+    """Runs steps `start` .. `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk.
+
+    after_chunk(done, states, keys) runs after every chunk (evaluation, checkpoints);
+    on_fault(done, states, keys, fault) runs when a seed met a non-finite update in the chunk."""
+    done, t0 = start, time.time()
     while done < total_steps:
-        states, keys, metrics = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
+        states, keys, metrics, fault = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
         done += chunk_steps
-        metrics = {k: np.asarray(v) for k, v in metrics.items()}
-        writer.write(phase, step_offset + done, metrics)
-        rate = done / (time.time() - start)
-        if done == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
-            shown = ", ".join(f"{k} {np.nanmean(v):.4g}" for k, v in sorted(metrics.items()))
+        metrics, fault = devices.to_host((metrics, fault))
+        writer.write(phase, done, metrics)
+        rate = (done - start) / (time.time() - t0)
+        if done - start == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
+            shown = ", ".join(f"{k} {_seed_mean(v):.4g}" for k, v in sorted(metrics.items()))
             log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch): {shown}")
+        if (fault["step"] >= 0).any() and on_fault:
+            on_fault(done, states, keys, fault)
         if after_chunk:
-            after_chunk(done, states)
+            after_chunk(done, states, keys)
     return states, keys
 
 
-def train_and_evaluate(cfg, workdir: str, log=print) -> dict:
-    """Trains cfg.num_seeds seeds of the configured method and evaluates them on MT10.
+def _seed_mean(values) -> float:
+    """Mean over seeds ignoring NaN (a part an update skipped on purpose); NaN when every entry is NaN."""
+    v = np.asarray(values, np.float64)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else float("nan")
 
-    Writes into workdir: config.json, metrics.jsonl, TensorBoard events, checkpoints/ (orbax),
-    summary.json. Returns the summary dict."""
-    check_config(cfg)
+
+def _nonfinite_handler(cfg, workdir: str, phase: str, log):
+    """on_fault for run_chunks: 'stop' saves every seed's state and key as they were just before its first
+    non-finite update, writes what went wrong, and raises NonFiniteError; 'skip' logs the skipped updates."""
+    def handle(done, states, keys, fault):
+        seeds = np.flatnonzero(fault["step"] >= 0)
+        where = []
+        for s in seeds:
+            bad = [k for k, v in fault["metrics"].items() if not np.isfinite(v[s])]
+            losses_txt = ", ".join(f"{k}={fault['metrics'][k][s]}" for k in bad) or "metrics finite, state not"
+            where.append(f"seed {s} at step {fault['step'][s]} ({losses_txt})")
+        if cfg.on_nonfinite == "skip":
+            log(f"[{phase}] WARNING non-finite updates skipped up to step {done}: first of " + "; ".join(where))
+            return
+        first = int(fault["step"][seeds].min())
+        path = os.path.join(workdir, "nonfinite", f"{phase}_step{first}")
+        checkpointing.save_debug(path, {"states": states, "keys": keys})
+        report = {"phase": phase, "chunk_end": done, "seeds": seeds.tolist(),
+                  "step": fault["step"].tolist(),
+                  "metrics": {k: [float(x) if np.isfinite(x) else str(x) for x in v] for k, v in fault["metrics"].items()},
+                  "note": "states/keys: each faulty seed as it was just before its first non-finite update; "
+                          "that update is chunk(states, keys, step) with one step from the saved key"}
+        if devices.is_primary():
+            _write_json(os.path.join(workdir, "nonfinite", f"{phase}_step{first}.json"), report)
+        raise NonFiniteError(
+            f"{phase}: non-finite update: " + "; ".join(where) + f". The states and keys before it are saved in "
+            f"{path} (report beside it); the last regular checkpoint is kept. Set on_nonfinite='skip' to drop "
+            "such updates instead.")
+    return handle
+
+
+def _write_json(path: str, obj) -> None:
+    """Atomic JSON write: a temporary file renamed into place."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _prepare_workdir(cfg, workdir: str, allow_config_change: bool, command: str | None, log) -> None:
+    """Writes config.json (keeping an earlier, different one as config.<k>.json) and appends the command.
+    Runs only after every input has been validated."""
+    path = os.path.join(workdir, "config.json")
+    diff = check_workdir_config(cfg, path, allow_config_change)
+    if not devices.is_primary():
+        return
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        f.write(cfg.to_json_best_effort(indent=2))
-    strategy = seed_axis_strategy(cfg)
-    log(f"method {cfg.method}, {cfg.num_seeds} seeds ({strategy} over seeds), JAX backend {jax.default_backend()}")
-    assignment, data = load_training_data(cfg, log)
-    normalizer = windows.make_normalizer(data)
-    device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
-    obs_dim, e = data.observations.shape[-1], cfg.encoder
-    enc_keys, rl_keys = phase_keys(cfg.seed, cfg.num_seeds)
-    writer = reporting.MetricWriter(workdir)
+    if diff:
+        k = 1
+        while os.path.exists(os.path.join(workdir, f"config.{k}.json")):
+            k += 1
+        os.replace(path, os.path.join(workdir, f"config.{k}.json"))
+        log(f"config changed on resume (allowed; the earlier one is config.{k}.json): " + "; ".join(diff))
+    if not os.path.exists(path):
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(cfg.to_json_best_effort(indent=2))
+        os.replace(tmp, path)
+    if command:
+        with open(os.path.join(workdir, "command.txt"), "a") as f:
+            f.write(command + "\n")
 
-    method = resolve(cfg)
+
+def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: bool = False,
+                       command: str | None = None) -> dict:
+    """Trains cfg.num_seeds seeds of the configured method and evaluates them on MT10; resumable.
+
+    Every input is validated before anything is written: the config (ConfigError), the workdir's earlier config
+    (ConfigMismatchError unless allow_config_change), the data (DatasetError). Re-running on a workdir resumes
+    from its latest checkpoint and ends with the same numbers as an uninterrupted run; a finished run returns its
+    summary. Writes into workdir: config.json, command.txt (appended), metrics.jsonl, TensorBoard events,
+    checkpoints/ (orbax), summary.json. Returns the summary dict."""
+    check_config(cfg)
+    check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
+    strategy = seed_axis_strategy(cfg)
+    mesh = devices.seed_mesh(cfg.num_seeds, cfg.devices)
+    assignment, data = load_training_data(cfg, log)
+    rl_total = _round_up(cfg.rl.steps, cfg.rl.chunk_steps)
+
+    _prepare_workdir(cfg, workdir, allow_config_change, command, log)
+    ckpt = checkpointing.RunCheckpointer(os.path.join(workdir, "checkpoints"), every_steps=cfg.checkpoint.every_steps,
+                                         every_seconds=cfg.checkpoint.every_seconds, keep=cfg.checkpoint.keep)
+    resume = ckpt.latest()
+    summary_path = os.path.join(workdir, "summary.json")
+    try:
+        if resume and resume[1]["phase"] == "rl" and resume[1]["phase_step"] >= rl_total and os.path.exists(summary_path):
+            log(f"{workdir}: run already complete ({summary_path})")
+            with open(summary_path) as f:
+                return json.load(f)
+        return _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh)
+    finally:
+        ckpt.close()
+
+
+def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) -> dict:
+    """The two phases, evaluation and the summary, from the checkpoint `resume` (None: from the start)."""
+    method, e, r = resolve(cfg), cfg.encoder, cfg.rl
+    enc_total = encoder_steps(cfg, data.num_episodes * data.episode_length) if method["conditioning"] == "z" else 0
+    rl_total = _round_up(r.steps, r.chunk_steps)
+    summary_path = os.path.join(workdir, "summary.json")
+    progress, meta = resume or (0, {"phase": "encoder", "phase_step": 0, "metrics_lines": 0, "curve": []})
+    log(f"method {cfg.method}, {cfg.num_seeds} seeds over {mesh.size} {jax.default_backend()} device(s) "
+        f"({strategy} over the seeds of a device), {jax.process_count()} process(es)"
+        + (f"; resuming {meta['phase']} at step {meta['phase_step']}" if resume else ""))
+
+    normalizer = windows.make_normalizer(data)
+    device_data = devices.put(windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale),
+                              devices.replicated(mesh))
+    prints = {"data": checkpointing.fingerprint(data), "normalizer": checkpointing.fingerprint(normalizer)}
+    _check_fingerprints(meta, prints, resume)
+    obs_dim = data.observations.shape[-1]
+    host_enc_keys, host_rl_keys = phase_keys(cfg.seed, cfg.num_seeds)  # initial states are built from these on
+    enc_keys, rl_keys = (devices.put(k, devices.seed_sharding(mesh)) for k in (host_enc_keys, host_rl_keys))
+    writer = reporting.MetricWriter(workdir, keep_lines=meta["metrics_lines"], enabled=devices.is_primary())
+    on_fault = lambda phase: _nonfinite_handler(cfg, workdir, phase, log)
+    state_meta = lambda phase, step, curve=(): {"phase": phase, "phase_step": step, "metrics_lines": writer.lines,
+                                                "curve": list(curve), "fingerprints": prints}
+
+    # Phase 1: the skill and task WAEs (methods conditioned on z).
+    enc_nets, enc_params = None, None
     if method["conditioning"] == "z":
-        enc_nets, enc_params = train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log)
-        task_enc_params = enc_params["task"]["encoder"]
-        # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
-        embed = jax.jit(jax.vmap(lambda p, d: train.embed_dataset(p, d, networks=enc_nets, n=e.n), in_axes=(0, None)))
-        cond = embed(task_enc_params, device_data)
-        cond_params, cond_dim = task_enc_params, e.latent_dim
-        conditioner = lambda p, history, task_ids: losses.task_embed(p, history, networks=enc_nets)
-    else:  # one-hot task id: no encoder phase
-        enc_nets, enc_params, cond_dim = None, None, len(MT10_TASKS)
-        one_hot = jax.nn.one_hot(device_data.task_ids, cond_dim)[:, None, :]
-        cond = jnp.broadcast_to(one_hot, (cfg.num_seeds, data.num_episodes, data.episode_length + 1, cond_dim))
-        cond_params = jnp.zeros((cfg.num_seeds,))  # the one-hot conditioner has no parameters
-        conditioner = lambda p, history, task_ids: jax.nn.one_hot(task_ids, cond_dim)
-    per_seed, aug_count = cond, 0
-    if method["augmentation"]:
-        aug_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(rl_keys)
-        aug = _augment(cfg, method["augmentation"], enc_nets, enc_params, device_data, cond, aug_keys)
-        per_seed = (cond, aug)
-        ratio = cfg.augment.size_ratio
-        aug_count = int(round(cfg.rl.batch_size * ratio / (1.0 + ratio)))  # uniform over data + augmentation
-        log(f"augmentation ({method['augmentation']}): {aug.obs.shape[1]} transitions per seed "
-            f"({ratio:g} x the {data.num_episodes * data.episode_length} offline ones); {aug_count} of every "
-            f"{cfg.rl.batch_size}-row batch are augmented")
+        enc_nets, enc_update, enc_init = encoder_parts(cfg, method, obs_dim)
+        enc_states = devices.put(train.stack_states(enc_init, host_enc_keys), devices.seed_sharding(mesh))
+        if meta["phase"] == "encoder":
+            if resume:
+                restored = ckpt.restore_state(progress, {"encoder": enc_states, "keys": enc_keys})
+                enc_states, enc_keys = restored["encoder"], restored["keys"]
+            log(f"encoder: {enc_total} steps ({e.epochs} epochs of {data.num_episodes * data.episode_length} "
+                f"transitions, batch {e.batch_size})")
+
+            def save_encoder(done, states, keys):
+                if ckpt.due(done, enc_total, e.chunk_steps):
+                    ckpt.save(done, {"encoder": states, "keys": keys}, state_meta("encoder", done))
+                    log(f"[checkpoint] encoder step {done}")
+
+            enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
+                                         on_nonfinite=cfg.on_nonfinite, mesh=mesh)
+            enc_states, _ = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
+                                       phase="encoder", writer=writer, log=log, start=meta["phase_step"],
+                                       after_chunk=save_encoder, on_fault=on_fault("encoder"))
+        enc_params = enc_states.params  # replaced by the checkpoint's when resuming in phase 2
 
     # Phase 2: offline RL on [normalised s, c].
-    r = cfg.rl
+    aug_count = 0
+    if method["augmentation"]:
+        ratio = cfg.augment.size_ratio
+        aug_count = int(round(r.batch_size * ratio / (1.0 + ratio)))  # uniform over data + augmentation
+    cond_dim = e.latent_dim if method["conditioning"] == "z" else len(MT10_TASKS)
     learner = make_learner(cfg, method, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=ACTION_DIM,
                            task_ids=data.task_ids[:, 0], num_tasks=len(MT10_TASKS), aug_count=aug_count)
-    rl_states = train.stack_states(learner.init, rl_keys)
-    rl_total = _round_up(r.steps, r.chunk_steps)
+    rl_states = devices.put(train.stack_states(learner.init, host_rl_keys), devices.seed_sharding(mesh))
+    saved = {"rl": rl_states, "keys": rl_keys, **({"encoder_params": enc_params} if enc_params is not None else {})}
+    rl_start, curve = 0, []
+    if meta["phase"] == "rl":
+        saved = ckpt.restore_state(progress, saved)
+        rl_start, curve = meta["phase_step"], list(meta["curve"])
+    rl_states, rl_keys, enc_params = saved["rl"], saved["keys"], saved.get("encoder_params")
+
+    if enc_params is not None:
+        # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
+        embed = jax.jit(train.over_seeds(lambda p, d: train.embed_dataset(p, d, networks=enc_nets, n=e.n),
+                                         (True, False), strategy, mesh))
+        task_enc_params = enc_params["task"]["encoder"]
+        cond = embed(task_enc_params, device_data)
+        cond_params = task_enc_params
+        conditioner = lambda p, history, task_ids: losses.task_embed(p, history, networks=enc_nets)
+    else:  # one-hot task id: no encoder phase
+        one_hot = jax.nn.one_hot(data.task_ids[:, 0], cond_dim)[:, None, :]
+        cond = devices.put(np.broadcast_to(one_hot, (cfg.num_seeds, data.num_episodes, data.episode_length + 1,
+                                                      cond_dim)), devices.seed_sharding(mesh))
+        cond_params = np.zeros((cfg.num_seeds,))  # the one-hot conditioner has no parameters
+        conditioner = lambda p, history, task_ids: jax.nn.one_hot(task_ids, cond_dim)
+    per_seed = cond
+    if method["augmentation"]:
+        aug_keys = devices.put(jax.vmap(lambda k: jax.random.fold_in(k, 1))(host_rl_keys), devices.seed_sharding(mesh))
+        aug = _augment(cfg, method["augmentation"], enc_nets, enc_params, device_data, cond, aug_keys, strategy, mesh)
+        prints["augmentation"] = checkpointing.fingerprint(devices.to_host(aug))
+        _check_fingerprints(meta, prints, resume and meta["phase"] == "rl")
+        per_seed = (cond, aug)
+        log(f"augmentation ({method['augmentation']}): {aug.obs.shape[1]} transitions per seed "
+            f"({cfg.augment.size_ratio:g} x the {data.num_episodes * data.episode_length} offline ones); {aug_count} "
+            f"of every {r.batch_size}-row batch are augmented")
+
+    tasks = tuple(cfg.eval.tasks) or MT10_TASKS
     act = make_policy(learner.networks.actor.apply, conditioner)
     eval_len = cfg.eval.episode_length or data.episode_length
-    curve = []
+    host_cond_params = devices.to_host(cond_params)
 
     def run_eval(step, states):
-        success = evaluate(act, states.actor_params, cond_params, num_seeds=cfg.num_seeds,
+        success = evaluate(act, devices.to_host(states.actor_params), host_cond_params, num_seeds=cfg.num_seeds,
                            normalizer=normalizer, n=e.n, action_dim=ACTION_DIM,
                            episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
                            reward_type=cfg.data.reward_type, reward_scale=cfg.data.reward_scale,
-                           seed=cfg.eval.seed, log=log)
+                           seed=cfg.eval.seed, tasks=tasks, log=log)
         rates = success.mean(-1)  # (seeds, tasks)
         curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
-        writer.write("eval", step, {"success": rates.mean(-1), **{f"success/{t}": rates[:, i] for i, t in enumerate(MT10_TASKS)}})
+        writer.write("eval", step, {"success": rates.mean(-1), **{f"success/{t}": rates[:, i] for i, t in enumerate(tasks)}})
         log(f"[eval] step {step}: mean success {rates.mean():.3f} (per seed {np.round(rates.mean(-1), 3).tolist()})")
         return rates
 
-    def maybe_eval(done, states):
+    def after_rl_chunk(done, states, keys):
         if cfg.eval.every_steps and done % cfg.eval.every_steps < r.chunk_steps and done < rl_total:
             run_eval(done, states)
+        if ckpt.due(done, rl_total, r.chunk_steps):
+            tree = {"rl": states, "keys": keys, **({"encoder_params": enc_params} if enc_params is not None else {})}
+            ckpt.save(enc_total + done, tree, state_meta("rl", done, curve))
+            log(f"[checkpoint] {learner.name} step {done}")
 
     log(f"{learner.name} ({method['network']} networks{', loss balancing' if method['loss_balancing'] else ''}): "
         f"{rl_total} steps, batch {r.batch_size}")
-    rl_chunk = train.make_chunk(learner.update, learner.sampler, r.chunk_steps, strategy)
+    rl_chunk = train.make_chunk(learner.update, learner.sampler, r.chunk_steps, strategy,
+                                on_nonfinite=cfg.on_nonfinite, mesh=mesh)
     rl_states, rl_keys = run_chunks(rl_chunk, rl_states, rl_keys, rl_total, r.chunk_steps, device_data, per_seed,
-                                    phase=learner.name, writer=writer, log=log, after_chunk=maybe_eval)
+                                    phase=learner.name, writer=writer, log=log, start=rl_start,
+                                    after_chunk=after_rl_chunk, on_fault=on_fault(learner.name))
     rates = run_eval(rl_total, rl_states)
-    checkpointing.save_params(os.path.join(workdir, "checkpoints"),
-                              {"encoder": enc_params if enc_params is not None else {}, "rl": rl_states})
-    summary = reporting.summarize(rates, MT10_TASKS, assignment, curve, cfg)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+    summary = reporting.summarize(rates, tasks, assignment, curve, cfg)
+    if devices.is_primary():
+        _write_json(summary_path, summary)
     writer.close()
     log(reporting.console_table(summary))
     return summary
 
 
-def train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log):
-    """Phase 1: the skill and task WAEs (Algorithm 1) for every seed. -> (networks, seed-stacked params)."""
+def _check_fingerprints(meta: dict, prints: dict, resuming) -> None:
+    """Refuses to resume from a checkpoint made with other data, normalisation or augmentation."""
+    if not resuming:
+        return
+    for name, value in prints.items():
+        saved = meta.get("fingerprints", {}).get(name)
+        if saved is not None and saved != value:
+            raise checkpointing.ResumeError(
+                f"cannot resume: the {name} differs from the checkpointed run's (fingerprint {value} vs {saved}); "
+                "the data files or the code that builds them changed. Start a new workdir.")
+
+
+def encoder_steps(cfg, num_transitions: int) -> int:
+    e = cfg.encoder
+    return _round_up(math.ceil(e.epochs * num_transitions / e.batch_size), e.chunk_steps)
+
+
+def encoder_parts(cfg, method, obs_dim: int):
+    """(networks, update, init(key) -> EncoderState) of the skill and task WAEs (Algorithm 1)."""
     e = cfg.encoder
     enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)
     enc_opt = optax.adam(e.learning_rate)
@@ -173,19 +352,26 @@ def train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer
         enc_nets, enc_opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
         skill_reg_weight=e.skill_reg_weight if method["skill_reg"] else 0.0,
         quality_weighted=method["quality_weighted"], kernel=e.kernel, scales=scales, weight_decay=e.weight_decay)
-    enc_states = train.stack_states(lambda k: train_state.init_encoder_state(
-        k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n), enc_keys)
-    num_transitions = device_data.obs.shape[0] * device_data.obs.shape[1]
-    enc_total = _round_up(math.ceil(e.epochs * num_transitions / e.batch_size), e.chunk_steps)
-    log(f"encoder: {enc_total} steps ({e.epochs} epochs of {num_transitions} transitions, batch {e.batch_size})")
-    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy)
+    init = lambda k: train_state.init_encoder_state(k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n)
+    return enc_nets, enc_update, init
+
+
+def train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log):
+    """Phase 1 alone, without checkpoints (for studies that need trained encoders). -> (networks, params)"""
+    e = cfg.encoder
+    enc_nets, enc_update, enc_init = encoder_parts(cfg, method, obs_dim)
+    enc_states = train.stack_states(enc_init, enc_keys)
+    enc_total = encoder_steps(cfg, device_data.obs.shape[0] * device_data.obs.shape[1])
+    log(f"encoder: {enc_total} steps (batch {e.batch_size})")
+    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
+                                 on_nonfinite=cfg.on_nonfinite)
     enc_states, _ = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
                                phase="encoder", writer=writer, log=log)
     return enc_nets, enc_states.params
 
 
-def _augment(cfg, kind, enc_nets, enc_params, device_data, cond, keys):
-    """Seed-stacked augmentation table (jitted, vmapped over seeds): 'imaginary' (from the trained
+def _augment(cfg, kind, enc_nets, enc_params, device_data, cond, keys, strategy="vmap", mesh=None):
+    """Seed-stacked augmentation table (jitted, over the seed axis): 'imaginary' (from the trained
     decoders, enc_params) or 'noise' (around the dataset, conditioned by cond)."""
     a = cfg.augment
     num = int(round(a.size_ratio * device_data.obs.shape[0] * device_data.obs.shape[1]))
@@ -198,7 +384,7 @@ def _augment(cfg, kind, enc_nets, enc_params, device_data, cond, keys):
         fn = lambda c, k, d: augmentation.noise_dataset(
             d, c, k, num_transitions=num, state_std=a.state_std, action_std=a.action_std, gamma=cfg.rl.gamma)
         per_seed = cond
-    return jax.jit(jax.vmap(fn, in_axes=(0, 0, None)))(per_seed, keys, device_data)
+    return jax.jit(train.over_seeds(fn, (True, True, False), strategy, mesh))(per_seed, keys, device_data)
 
 
 def _round_up(steps: int, chunk: int) -> int:

@@ -3,7 +3,7 @@ seed axis, and task-embedding of a whole dataset. No Python loops over steps ins
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -136,34 +136,81 @@ def stratified_transition_sampler(batch_size: int, gamma: float, task_ids, num_t
     return sample
 
 
-def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str):
+NONFINITE_MODES = ("stop", "skip")
+
+
+def _all_finite(state, metrics) -> jax.Array:
+    """True when every float leaf of the state is finite and no metric is infinite (NaN metrics are allowed:
+    some updates report NaN for a part they skipped on purpose, e.g. TD3+BC's delayed actor)."""
+    checks = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    checks += [~jnp.any(jnp.isinf(m)) for m in jax.tree.leaves(metrics)]
+    return jnp.all(jnp.stack(checks))
+
+
+def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str, *, on_nonfinite: str = "stop",
+               mesh=None):
     """Runs `num_steps` of `update(state, sample(shared, per_seed, key), key, step)` in a lax.scan for every
     seed of a seed-stacked state (batches are sampled inside jit from the on-device data).
 
-    Returns jitted `chunk(states, keys, step0, shared, per_seed) -> (states, keys, metrics)`:
+    Returns jitted `chunk(states, keys, step0, shared, per_seed) -> (states, keys, metrics, fault)`:
     states/keys/per_seed carry a leading seed axis, `shared` (the dataset) and `step0` do not;
-    metrics are per-seed means over the chunk (NaN entries, e.g. skipped actor steps, ignored).
+    metrics are per-seed means over the chunk (NaN entries, e.g. skipped actor steps, ignored), plus
+    `nonfinite_updates`, the per-seed count of updates whose new state or metrics were not finite.
+    fault: {'step': (seeds,) first such step or -1, 'metrics': that update's metrics}.
     strategy: 'vmap' batches the seeds into one program; 'map' runs them one after another (lax.map).
+    on_nonfinite: 'stop' freezes a seed at its first non-finite update (state and key as they were just
+    before it, so that update can be replayed) for the host to stop the run; 'skip' drops such updates and
+    goes on with the next batch.
+    mesh: a devices.seed_mesh; with several devices each runs its own seeds (shard_map).
     """
-    if strategy not in SEED_AXIS_STRATEGIES:
-        raise ValueError(f"unknown seed axis strategy {strategy!r}; valid: {', '.join(SEED_AXIS_STRATEGIES)}")
+    if on_nonfinite not in NONFINITE_MODES:
+        raise ValueError(f"unknown on_nonfinite {on_nonfinite!r}; valid: {', '.join(NONFINITE_MODES)}")
 
     def one_seed(state, key, step0, shared, per_seed):
+        metric_shapes = jax.eval_shape(lambda: update(state, sample(shared, per_seed, key), key, step0)[1])
+        no_fault = (jnp.int32(-1), jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shapes))
+
         def body(carry, i):
-            state, key = carry
-            key, k_batch, k_update = jax.random.split(key, 3)
-            state, metrics = update(state, sample(shared, per_seed, k_batch), k_update, step0 + i)
-            return (state, key), metrics
+            state, key, (bad_step, bad_metrics) = carry
+            next_key, k_batch, k_update = jax.random.split(key, 3)
+            new_state, metrics = update(state, sample(shared, per_seed, k_batch), k_update, step0 + i)
+            ok = _all_finite(new_state, metrics)
+            first = ~ok & (bad_step < 0)
+            fault = (jnp.where(first, step0 + i, bad_step),
+                     jax.tree.map(lambda m, b: jnp.where(first, m, b), metrics, bad_metrics))
+            keep = ok if on_nonfinite == "skip" else ok & (bad_step < 0)
+            state = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new_state, state)
+            key = next_key if on_nonfinite == "skip" else jnp.where(keep, next_key, key)
+            return (state, key, fault), (metrics, ~ok)
 
-        (state, key), metrics = jax.lax.scan(body, (state, key), jnp.arange(num_steps))
-        return state, key, jax.tree.map(jnp.nanmean, metrics)
+        (state, key, (bad_step, bad_metrics)), (metrics, bad) = jax.lax.scan(
+            body, (state, key, no_fault), jnp.arange(num_steps))
+        metrics = {**jax.tree.map(jnp.nanmean, metrics), "nonfinite_updates": jnp.sum(bad).astype(jnp.float32)}
+        return state, key, metrics, {"step": bad_step, "metrics": bad_metrics}
 
+    return jax.jit(over_seeds(one_seed, (True, True, False, False, True), strategy, mesh), donate_argnums=(0,))
+
+
+def over_seeds(fn: Callable, seeded: tuple, strategy: str, mesh=None) -> Callable:
+    """Lifts a one-seed `fn(*args)` to a leading seed axis on the args flagged in `seeded` (the others are shared).
+
+    strategy: 'vmap' (one batched program) or 'map' (lax.map, seeds one after another, so each seed's arithmetic
+    is the same whatever the number of seeds or devices). mesh: a devices.seed_mesh; with several devices each
+    runs its own seeds (shard_map) and the outputs stay sharded over the seed axis."""
+    if strategy not in SEED_AXIS_STRATEGIES:
+        raise ValueError(f"unknown seed axis strategy {strategy!r}; valid: {', '.join(SEED_AXIS_STRATEGIES)}")
     if strategy == "vmap":
-        batched = jax.vmap(one_seed, in_axes=(0, 0, None, None, 0))
+        batched = jax.vmap(fn, in_axes=tuple(0 if s else None for s in seeded))
     else:
-        def batched(states, keys, step0, shared, per_seed):
-            return jax.lax.map(lambda x: one_seed(x[0], x[1], step0, shared, x[2]), (states, keys, per_seed))
-    return jax.jit(batched, donate_argnums=(0,))
+        def batched(*args):
+            def one(xs):
+                it = iter(xs)
+                return fn(*(next(it) if s else a for a, s in zip(args, seeded)))
+            return jax.lax.map(one, tuple(a for a, s in zip(args, seeded) if s))
+    if mesh is not None:
+        from srtd_jax import devices
+        batched = devices.shard_seeds(batched, mesh, seeded)
+    return batched
 
 
 def embed_dataset(task_encoder_params, data: windows.DeviceData, *, networks: EncoderNetworks, n: int) -> jax.Array:

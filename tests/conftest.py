@@ -1,5 +1,14 @@
 
+import os
+import tempfile
+
 import pytest
+
+# One persistent XLA compilation cache for the test session and the runs it starts in subprocesses
+# (kill-and-resume, devices): a restarted run reuses the programs compiled by the first. Set before JAX loads.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="srtd-test-xla-cache-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 from configs import default
 from srtd_jax.data import mt10_generate

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from srtd_jax import augmentation, losses
-from srtd_jax.data import windows
-from srtd_jax.networks import make_encoder_networks
 from srtd_jax.config_check import ConfigError
+from srtd_jax.data import windows
+from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
 from srtd_jax.methods import METHODS
+from srtd_jax.networks import make_encoder_networks
 from srtd_jax.run import train_and_evaluate
 from srtd_jax.types import Transition
 from tests.conftest import tiny_config
@@ -99,6 +100,7 @@ def test_every_method_trains_and_evaluates(method, learner, tiny_data_dir, tmp_p
     cfg.method, cfg.num_seeds, cfg.rl.learner = method, 3, learner
     summary = train_and_evaluate(cfg, str(tmp_path), log=lambda *_: None)
     assert summary["method"] == method and len(summary["per_seed_mean"]) == 3
+    assert list(summary["per_task"]) == list(MT10_TASKS)
     assert all(0.0 <= v <= 1.0 for v in summary["per_seed_mean"])
     rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
     expected_learner = METHODS[method].get("learner", "td3bc") if learner == "auto" else learner

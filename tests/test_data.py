@@ -52,31 +52,6 @@ def test_episode_rungs_follow_the_recipe():
         mt10_generate.episode_rungs("XX", 3, 1, 3)
 
 
-def test_corrupt_truncated_and_mismatched_files_fail_clearly(tiny_data_dir, tmp_path):
-    s = _settings(tiny_data_dir)
-    src = mt10_generate.file_path(tiny_data_dir, s, "reach", "MR")
-    raw = open(src, "rb").read()
-    truncated = tmp_path / "t.npz"
-    truncated.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ds.DatasetError, match="corrupt or truncated"):
-        ds.load(str(truncated))
-    with pytest.raises(ds.DatasetError, match="does not exist"):
-        ds.load(str(tmp_path / "missing.npz"))
-    with pytest.raises(ds.DatasetError, match="does not match the requested settings: task="):
-        ds.load(src, expected_meta=s.key("push", "MR"))
-    data, meta = ds.load(src)
-    bad = data._replace(rewards=data.rewards.copy())
-    bad.rewards[1, 2] = np.nan
-    with pytest.raises(ds.DatasetError, match=r"field 'rewards' has a non-finite value at index \(1, 2\)"):
-        ds.save(str(tmp_path / "nan.npz"), bad, meta)
-    with pytest.raises(ds.DatasetError, match="field 'actions' has shape"):
-        ds.validate(data._replace(actions=data.actions[:, :5]))
-    with pytest.raises(ds.DatasetError, match="task id out of range"):
-        ds.validate(data._replace(task_ids=data.task_ids + 20), num_tasks=10)
-    with pytest.raises(ds.DatasetError, match="shorter than"):
-        ds.validate(data, min_length=50)
-
-
 def test_a_corrupt_cached_file_is_regenerated(tiny_data_dir, tmp_path):
     s = _settings(str(tmp_path))
     path = mt10_generate.file_path(str(tmp_path), s, "reach", "MR")

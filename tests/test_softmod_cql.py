@@ -209,6 +209,6 @@ def test_stratified_cql_learner_through_chunk():
     states = train.stack_states(lambda k: cql.init_cql_state(k, ac, opt, opt, opt, S + T, A, T, 1.0),
                                 jax.random.split(jax.random.PRNGKey(0), 2))
     chunk = train.make_chunk(update, sampler, 5, "map")
-    states, _, metrics = chunk(states, jax.random.split(jax.random.PRNGKey(1), 2), jnp.int32(0), data, cond)
+    states, _, metrics, _ = chunk(states, jax.random.split(jax.random.PRNGKey(1), 2), jnp.int32(0), data, cond)
     assert states.log_alpha.shape == (2, T) and metrics["critic_loss"].shape == (2,)
     assert np.isfinite(np.asarray(metrics["critic_loss"])).all()

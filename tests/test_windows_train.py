@@ -77,7 +77,7 @@ def test_vmap_and_map_seed_axes_agree_and_are_deterministic():
     out = {}
     for strategy in ("vmap", "map"):
         chunk, states, keys = _encoder_setup(strategy)
-        states, _, metrics = chunk(states, keys, jnp.int32(0), d, None)
+        states, _, metrics, _ = chunk(states, keys, jnp.int32(0), d, None)
         out[strategy] = (states, metrics)
     for a, b in zip(jax.tree.leaves(out["vmap"]), jax.tree.leaves(out["map"])):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-6)
@@ -101,12 +101,12 @@ def test_td3bc_delayed_actor_update_uses_shared_step():
     states = train.stack_states(lambda k: train_state.init_td3bc_state(k, ac, opt, opt, S + 1, A), keys)
     before = jax.tree.map(jnp.copy, states)
     one = train.make_chunk(update, train.transition_sampler(8, 0.99), 1, "vmap")
-    s1, keys, m1 = one(states, keys, jnp.int32(1), d, jnp.stack([cond, cond]))  # odd step: critic only
+    s1, keys, m1, _ = one(states, keys, jnp.int32(1), d, jnp.stack([cond, cond]))  # odd step: critic only
     for a, b in zip(jax.tree.leaves(before.actor_params), jax.tree.leaves(s1.actor_params)):
         np.testing.assert_array_equal(a, b)
     assert np.isnan(m1["actor_loss"]).all() and np.isfinite(m1["critic_loss"]).all()
     s1_copy = jax.tree.map(jnp.copy, s1)  # s1 is donated by the next call
-    s2, _, m2 = one(s1, keys, jnp.int32(2), d, jnp.stack([cond, cond]))  # even step: actor and targets move
+    s2, _, m2, _ = one(s1, keys, jnp.int32(2), d, jnp.stack([cond, cond]))  # even step: actor and targets move
     s1 = s1_copy
     assert not np.allclose(jax.tree.leaves(s1.actor_params)[0], jax.tree.leaves(s2.actor_params)[0])
     assert not np.allclose(jax.tree.leaves(s1.target_critic_params)[0], jax.tree.leaves(s2.target_critic_params)[0])

@@ -64,8 +64,9 @@ class DatasetError(ValueError):
 
 
 def validate(data: EpisodeDataset, where: str = "dataset", num_tasks: int | None = None,
-             min_length: int = 1) -> None:
-    """Checks dtypes, shapes, finiteness and ids; raises DatasetError naming `where` and the field."""
+             min_length: int = 1, obs_dim: int | None = None, action_dim: int | None = None) -> None:
+    """Checks dtypes, shapes (and, when given, the observation and action sizes), finiteness and ids; raises
+    DatasetError naming `where` and the field."""
     e, l = data.observations.shape[:2] if data.observations.ndim == 3 else (None, None)
     if e is None:
         raise DatasetError(f"{where}: observations must be (E, L, S), got shape {data.observations.shape}")
@@ -83,6 +84,9 @@ def validate(data: EpisodeDataset, where: str = "dataset", num_tasks: int | None
         if arr.dtype == np.float32 and not np.isfinite(arr).all():
             bad = np.argwhere(~np.isfinite(arr))[0]
             raise DatasetError(f"{where}: field {name!r} has a non-finite value at index {tuple(int(i) for i in bad)}")
+    for name, size in (("observations", obs_dim), ("next_observations", obs_dim), ("actions", action_dim)):
+        if size is not None and getattr(data, name).shape[-1] != size:
+            raise DatasetError(f"{where}: field {name!r} has shape {getattr(data, name).shape}, expected (E, L, {size})")
     if data.next_observations.shape != data.observations.shape:
         raise DatasetError(f"{where}: next_observations shape {data.next_observations.shape} != observations {data.observations.shape}")
     if num_tasks is not None and (data.task_ids.min() < 0 or data.task_ids.max() >= num_tasks):

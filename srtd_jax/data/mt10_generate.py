@@ -173,11 +173,12 @@ def _worker(args):
 
 
 def ensure_datasets(assignment: dict, settings: GenerationSettings, data_dir: str,
-                    num_workers: int = 2) -> dict:
+                    num_workers: int = 2, generate: bool = True) -> dict:
     """Makes sure a file exists for every (task -> kind) in `assignment`; generates the missing ones.
 
     Valid cached files are reused (the file name is a hash of the settings); invalid ones are
     regenerated. Returns {task: path}. Work is spread over `num_workers` processes by task.
+    generate=False: a missing or invalid file raises DatasetError instead.
     """
     if settings.episode_length > mw.MAX_PATH_LENGTH:
         raise ValueError(f"data.episode_length={settings.episode_length} exceeds Meta-World's {mw.MAX_PATH_LENGTH}")
@@ -185,6 +186,9 @@ def ensure_datasets(assignment: dict, settings: GenerationSettings, data_dir: st
     for task, kind in assignment.items():
         path = file_path(data_dir, settings, task, kind)
         paths[task] = path
+        if not generate:
+            ds.load(path, expected_meta=settings.key(task, kind))  # raises DatasetError naming the file
+            continue
         if os.path.exists(path):
             try:
                 ds.load(path, expected_meta=settings.key(task, kind))

@@ -1,0 +1,71 @@
+"""Seeds sharded over devices and hosts give the numbers of the single-device run: 4 forced CPU devices in one
+process, and 2 processes x 2 devices joined by jax.distributed over localhost, against 1 device."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from srtd_jax import devices
+from tests.test_resume import OVERRIDES, ROOT, _final_state, _finish
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def _spawn(args, devices_per_process=1):
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices_per_process}")
+    return subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+
+
+# The resume test's config, shorter: one encoder epoch, one evaluation and one checkpoint at the end.
+DEVICE_OVERRIDES = {**OVERRIDES, "encoder.epochs": 1.0, "rl.steps": 20, "eval.every_steps": 0,
+                    "checkpoint.every_steps": 0}
+
+
+def test_sharded_seeds_equal_the_single_device_run(tiny_data_dir, tmp_path):
+    overrides = json.dumps(DEVICE_OVERRIDES)
+    single = _spawn(["tests.tiny_run", tiny_data_dir, str(tmp_path / "one"), overrides])
+    four = _spawn(["tests.tiny_run", tiny_data_dir, str(tmp_path / "four"), overrides], devices_per_process=4)
+    port = _free_port()
+    hosts = [_spawn(["tests.multihost_run", str(port), "2", str(i), "2", tiny_data_dir, str(tmp_path / "hosts"),
+                     overrides]) for i in range(2)]
+    outputs = {name: _finish(p) for name, p in [("one", single), ("four", four), ("hosts", hosts[0])]}
+    _finish(hosts[1])
+    assert "4 seeds over 1 cpu device(s)" in outputs["one"][0]
+    assert "4 seeds over 4 cpu device(s)" in outputs["four"][0] and "1 process(es)" in outputs["four"][0]
+    assert "4 seeds over 4 cpu device(s)" in outputs["hosts"][0] and "2 process(es)" in outputs["hosts"][0]
+
+    reference_metrics = open(tmp_path / "one" / "metrics.jsonl").read()
+    step, reference_state = _final_state(tmp_path / "one")
+    for name in ("four", "hosts"):
+        assert outputs[name][1] == outputs["one"][1], name
+        assert open(tmp_path / name / "metrics.jsonl").read() == reference_metrics, name
+        other_step, state = _final_state(tmp_path / name)
+        assert other_step == step
+        for a, b in zip(jax.tree.leaves(reference_state), jax.tree.leaves(state)):
+            np.testing.assert_array_equal(a, b)  # lax.map per seed: the same arithmetic on every layout
+
+
+def test_seed_mesh_uses_the_most_devices_that_divide_the_seeds():
+    assert devices.seed_mesh(3).size == 1  # one CPU device in the test process
+    with pytest.raises(devices.DeviceError, match="devices must be >= 0"):
+        devices.seed_mesh(3, -1)
+
+
+def test_multi_host_settings_are_checked(monkeypatch):
+    monkeypatch.delenv("SRTD_COORDINATOR_ADDRESS", raising=False)
+    monkeypatch.delenv("SRTD_DISTRIBUTED", raising=False)
+    assert devices.initialize_distributed() is False  # single host: nothing to start
+    with pytest.raises(devices.DeviceError, match="missing num_processes, process_id"):
+        devices.initialize_distributed("localhost:1234")
+    with pytest.raises(devices.DeviceError, match=r"process_id=2 is not in \[0, num_processes=2\)"):
+        devices.initialize_distributed("localhost:1234", 2, 2)
