@@ -1,0 +1,55 @@
+"""The MT10 benchmark sweep (Table 1, Figure 5, embedding maps): `--config=configs/benchmark_mt10.py:<budget>`.
+
+Budgets ('cpu' by default):
+- `paper`: the paper's (appendix B): 300 encoder epochs at batch 2048, 1M TD3+BC steps at batch 1280, 3 x 256
+  networks, SoftMod 256 units with 10 CQL action samples. Days per cell on a CPU; meant for accelerators.
+- `cpu`: the paper's datasets (MR 150 / RP 100 / ME 50 episodes of 200 steps per task) with training cut to fit
+  a 2-core machine: encoders 3 x 128 / 2 x 128 at batch 256 for 3 epochs, actor and critic 2 x 256 at batch 256
+  for 20,000 steps (2% of the paper's), SoftMod at 128 units with 2 CQL action samples, 10 evaluation episodes
+  per task, evaluated every 5,000 steps. README ("MT10 benchmark") says what the cut does to the comparison.
+
+Every launcher field is under `base` (e.g. `--config.base.rl.steps=50000`); `per_method.<method>` holds the
+fields that differ for one method (PCGrad's 6 x 160 networks, SoftMod's sizes).
+"""
+import ml_collections
+
+from configs import default
+from srtd_jax.data.mixtures import TABLE1
+
+BUDGETS = ("cpu", "paper")
+
+
+def _cpu(base, per_method) -> None:
+    e, r, v = base.encoder, base.rl, base.eval
+    e.skill_hidden, e.task_hidden = (128, 128, 128), (128, 128)
+    e.learning_rate, e.batch_size, e.epochs = 3e-4, 256, 3.0
+    r.actor_hidden = r.critic_hidden = (256, 256)
+    r.learning_rate, r.batch_size, r.steps = 3e-4, 256, 20_000
+    v.episodes_per_task, v.every_steps = 10, 5_000
+    per_method.softmod.rl.softmod.hidden = per_method.softmod.rl.softmod.representation = 128
+    per_method.softmod.cql.num_action_samples = 2
+
+
+def get_config(budget: str = "cpu"):
+    if budget not in BUDGETS:
+        raise ValueError(f"unknown budget {budget!r}; valid: {', '.join(BUDGETS)}")
+    c = ml_collections.ConfigDict()
+    c.budget = budget
+    c.configurations = tuple(TABLE1)  # Table 1 names or 'MR a, RP b, ME c' specs
+    c.methods = ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id")
+    c.ablation_configurations = ("rp10",)  # Figure 5: TE, SRTD-Q vs SRTD; SRTD+N, SRTD+ID vs SRTD
+    c.ablation_methods = ("te", "srtd_q", "srtd", "srtd_n", "srtd_id")
+    c.embedding_configurations = ("mr10", "rp10", "me10")  # appendix figure 2: embedding maps of TE and SRTD
+    c.embedding_methods = ("te", "srtd")
+    c.num_seeds = 3
+    c.seed = 0
+    c.workdir = f"runs/mt10_{budget}"  # one workdir per cell: <workdir>/<configuration>/<method>
+    c.results_dir = "results/mt10"
+    c.base = default.get_config()
+    c.per_method = ml_collections.ConfigDict({
+        "pcgrad": {"rl": {"actor_hidden": (160,) * 6, "critic_hidden": (160,) * 6}},  # appendix B.2
+        "softmod": {"rl": {"softmod": {}}, "cql": {}},
+    })
+    if budget == "cpu":
+        _cpu(c.base, c.per_method)
+    return c

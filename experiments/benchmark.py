@@ -1,0 +1,73 @@
+"""The MT10 benchmark sweep: (dataset configuration x method) cells, each a resumable launcher run with all its
+seeds, then the tables and plots under results/mt10/.
+
+  python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu
+  python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --cells=3      # one cell (a job array)
+  python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --list          # cells and their state
+  python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --cells=none    # tables only
+
+A killed sweep resumes where it stopped on the same command; finished cells are never re-run. Cells may run in
+separate processes or on separate machines sharing the workdir (any scheduler); each writes only its own
+workdir, and the tables are made from whatever cells have finished.
+"""
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", "configs/benchmark_mt10.py", "Sweep configuration.", lock_config=True)
+flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), indices and ranges ('0,3-5'), or "
+                    "name patterns ('mr10/*', '*/srtd_id'); comma-separated.")
+flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit.")
+flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
+flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (needs the embedding cells' checkpoints).")
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    import os
+    import shlex
+    import sys
+
+    from srtd_jax import sweep, sweep_report
+
+    bcfg = FLAGS.config
+    sweep.check(bcfg)
+    all_cells = sweep.cells(bcfg)
+    if FLAGS.list:
+        for i, cell in enumerate(all_cells):
+            done = sweep.finished_summary(sweep.cell_config(bcfg, cell), sweep.cell_workdir(bcfg.workdir, cell))
+            print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} "
+                  + ("finished" if done else "not finished"))
+        return
+    selected = [] if FLAGS.cells == "none" else sweep.select(all_cells, FLAGS.cells)
+    config_arg = next((a for a in sys.argv[1:] if a.startswith("--config=")), "--config=configs/benchmark_mt10.py")
+    overrides = [a for a in sys.argv[1:] if a.startswith("--config.")]
+    base_command = " ".join(shlex.quote(a) for a in ["python -m experiments.benchmark", config_arg, *overrides])
+    print(f"[sweep] {len(selected)} of {len(all_cells)} cells, {bcfg.num_seeds} seeds each, budget {bcfg.budget}, "
+          f"workdirs under {bcfg.workdir}")
+    sweep.run_cells(bcfg, selected, bcfg.workdir,
+                    command_for=lambda cell: f"{base_command} --cells={shlex.quote(cell.name)}")
+    if FLAGS.tables:
+        command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, sys.argv[1:])])
+        result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
+                                    budget_note=BUDGET_NOTES.get(bcfg.budget, ""))
+        print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/table1.md "
+              f"({len(result['not_finished'])} not finished)")
+        if FLAGS.embeddings:
+            from srtd_jax import embedding_map
+            drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"))
+            print(f"[sweep] embedding maps: {drawn or 'none (no finished embedding cell)'}")
+
+
+BUDGET_NOTES = {
+    "cpu": "The paper's datasets; training cut to fit a 2-core CPU (configs/benchmark_mt10.py): encoders 3 x 128 / "
+           "2 x 128 at batch 256 for 3 epochs (paper: 3/2 x 256, batch 2048, 300 epochs), TD3+BC 2 x 256 at batch "
+           "256 for 20,000 steps (paper: 3 x 256, batch 1280, 1M steps), SoftMod 128 units with 2 CQL action "
+           "samples (paper: 256).",
+    "paper": "The paper's budgets (appendix B).",
+}
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,190 @@
+"""A sweep's results: every seed's per-task success as JSON, the Table 1 layout with the paper's numbers beside
+ours, the ablation table, a Figure-5-style plot and learning curves."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from srtd_jax import paper_results, sweep
+from srtd_jax.data import mixtures
+from srtd_jax.reporting import mean_ci95
+
+LABELS = {"td3bc": "TD3+BC", "pcgrad": "PCGrad", "softmod": "SoftMod", "srtd": "SRTD", "srtd_id": "SRTD+ID",
+          "te": "TE", "srtd_q": "SRTD-Q", "srtd_n": "SRTD+N"}
+BASELINES = ("td3bc", "pcgrad", "softmod")
+FIGURE5 = (("(a) skill regularisation", ("te", "srtd_q", "srtd")),
+           ("(b) augmentation", ("srtd", "srtd_n", "srtd_id")))
+
+
+def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
+    """Records of the finished cells (Student t 95% CI over seeds of the mean success over tasks) and the names
+    of the cells that have not finished."""
+    records, missing = [], []
+    for cell in all_cells:
+        workdir = sweep.cell_workdir(root, cell)
+        summary = sweep.finished_summary(sweep.cell_config(bcfg, cell), workdir)
+        if summary is None:
+            missing.append(cell.name)
+            continue
+        tasks = list(summary["per_task"])
+        success = np.array([summary["per_task"][t]["per_seed"] for t in tasks]).T  # (seeds, tasks)
+        mean, ci = mean_ci95(success.mean(1))
+        command_path = os.path.join(workdir, "command.txt")
+        commands = []
+        if os.path.exists(command_path):
+            with open(command_path) as f:
+                commands = f.read().split("\n")
+        configuration = sweep.slug(cell.configuration)
+        records.append({
+            "cell": cell.name, "configuration": configuration, "counts": list(mixtures.parse(cell.configuration)),
+            "method": cell.method, "groups": list(cell.groups), "num_seeds": int(success.shape[0]),
+            "episodes_per_task": summary["episodes_per_task"], "success_definition": summary["success_definition"],
+            "tasks": tasks, "kinds": [summary["per_task"][t]["kind"] for t in tasks],
+            "success_per_seed_task": success.tolist(), "per_seed_mean": success.mean(1).tolist(),
+            "mean": mean, "ci95": ci, "paper": paper_results.table1(configuration, cell.method),
+            "learning_curve": [{"step": p["step"], "per_seed_mean": np.mean(p["success"], axis=1).tolist()}
+                               for p in summary["learning_curve"]],
+            "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None)})
+    return records, missing
+
+
+def _pct(mean: float, ci: float) -> str:
+    return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
+
+
+def _table(records: list[dict], configurations: list[str], methods: list[str], with_paper: bool) -> list[str]:
+    """Rows of configurations, columns of methods; best mean of a row in bold; paper's number beside ours."""
+    by = {(r["configuration"], r["method"]): r for r in records}
+    head = "| MR | RP | ME | " + " | ".join(LABELS.get(m, m) for m in methods) + " |"
+    lines = [head, "|---|---|---|" + "---|" * len(methods)]
+    for conf in configurations:
+        row = [by.get((conf, m)) for m in methods]
+        means = [r["mean"] for r in row if r]
+        best = max(means) if means else None
+        cells = []
+        for m, r in zip(methods, row):
+            text = "not run" if r is None else _pct(r["mean"], r["ci95"])
+            if r is not None and r["mean"] == best:
+                text = f"**{text}**"
+            paper = paper_results.table1(conf, m)
+            if with_paper:
+                text += f"<br>paper {paper[0]:.1f} ± {paper[1]:.1f}%" if paper else "<br>paper —"
+            cells.append(text)
+        counts = mixtures.parse(conf)
+        lines.append(f"| {counts[0]} | {counts[1]} | {counts[2]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def ordering(records: list[dict], configurations: list[str]) -> list[dict]:
+    """Whether the paper's ordering SRTD+ID >= SRTD > best of (SoftMod, PCGrad, TD3+BC) holds per configuration,
+    on seed means; also whether SRTD's margin over the best baseline exceeds both 95% half-widths."""
+    by = {(r["configuration"], r["method"]): r for r in records}
+    out = []
+    for conf in configurations:
+        need = [by.get((conf, m)) for m in ("srtd_id", "srtd", *BASELINES)]
+        if not all(need):
+            continue
+        sid, s, *base = need
+        best = max(base, key=lambda r: r["mean"])
+        out.append({"configuration": conf, "srtd_id_ge_srtd": sid["mean"] >= s["mean"],
+                    "srtd_gt_baselines": s["mean"] > best["mean"], "best_baseline": best["method"],
+                    "margin": s["mean"] - best["mean"],
+                    "margin_beyond_ci": s["mean"] - s["ci95"] > best["mean"] + best["ci95"]})
+    return out
+
+
+def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "") -> dict:
+    """Writes results.json, table1.md, figure5.png and curves.png under out_dir. -> the JSON written."""
+    records, missing = collect(bcfg, all_cells, root)
+    os.makedirs(out_dir, exist_ok=True)
+    main_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.configurations))
+    abl_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.ablation_configurations))
+    verdicts = ordering(records, main_confs)
+    result = {"command": command, "budget": bcfg.budget, "num_seeds": bcfg.num_seeds, "records": records,
+              "not_finished": missing, "ordering": verdicts}
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(result, f, indent=1)
+
+    episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
+    lines = [f"Made by: `{command}`", "",
+             f"Budget `{bcfg.budget}`. {budget_note}".rstrip(), "",
+             f"Success rate on MT10 in %: success = the success flag at any step of an episode; "
+             f"{'/'.join(map(str, episodes))} evaluation episodes per task and seed, each with a random goal; "
+             f"mean over the 10 tasks, then mean ± Student t 95% interval over {bcfg.num_seeds} seeds. Best mean of "
+             "a row in bold. `paper` = the paper's Table 1 (3 seeds, the paper's budget).", ""]
+    if missing:
+        lines += [f"**Not finished ({len(missing)} cells):** " + ", ".join(missing), ""]
+    lines += ["## Table 1 layout", ""] + _table(records, main_confs, list(bcfg.methods), with_paper=True) + [""]
+    if verdicts:
+        lines += ["## The paper's ordering (SRTD+ID ≥ SRTD > SoftMod, PCGrad, TD3+BC), on our seed means", "",
+                  "| configuration | SRTD+ID ≥ SRTD | SRTD > best baseline | best baseline | margin | beyond both CIs |",
+                  "|---|---|---|---|---|---|"]
+        for v in verdicts:
+            yn = lambda b: "yes" if b else "no"
+            lines.append(f"| {v['configuration']} | {yn(v['srtd_id_ge_srtd'])} | {yn(v['srtd_gt_baselines'])} | "
+                         f"{LABELS[v['best_baseline']]} | {100 * v['margin']:+.1f} pts | "
+                         f"{yn(v['margin_beyond_ci'])} |")
+        lines.append("")
+    if abl_confs and bcfg.ablation_methods:
+        lines += ["## Ablations (Figure 5: the paper prints no values)", ""]
+        lines += _table(records, abl_confs, list(bcfg.ablation_methods), with_paper=False) + [""]
+    lines += ["## Runs", ""] + [f"- `{r['cell']}`: `{r['command']}`" for r in records]
+    with open(os.path.join(out_dir, "table1.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    _plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"))
+    _plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
+                 os.path.join(out_dir, "curves.png"))
+    return result
+
+
+def _plot_figure5(records, configurations, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by = {(r["configuration"], r["method"]): r for r in records}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, (title, methods) in zip(axes, FIGURE5):
+        width = 0.8 / len(methods)
+        for j, m in enumerate(methods):
+            xs = [i + j * width for i, c in enumerate(configurations) if (c, m) in by]
+            rs = [by[(c, m)] for c in configurations if (c, m) in by]
+            ax.bar(xs, [100 * r["mean"] for r in rs], width, yerr=[100 * r["ci95"] for r in rs], capsize=3,
+                   label=LABELS[m])
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(configurations))], configurations)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("success rate (%)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_curves(records, configurations, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(3, max(1, len(configurations)))
+    rows = -(-len(configurations) // cols) if configurations else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, conf in zip(axes.flat, configurations):
+        for r in (r for r in records if r["configuration"] == conf):
+            steps = [p["step"] for p in r["learning_curve"]]
+            stats = [mean_ci95(p["per_seed_mean"]) for p in r["learning_curve"]]
+            mean = np.array([100 * s[0] for s in stats])
+            ci = np.array([100 * s[1] for s in stats])
+            ax.plot(steps, mean, marker="o", ms=3, label=LABELS.get(r["method"], r["method"]))
+            ax.fill_between(steps, mean - ci, mean + ci, alpha=0.15)
+        ax.set_title(conf)
+        ax.set_xlabel("offline RL step")
+        ax.set_ylabel("success rate (%)")
+        if ax.lines:
+            ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(configurations):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,149 @@
+"""The MT10 benchmark harness on a tiny sweep: cells, selection, resume (finished cells never re-run), the
+Table 1 writer (Student t intervals, bold best, the paper's numbers), plots and embedding maps."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from configs import benchmark_mt10
+from srtd_jax import paper_results, sweep, sweep_report
+from srtd_jax.config_check import ConfigError, ConfigMismatchError
+from tests.conftest import tiny_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _tiny_sweep(data_dir, tmp_path):
+    b = benchmark_mt10.get_config("cpu")
+    b.base = tiny_config(data_dir)
+    b.base.rl.steps, b.base.eval.every_steps, b.base.eval.tasks = 20, 10, ("reach", "push")
+    # two configurations of 20 episodes each in the tiny data: equal shapes, so compiled programs are reused
+    b.configurations, b.methods = ("rp10", "RP 5, ME 5"), ("td3bc", "srtd")
+    b.ablation_configurations, b.ablation_methods = ("rp10",), ("srtd",)
+    b.embedding_configurations, b.embedding_methods = ("rp10",), ("srtd",)
+    b.per_method = {"td3bc": {"rl": {"actor_hidden": (8,)}}}
+    b.num_seeds = 2
+    b.workdir, b.results_dir = str(tmp_path / "runs"), str(tmp_path / "results")
+    return b
+
+
+def test_cells_selection_and_configs():
+    b = benchmark_mt10.get_config("cpu")
+    cells = sweep.cells(b)
+    names = [c.name for c in cells]
+    assert len(cells) == len(set(names)) == 10 * 5 + 3 + 2  # rp10's srtd / srtd_id and srtd on 3 maps shared
+    assert names[0] == "mr10/td3bc" and cells[names.index("rp10/srtd")].groups == ("main", "ablation", "embedding")
+    assert [c.name for c in sweep.select(cells, "0,2-3")] == names[:1] + names[2:4]
+    assert {c.name for c in sweep.select(cells, "rp10/*")} == {f"rp10/{m}" for m in
+                                                                ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id",
+                                                                 "te", "srtd_q", "srtd_n")}
+    with pytest.raises(ValueError, match="matches no cell"):
+        sweep.select(cells, "mr11/*")
+    with pytest.raises(ValueError, match="out of range"):
+        sweep.select(cells, "999")
+    pcgrad = sweep.cell_config(b, cells[names.index("mr10/pcgrad")])
+    assert pcgrad.rl.actor_hidden == (160,) * 6 and pcgrad.data.configuration == "mr10" and pcgrad.num_seeds == 3
+    assert sweep.cell_config(b, cells[0]).rl.actor_hidden == (256, 256)
+    soft = sweep.cell_config(b, cells[names.index("mr10/softmod")])
+    assert soft.rl.softmod.hidden == 128 and soft.cql.num_action_samples == 2
+    paper = sweep.cell_config(benchmark_mt10.get_config("paper"), cells[names.index("mr10/softmod")])
+    assert paper.rl.softmod.hidden == 256 and paper.rl.steps == 1_000_000 and paper.encoder.epochs == 300
+    assert sweep.slug("MR 5, RP 3, ME 2") == "mr5_rp3_me2" and sweep.slug("ME 10") == "me10"
+
+
+def test_bad_sweep_configs_are_named():
+    for field, value, match in [("methods", ("td3bc", "srtdd"), "methods: unknown method 'srtdd'"),
+                                ("ablation_configurations", ("MR 11",), "ablation_configurations: .*assigns 11"),
+                                ("num_seeds", 0, "num_seeds must be >= 1")]:
+        b = benchmark_mt10.get_config("cpu")
+        b[field] = value
+        with pytest.raises(ConfigError, match=match):
+            sweep.check(b)
+    with pytest.raises(ValueError, match="unknown budget 'gpu'"):
+        benchmark_mt10.get_config("gpu")
+    b = benchmark_mt10.get_config("cpu")
+    b.per_method = {"td3bc": {"rl": {"actor_hiden": (8,)}}}
+    with pytest.raises(ConfigError, match="unknown launcher field 'actor_hiden'"):
+        sweep.cell_config(b, sweep.cells(b)[0])
+
+
+def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
+    b = _tiny_sweep(tiny_data_dir, tmp_path)
+    sweep.check(b)
+    cells = sweep.cells(b)
+    assert [c.name for c in cells] == ["rp10/td3bc", "rp10/srtd", "rp5_me5/td3bc", "rp5_me5/srtd"]
+    # a first process runs two cells (as a job array would); the tables list the other two as not finished
+    sweep.run_cells(b, sweep.select(cells, "rp10/*"), b.workdir, log=lambda *_: None)
+    partial = sweep_report.write(b, cells, b.workdir, b.results_dir, "cmd")
+    assert partial["not_finished"] == ["rp5_me5/td3bc", "rp5_me5/srtd"]
+    first = os.path.getmtime(os.path.join(b.workdir, "rp10", "srtd", "summary.json"))
+
+    log = []
+    sweep.run_cells(b, cells, b.workdir, log=log.append)  # the whole sweep again: two cells left to run
+    assert sum("finished earlier" in line for line in log) == 2
+    assert os.path.getmtime(os.path.join(b.workdir, "rp10", "srtd", "summary.json")) == first
+    result = sweep_report.write(b, cells, b.workdir, b.results_dir, "python -m experiments.benchmark --x")
+    assert result["not_finished"] == []
+    assert {"results.json", "table1.md", "figure5.png", "curves.png"} <= set(os.listdir(b.results_dir))
+
+    records = json.load(open(os.path.join(b.results_dir, "results.json")))["records"]
+    assert len(records) == 4
+    for r in records:
+        success = np.array(r["success_per_seed_task"])
+        assert success.shape == (2, 2) and r["num_seeds"] == 2
+        seed_means = success.mean(1)
+        half = stats.t.ppf(0.975, 1) * seed_means.std(ddof=1) / np.sqrt(2)  # Student t, 1 degree of freedom
+        assert r["mean"] == pytest.approx(seed_means.mean()) and r["ci95"] == pytest.approx(half)
+        assert [p["step"] for p in r["learning_curve"]] == [10, 20]
+        assert r["paper"] == (list(paper_results.table1(r["configuration"], r["method"])))
+    table = open(os.path.join(b.results_dir, "table1.md")).read()
+    assert "paper 25.9 ± 5.9%" in table and "paper 42.5 ± 3.1%" in table  # rp10 TD3+BC, rp5_me5 SRTD
+    assert "1 evaluation episodes per task" in table and "Student t" in table
+    for conf, start in (("rp10", "| 0 | 10 | 0 |"), ("rp5_me5", "| 0 | 5 | 5 |")):
+        best = max(r["mean"] for r in records if r["configuration"] == conf)
+        row = next(line for line in table.splitlines() if line.startswith(start))
+        assert f"**{100 * best:.1f} ±" in row
+
+    from srtd_jax import embedding_map
+    drawn = embedding_map.draw(b, cells, b.workdir, os.path.join(b.results_dir, "embeddings.png"))
+    assert drawn == ["rp10/srtd"] and os.path.exists(os.path.join(b.results_dir, "embeddings.png"))
+    z, task_ids = embedding_map.cell_embeddings(sweep.cell_config(b, cells[1]), sweep.cell_workdir(b.workdir, cells[1]))
+    assert z.shape == (len(task_ids), b.base.encoder.latent_dim) and set(task_ids) == set(range(10))
+
+    b.base.rl.alpha = 1.0  # a changed sweep on the same workdirs is refused, naming the field
+    with pytest.raises(ConfigMismatchError, match="rl.alpha"):
+        sweep.run_cells(b, cells[:1], b.workdir, log=lambda *_: None)
+
+
+def test_ordering_verdicts_by_hand():
+    def rec(method, mean, ci):
+        return {"configuration": "rp10", "method": method, "mean": mean, "ci95": ci}
+    records = [rec("srtd_id", 0.40, 0.02), rec("srtd", 0.35, 0.03), rec("td3bc", 0.20, 0.01),
+               rec("pcgrad", 0.30, 0.01), rec("softmod", 0.33, 0.02)]
+    (v,) = sweep_report.ordering(records, ["rp10", "mr10"])  # mr10 has no records: no verdict
+    assert v["srtd_id_ge_srtd"] and v["srtd_gt_baselines"] and v["best_baseline"] == "softmod"
+    assert v["margin"] == pytest.approx(0.02) and not v["margin_beyond_ci"]  # 0.32 < 0.35
+    records[1] = rec("srtd", 0.45, 0.03)
+    (v,) = sweep_report.ordering(records, ["rp10"])
+    assert not v["srtd_id_ge_srtd"] and v["margin_beyond_ci"]  # 0.42 > 0.35
+
+
+def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
+    records = [{"configuration": "me10", "method": m, "mean": v, "ci95": 0.05}
+               for m, v in (("td3bc", 0.30), ("srtd", 0.25))]
+    lines = sweep_report._table(records, ["me10", "mr10"], ["td3bc", "srtd", "te"], with_paper=True)
+    assert lines[0] == "| MR | RP | ME | TD3+BC | SRTD | TE |"
+    assert lines[2] == ("| 0 | 0 | 10 | **30.0 ± 5.0%**<br>paper 23.9 ± 4.0% | 25.0 ± 5.0%<br>paper 46.6 ± 3.1% | "
+                        "not run<br>paper — |")
+    assert lines[3].startswith("| 10 | 0 | 0 | not run<br>paper 19.7 ± 2.7% |")
+
+
+def test_the_command_lists_cells():
+    out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--list",
+                          "--config.workdir=/nonexistent/runs"], cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert len(lines) == 55 and lines[0].split()[:2] == ["0", "mr10/td3bc"] and "not finished" in lines[0]
