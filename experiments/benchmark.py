@@ -19,26 +19,24 @@ flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), 
                     "name patterns ('mr10/*', '*/srtd_id'); comma-separated.")
 flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit.")
 flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
+flags.DEFINE_bool("keep_going", False, "Run the other cells when one fails, then exit with the failures named.")
 flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (needs the embedding cells' checkpoints).")
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    import os
     import shlex
     import sys
 
-    from srtd_jax import sweep, sweep_report
+    from srtd_jax import sweep
 
     bcfg = FLAGS.config
     sweep.check(bcfg)
     all_cells = sweep.cells(bcfg)
     if FLAGS.list:
         for i, cell in enumerate(all_cells):
-            done = sweep.finished_summary(sweep.cell_config(bcfg, cell), sweep.cell_workdir(bcfg.workdir, cell))
-            print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} "
-                  + ("finished" if done else "not finished"))
+            print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {sweep.state(bcfg, cell, bcfg.workdir)}")
         return
     selected = [] if FLAGS.cells == "none" else sweep.select(all_cells, FLAGS.cells)
     config_arg = next((a for a in sys.argv[1:] if a.startswith("--config=")), "--config=configs/benchmark_mt10.py")
@@ -46,18 +44,30 @@ def main(argv):
     base_command = " ".join(shlex.quote(a) for a in ["python -m experiments.benchmark", config_arg, *overrides])
     print(f"[sweep] {len(selected)} of {len(all_cells)} cells, {bcfg.num_seeds} seeds each, budget {bcfg.budget}, "
           f"workdirs under {bcfg.workdir}")
-    sweep.run_cells(bcfg, selected, bcfg.workdir,
-                    command_for=lambda cell: f"{base_command} --cells={shlex.quote(cell.name)}")
-    if FLAGS.tables:
-        command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, sys.argv[1:])])
-        result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
-                                    budget_note=BUDGET_NOTES.get(bcfg.budget, ""))
-        print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/table1.md "
-              f"({len(result['not_finished'])} not finished)")
-        if FLAGS.embeddings:
-            from srtd_jax import embedding_map
-            drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"))
-            print(f"[sweep] embedding maps: {drawn or 'none (no finished embedding cell)'}")
+    try:
+        sweep.run_cells(bcfg, selected, bcfg.workdir, keep_going=FLAGS.keep_going,
+                        command_for=lambda cell: f"{base_command} --cells={shlex.quote(cell.name)}")
+    finally:  # the tables of whatever finished, also when a cell failed
+        if FLAGS.tables:
+            _tables(bcfg, all_cells)
+
+
+def _tables(bcfg, all_cells) -> None:
+    """results.json, table1.md and the plots from every finished cell; the embedding maps if asked."""
+    import os
+    import shlex
+    import sys
+
+    from srtd_jax import embedding_map, sweep_report
+
+    command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, sys.argv[1:])])
+    result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
+                                budget_note=BUDGET_NOTES.get(bcfg.budget, ""))
+    print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/table1.md "
+          f"({len(result['not_finished'])} not finished)")
+    if FLAGS.embeddings:
+        drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"))
+        print(f"[sweep] embedding maps: {drawn or 'none (no finished embedding cell)'}")
 
 
 BUDGET_NOTES = {

@@ -9,7 +9,7 @@ import os
 
 import ml_collections
 
-from srtd_jax.config_check import ConfigError, check_workdir_config
+from srtd_jax.config_check import ConfigError, ConfigMismatchError, check_workdir_config
 from srtd_jax.data import mixtures
 from srtd_jax.methods import METHODS
 
@@ -125,20 +125,44 @@ def finished_summary(cfg, workdir: str):
         return json.load(f)
 
 
-def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None) -> dict:
+class SweepError(RuntimeError):
+    """Some cells of a sweep failed (keep_going=True); the message names each cell and its error."""
+
+
+def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None, keep_going: bool = False) -> dict:
     """Runs the selected cells one after the other; finished cells are skipped, interrupted ones resume.
-    command_for(cell) gives the command recorded in the cell's command.txt. -> {cell name: summary}"""
+
+    command_for(cell) gives the command recorded in the cell's command.txt. keep_going: a failing cell is logged
+    and the others still run, then SweepError names every failure. -> {cell name: summary}"""
     from srtd_jax.run import train_and_evaluate  # jax loads only when cells run
 
-    out = {}
+    out, failed = {}, []
     for i, cell in enumerate(selected):
         cfg, workdir = cell_config(bcfg, cell), cell_workdir(root, cell)
-        summary = finished_summary(cfg, workdir)
-        if summary is not None:
-            log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: finished earlier, mean success "
-                f"{summary['mean_success']:.3f}")
-        else:
-            log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: running in {workdir}")
-            summary = train_and_evaluate(cfg, workdir, log=log, command=command_for(cell) if command_for else None)
+        try:
+            summary = finished_summary(cfg, workdir)
+            if summary is not None:
+                log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: finished earlier, mean success "
+                    f"{summary['mean_success']:.3f}")
+            else:
+                log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: running in {workdir}")
+                summary = train_and_evaluate(cfg, workdir, log=log,
+                                             command=command_for(cell) if command_for else None)
+        except Exception as err:  # noqa: BLE001 -- reported below, with the cell's name
+            if not keep_going:
+                raise
+            log(f"[sweep] cell {cell.name} FAILED: {type(err).__name__}: {err}")
+            failed.append(f"{cell.name}: {type(err).__name__}: {err}")
+            continue
         out[cell.name] = summary
+    if failed:
+        raise SweepError(f"{len(failed)} of {len(selected)} cells failed:\n  " + "\n  ".join(failed))
     return out
+
+
+def state(bcfg, cell: Cell, root: str) -> str:
+    """'finished', 'not finished', or 'config differs' (the workdir was made with another config)."""
+    try:
+        return "finished" if finished_summary(cell_config(bcfg, cell), cell_workdir(root, cell)) else "not finished"
+    except ConfigMismatchError:
+        return "config differs"

@@ -12,6 +12,7 @@ from scipy import stats
 from configs import benchmark_mt10
 from srtd_jax import paper_results, sweep, sweep_report
 from srtd_jax.config_check import ConfigError, ConfigMismatchError
+from srtd_jax.data.dataset import DatasetError
 from tests.conftest import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,6 +118,21 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     b.base.rl.alpha = 1.0  # a changed sweep on the same workdirs is refused, naming the field
     with pytest.raises(ConfigMismatchError, match="rl.alpha"):
         sweep.run_cells(b, cells[:1], b.workdir, log=lambda *_: None)
+
+
+def test_keep_going_runs_the_other_cells_and_names_the_failures(tmp_path):
+    b = benchmark_mt10.get_config("cpu")
+    b.base.data.data_dir, b.base.data.generate = str(tmp_path / "no_data"), False  # every cell fails at once
+    b.configurations, b.methods = ("rp10",), ("td3bc", "srtd")
+    b.ablation_configurations = b.embedding_configurations = ()
+    log = []
+    with pytest.raises(sweep.SweepError, match=r"2 of 2 cells failed:\n  rp10/td3bc: DatasetError.*\n  rp10/srtd"):
+        sweep.run_cells(b, sweep.cells(b), str(tmp_path / "runs"), log=log.append, keep_going=True)
+    assert sum("FAILED" in line for line in log) == 2
+    log.clear()
+    with pytest.raises(DatasetError, match="reach_RP_.*npz does not exist"):
+        sweep.run_cells(b, sweep.cells(b), str(tmp_path / "runs"), log=log.append)  # default: stop at the first
+    assert not any("rp10/srtd:" in line for line in log)
 
 
 def test_ordering_verdicts_by_hand():
