@@ -27,7 +27,6 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     import shlex
-    import sys
 
     from srtd_jax import sweep
 
@@ -39,11 +38,12 @@ def main(argv):
             print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {sweep.state(bcfg, cell, bcfg.workdir)}")
         return
     selected = [] if FLAGS.cells == "none" else sweep.select(all_cells, FLAGS.cells)
-    config_arg = next((a for a in sys.argv[1:] if a.startswith("--config=")), "--config=configs/benchmark_mt10.py")
-    overrides = [a for a in sys.argv[1:] if a.startswith("--config.")]
-    base_command = " ".join(shlex.quote(a) for a in ["python -m experiments.benchmark", config_arg, *overrides])
+    # the config file and its overrides as parsed (either flag spelling), for each cell's own command.txt
+    config_arg = f"--config={config_flags.get_config_filename(FLAGS['config'])}"
+    overrides = [f"--config.{k}={v}" for k, v in config_flags.get_override_values(FLAGS["config"]).items()]
+    base_command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, [config_arg, *overrides])])
     print(f"[sweep] {len(selected)} of {len(all_cells)} cells, {bcfg.num_seeds} seeds each, budget {bcfg.budget}, "
-          f"workdirs under {bcfg.workdir}")
+          f"workdirs under {bcfg.workdir}; a cell alone: {base_command} --cells=<name>")
     try:
         sweep.run_cells(bcfg, selected, bcfg.workdir, keep_going=FLAGS.keep_going,
                         command_for=lambda cell: f"{base_command} --cells={shlex.quote(cell.name)}")
