@@ -140,11 +140,10 @@ def _write_json(path: str, obj) -> None:
     os.replace(tmp, path)
 
 
-def _prepare_workdir(cfg, workdir: str, allow_config_change: bool, command: str | None, log) -> None:
-    """Writes config.json (keeping an earlier, different one as config.<k>.json) and appends the command.
-    Runs only after every input has been validated."""
+def _prepare_workdir(cfg, workdir: str, diff: list, command: str | None, log) -> None:
+    """Writes config.json (keeping an earlier one, which differs from cfg by the allowed `diff`, as
+    config.<k>.json) and appends the command. Runs only after every input has been validated."""
     path = os.path.join(workdir, "config.json")
-    diff = check_workdir_config(cfg, path, allow_config_change)
     if not devices.is_primary():
         return
     os.makedirs(workdir, exist_ok=True)
@@ -174,13 +173,13 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
     summary. Writes into workdir: config.json, command.txt (appended), metrics.jsonl, TensorBoard events,
     checkpoints/ (orbax), summary.json. Returns the summary dict."""
     check_config(cfg)
-    check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
+    diff = check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
     strategy = seed_axis_strategy(cfg)
     mesh = devices.seed_mesh(cfg.num_seeds, cfg.devices)
     assignment, data = load_training_data(cfg, log)
     rl_total = _round_up(cfg.rl.steps, cfg.rl.chunk_steps)
 
-    _prepare_workdir(cfg, workdir, allow_config_change, command, log)
+    _prepare_workdir(cfg, workdir, diff, command, log)
     ckpt = checkpointing.RunCheckpointer(os.path.join(workdir, "checkpoints"), every_steps=cfg.checkpoint.every_steps,
                                          every_seconds=cfg.checkpoint.every_seconds, keep=cfg.checkpoint.keep)
     resume = ckpt.latest()
@@ -228,19 +227,15 @@ def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) ->
             if resume:
                 restored = ckpt.restore_state(progress, {"encoder": enc_states, "keys": enc_keys})
                 enc_states, enc_keys = restored["encoder"], restored["keys"]
-            log(f"encoder: {enc_total} steps ({e.epochs} epochs of {data.num_episodes * data.episode_length} "
-                f"transitions, batch {e.batch_size})")
 
             def save_encoder(done, states, keys):
                 if ckpt.due(done, enc_total, e.chunk_steps):
                     ckpt.save(done, {"encoder": states, "keys": keys}, state_meta("encoder", done))
                     log(f"[checkpoint] encoder step {done}")
 
-            enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
-                                         on_nonfinite=cfg.on_nonfinite, mesh=mesh)
-            enc_states, _ = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
-                                       phase="encoder", writer=writer, log=log, start=meta["phase_step"],
-                                       after_chunk=save_encoder, on_fault=on_fault("encoder"))
+            enc_states = run_encoder_phase(cfg, enc_update, enc_states, enc_keys, device_data, strategy, writer, log,
+                                           mesh=mesh, start=meta["phase_step"], after_chunk=save_encoder,
+                                           on_fault=on_fault("encoder"))
         enc_params = enc_states.params  # replaced by the checkpoint's when resuming in phase 2
 
     # Phase 2: offline RL on [normalised s, c].
@@ -356,17 +351,26 @@ def encoder_parts(cfg, method, obs_dim: int):
     return enc_nets, enc_update, init
 
 
+def run_encoder_phase(cfg, enc_update, enc_states, enc_keys, device_data, strategy, writer, log, *, mesh=None,
+                      start: int = 0, after_chunk=None, on_fault=None):
+    """Phase 1 (Algorithm 1) from step `start` to its end as jitted chunks over the seed axis. -> states"""
+    e = cfg.encoder
+    transitions = device_data.obs.shape[0] * device_data.obs.shape[1]
+    enc_total = encoder_steps(cfg, transitions)
+    log(f"encoder: {enc_total} steps ({e.epochs} epochs of {transitions} transitions, batch {e.batch_size})")
+    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
+                                 on_nonfinite=cfg.on_nonfinite, mesh=mesh)
+    enc_states, _ = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
+                               phase="encoder", writer=writer, log=log, start=start, after_chunk=after_chunk,
+                               on_fault=on_fault)
+    return enc_states
+
+
 def train_encoders(cfg, method, device_data, enc_keys, obs_dim, strategy, writer, log):
     """Phase 1 alone, without checkpoints (for studies that need trained encoders). -> (networks, params)"""
-    e = cfg.encoder
     enc_nets, enc_update, enc_init = encoder_parts(cfg, method, obs_dim)
-    enc_states = train.stack_states(enc_init, enc_keys)
-    enc_total = encoder_steps(cfg, device_data.obs.shape[0] * device_data.obs.shape[1])
-    log(f"encoder: {enc_total} steps (batch {e.batch_size})")
-    enc_chunk = train.make_chunk(enc_update, train.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
-                                 on_nonfinite=cfg.on_nonfinite)
-    enc_states, _ = run_chunks(enc_chunk, enc_states, enc_keys, enc_total, e.chunk_steps, device_data, None,
-                               phase="encoder", writer=writer, log=log)
+    enc_states = run_encoder_phase(cfg, enc_update, train.stack_states(enc_init, enc_keys), enc_keys, device_data,
+                                   strategy, writer, log)
     return enc_nets, enc_states.params
 
 

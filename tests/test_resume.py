@@ -119,7 +119,7 @@ def test_half_written_checkpoint_is_never_restored(tmp_path):
 
 def test_changed_config_is_refused_with_a_diff(tiny_data_dir, tmp_path):
     cfg = _tiny(tiny_data_dir)
-    _prepare_workdir(cfg, str(tmp_path), False, "first command", log=lambda *_: None)
+    _prepare_workdir(cfg, str(tmp_path), [], "first command", log=lambda *_: None)
     (tmp_path / "summary.json").write_text('{"kept": true}')
     before = {p: open(tmp_path / p, "rb").read() for p in os.listdir(tmp_path)}
 
@@ -132,9 +132,9 @@ def test_changed_config_is_refused_with_a_diff(tiny_data_dir, tmp_path):
     assert "num_workers" not in message and "--allow_config_change" in message
     assert {p: open(tmp_path / p, "rb").read() for p in os.listdir(tmp_path)} == before  # nothing touched
 
-    assert check_workdir_config(changed, str(tmp_path / "config.json"), allow_change=True) == [
-        "encoder.n: 4 -> 3", "rl.steps: 40 -> 30"]
-    _prepare_workdir(changed, str(tmp_path), True, "second command", log=lambda *_: None)
+    diff = check_workdir_config(changed, str(tmp_path / "config.json"), allow_change=True)
+    assert diff == ["encoder.n: 4 -> 3", "rl.steps: 40 -> 30"]
+    _prepare_workdir(changed, str(tmp_path), diff, "second command", log=lambda *_: None)
     assert json.load(open(tmp_path / "config.1.json"))["rl"]["steps"] == 40  # the earlier config is kept
     assert json.load(open(tmp_path / "config.json"))["rl"]["steps"] == 30
     assert open(tmp_path / "command.txt").read() == "first command\nsecond command\n"
