@@ -10,12 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srtd_jax import losses, pcgrad
+from srtd_jax import devices, losses, pcgrad, prng_lowering
 from srtd_jax.data import windows
 from srtd_jax.networks import ActorCritic, EncoderNetworks
 from srtd_jax.train_state import EncoderState, TD3BCState
 
 SEED_AXIS_STRATEGIES = ("vmap", "map")
+prng_lowering.use_unrolled_threefry()  # same bits, faster on CPU
 
 
 def gradient_update(loss_fn: Callable, optimizer: optax.GradientTransformation, surgery_batch_arg: int | None = None):
@@ -74,8 +75,10 @@ def transition_sampler(batch_size: int, gamma: float, aug_count: int = 0):
 
 def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: float, alpha: float,
                       policy_noise: float, noise_clip: float, policy_delay: int, gradient_surgery: bool = False):
-    """TD3+BC update `update(state, batch, key, step) -> (state, metrics)` on a Transition batch. The actor
-    and the targets move every `policy_delay` steps through lax.cond on the shared step counter.
+    """TD3+BC update `update(state, batch, key, step, phase=None) -> (state, metrics)` on a Transition batch.
+    The actor and the targets move every `policy_delay` steps: on `step % policy_delay == 0` through lax.cond,
+    or, when the caller knows the phase `step % policy_delay` at trace time (make_chunk, `update.period`),
+    on `phase == 0` without a cond.
 
     gradient_surgery: the batch carries a leading task axis (T, B / T, ...) from a task-stratified sampler, and
     the critic and actor gradients are combined over tasks by PCGrad."""
@@ -86,7 +89,7 @@ def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: floa
                                    surgery_batch_arg=1 if gradient_surgery else None)
     polyak = lambda target, online: jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
-    def update(state: TD3BCState, batch, key, step):
+    def update(state: TD3BCState, batch, key, step, phase: int | None = None):
         k_noise, k_critic, k_actor = jax.random.split(key, 3) if gradient_surgery else (key, None, None)
         critic, critic_opt_state, c_metrics = critic_update(
             state.critic_params, state.critic_opt_state, state.target_critic_params, state.target_actor_params, batch,
@@ -104,11 +107,16 @@ def make_td3bc_update(networks: ActorCritic, actor_opt, critic_opt, *, tau: floa
             return actor, actor_opt_state, state.target_actor_params, state.target_critic_params, \
                 {"actor_loss": nan, "bc_loss": nan}
 
-        actor, actor_opt_state, t_actor, t_critic, a_metrics = jax.lax.cond(
-            step % policy_delay == 0, delayed, skip, (state.actor_params, state.actor_opt_state))
+        operand = (state.actor_params, state.actor_opt_state)
+        if phase is None:
+            actor, actor_opt_state, t_actor, t_critic, a_metrics = jax.lax.cond(
+                step % policy_delay == 0, delayed, skip, operand)
+        else:
+            actor, actor_opt_state, t_actor, t_critic, a_metrics = (delayed if phase == 0 else skip)(operand)
         metrics = {**c_metrics, **a_metrics, "imagined_fraction": jnp.mean(batch.imagined)}
         return TD3BCState(actor, critic, t_actor, t_critic, actor_opt_state, critic_opt_state), metrics
 
+    update.period = policy_delay
     return update
 
 
@@ -152,7 +160,7 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
     """Runs `num_steps` of `update(state, sample(shared, per_seed, key), key, step)` in a lax.scan for every
     seed of a seed-stacked state (batches are sampled inside jit from the on-device data).
 
-    Returns jitted `chunk(states, keys, step0, shared, per_seed) -> (states, keys, metrics, fault)`:
+    Returns `chunk(states, keys, step0, shared, per_seed) -> (states, keys, metrics, fault)`:
     states/keys/per_seed carry a leading seed axis, `shared` (the dataset) and `step0` do not;
     metrics are per-seed means over the chunk (NaN entries, e.g. skipped actor steps, ignored), plus
     `nonfinite_updates`, the per-seed count of updates whose new state or metrics were not finite.
@@ -162,33 +170,88 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
     before it, so that update can be replayed) for the host to stop the run; 'skip' drops such updates and
     goes on with the next batch.
     mesh: a devices.seed_mesh; with several devices each runs its own seeds (shard_map).
-    """
+
+    Two things keep the per-step overhead off the hot path (results/throughput.md):
+    - Checks run after the chunk, not after every update: a fast scan without per-update checks runs first,
+      and only if its final state or any step's metrics are non-finite is the chunk replayed from its inputs
+      with the per-update checks, which then give the exact semantics above. This relies on a non-finite
+      state value persisting to the end of the chunk, true of every update here (gradient steps, Adam
+      moments and Polyak averages all carry a NaN or inf forward).
+    - An update with a `period` attribute (TD3+BC's policy delay) accepts a static `phase=step % period`;
+      when step0 and num_steps are multiples of the period, each scan iteration runs `period` updates with
+      their phases known at trace time, so no lax.cond on the step counter is compiled."""
     if on_nonfinite not in NONFINITE_MODES:
         raise ValueError(f"unknown on_nonfinite {on_nonfinite!r}; valid: {', '.join(NONFINITE_MODES)}")
+    period = int(getattr(update, "period", 1))
+    seeded = (True, True, False, False, True)
 
-    def one_seed(state, key, step0, shared, per_seed):
-        metric_shapes = jax.eval_shape(lambda: update(state, sample(shared, per_seed, key), key, step0)[1])
-        no_fault = (jnp.int32(-1), jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shapes))
-
-        def body(carry, i):
-            state, key, (bad_step, bad_metrics) = carry
+    def build(checked: bool, group: int):
+        def one_update(state, key, step, phase, shared, per_seed):
             next_key, k_batch, k_update = jax.random.split(key, 3)
-            new_state, metrics = update(state, sample(shared, per_seed, k_batch), k_update, step0 + i)
-            ok = _all_finite(new_state, metrics)
-            first = ~ok & (bad_step < 0)
-            fault = (jnp.where(first, step0 + i, bad_step),
-                     jax.tree.map(lambda m, b: jnp.where(first, m, b), metrics, bad_metrics))
-            keep = ok if on_nonfinite == "skip" else ok & (bad_step < 0)
-            state = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new_state, state)
-            key = next_key if on_nonfinite == "skip" else jnp.where(keep, next_key, key)
-            return (state, key, fault), (metrics, ~ok)
+            extra = {} if phase is None else {"phase": phase}
+            new_state, metrics = update(state, sample(shared, per_seed, k_batch), k_update, step, **extra)
+            return new_state, next_key, metrics
 
-        (state, key, (bad_step, bad_metrics)), (metrics, bad) = jax.lax.scan(
-            body, (state, key, no_fault), jnp.arange(num_steps))
-        metrics = {**jax.tree.map(jnp.nanmean, metrics), "nonfinite_updates": jnp.sum(bad).astype(jnp.float32)}
-        return state, key, metrics, {"step": bad_step, "metrics": bad_metrics}
+        def one_seed(state, key, step0, shared, per_seed):
+            phases = [None] if group == 1 else list(range(group))
+            metric_shapes = jax.eval_shape(lambda: one_update(state, key, step0, phases[0], shared, per_seed)[2])
+            no_fault = (jnp.int32(-1), jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shapes))
 
-    return jax.jit(over_seeds(one_seed, (True, True, False, False, True), strategy, mesh), donate_argnums=(0,))
+            def checked_step(carry, step, phase):
+                state, key, (bad_step, bad_metrics) = carry
+                new_state, next_key, metrics = one_update(state, key, step, phase, shared, per_seed)
+                ok = _all_finite(new_state, metrics)
+                first = ~ok & (bad_step < 0)
+                fault = (jnp.where(first, step, bad_step),
+                         jax.tree.map(lambda m, b: jnp.where(first, m, b), metrics, bad_metrics))
+                keep = ok if on_nonfinite == "skip" else ok & (bad_step < 0)
+                state = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new_state, state)
+                key = next_key if on_nonfinite == "skip" else jnp.where(keep, next_key, key)
+                return (state, key, fault), (metrics, ~ok)
+
+            def fast_step(carry, step, phase):
+                state, key = carry
+                state, key, metrics = one_update(state, key, step, phase, shared, per_seed)
+                return (state, key), (metrics, ~_all_finite((), metrics))  # metrics only: scalars, cheap
+
+            def body(carry, i):
+                outs = []
+                for j, phase in enumerate(phases):
+                    step = step0 + i * group + j
+                    carry, out = (checked_step if checked else fast_step)(carry, step, phase)
+                    outs.append(out)
+                return carry, jax.tree.map(lambda *x: jnp.stack(x), *outs)
+
+            init = (state, key, no_fault) if checked else (state, key)
+            carry, (metrics, bad) = jax.lax.scan(body, init, jnp.arange(num_steps // group))
+            metrics = {**jax.tree.map(jnp.nanmean, metrics), "nonfinite_updates": jnp.sum(bad).astype(jnp.float32)}
+            if checked:
+                state, key, (bad_step, bad_metrics) = carry
+                return state, key, metrics, {"step": bad_step, "metrics": bad_metrics}
+            state, key = carry
+            clean = ~jnp.any(bad) & _all_finite(state, {})
+            return state, key, metrics, {"step": jnp.int32(-1), "metrics": no_fault[1]}, clean
+
+        donate = (0,) if checked else ()  # the fast pass keeps its inputs for a replay
+        return jax.jit(over_seeds(one_seed, seeded, strategy, mesh), donate_argnums=donate)
+
+    variants = {}
+
+    def compiled(checked: bool, group: int):
+        if (checked, group) not in variants:
+            variants[(checked, group)] = build(checked, group)
+        return variants[(checked, group)]
+
+    def chunk(states, keys, step0, shared, per_seed):
+        aligned = period > 1 and num_steps % period == 0 and int(step0) % period == 0
+        group = period if aligned else 1
+        states_out, keys_out, metrics, fault, clean = compiled(False, group)(states, keys, step0, shared, per_seed)
+        if bool(np.all(devices.to_host(clean))):
+            return states_out, keys_out, metrics, fault
+        del states_out, keys_out
+        return compiled(True, group)(states, keys, step0, shared, per_seed)
+
+    return chunk
 
 
 def over_seeds(fn: Callable, seeded: tuple, strategy: str, mesh=None) -> Callable:
@@ -208,7 +271,6 @@ def over_seeds(fn: Callable, seeded: tuple, strategy: str, mesh=None) -> Callabl
                 return fn(*(next(it) if s else a for a, s in zip(args, seeded)))
             return jax.lax.map(one, tuple(a for a, s in zip(args, seeded) if s))
     if mesh is not None:
-        from srtd_jax import devices
         batched = devices.shard_seeds(batched, mesh, seeded)
     return batched
 

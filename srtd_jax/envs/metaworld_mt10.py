@@ -5,6 +5,9 @@ Kept free of JAX so that data-generation worker processes stay light.
 from __future__ import annotations
 
 import functools
+import os
+import pickle
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,10 +41,42 @@ def task_index(name: str) -> int:
     return MT10_TASKS.index(name)
 
 
+class _Benchmark(NamedTuple):
+    train_classes: dict
+    train_tasks: list
+
+
+def tasks_cache_path() -> str:
+    """Where MT10's goal descriptors are cached: $SRTD_JAX_CACHE (default ~/.cache/srtd_jax), one file per
+    metaworld version."""
+    from importlib import metadata
+    root = os.environ.get("SRTD_JAX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "srtd_jax")
+    return os.path.join(root, f"mt10_tasks_metaworld-{metadata.version('metaworld')}_seed0.pkl")
+
+
 @functools.lru_cache(maxsize=None)
-def _benchmark():
+def _benchmark() -> _Benchmark:
+    """MT10's environment classes and its 500 (task, goal) descriptors, seed 0 fixing the 50 goals of each task.
+
+    metaworld.MT10(seed=0) builds every environment to draw the goals, ~6 s that every data-generation worker
+    and every evaluating process paid; the descriptors are cached on disk (an unreadable cache is rebuilt)."""
     import metaworld  # deferred: heavy import, only where environments are needed
-    return metaworld.MT10(seed=0)  # seed fixes the 50 goal positions of each task
+    from metaworld import env_dict
+    path = tasks_cache_path()
+    try:
+        with open(path, "rb") as fh:
+            tasks = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+        tasks = list(metaworld.MT10(seed=0).train_tasks)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump(tasks, fh)
+            os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
+        except OSError:
+            pass  # a read-only home: no cache, same tasks
+    return _Benchmark(env_dict.MT10_V3, tasks)
 
 
 class MT10Env:

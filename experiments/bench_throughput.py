@@ -1,0 +1,438 @@
+"""Throughput of every hot path as a ratio to a ceiling measured in the same process.
+
+  python -m experiments.bench_throughput [--only=ceiling,td3bc,encoder,seeds,eval,datagen,drone]
+                                         [--repeats=5] [--out=results/throughput]
+
+Writes OUT.json (every measurement, the machine, JAX version, device, date and this command) and OUT_table.md (the
+table with the targets of issue 7). Each timed part is compiled and warmed up first (the first call's time is
+reported separately as compile) and its rate is the median of --repeats repeats. The sections:
+
+  ceiling  float32 GFLOP/s of a jitted 1024^3 matrix product (and of chained 256^3 ones, the networks' size)
+  td3bc    TD3+BC updates/s at the peer shape (obs 49, action 4, 2x256, batch 256, policy delay 2) and the paper's
+           (3x256, batch 1280); FLOPs per update from XLA's cost analysis, checked against a hand count
+  encoder  skill + task WAE updates/s at the paper's shapes (batch 2048)
+  seeds    seed x updates/s of the peer-shape TD3+BC chunk for 1, 3, 8 seeds and each seed-axis strategy
+  eval     env steps/s of the batched MT10 evaluation loop vs. the raw Meta-World step rate (random actions)
+  datagen  MT10 dataset generation (all 10 tasks, one worker per core) env steps/s vs. the raw step rate x cores
+  drone    vmapped drone simulator steps/s (not measured while the simulator does not exist)
+  profile  (only when named) a jax.profiler trace of the peer-shape TD3+BC chunk, summed per XLA op kind into
+           OUT_profile.md: where the step's time goes
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "profile")
+flags.DEFINE_list("only", [s for s in SECTIONS if s != "profile"], f"Sections to run, from: {', '.join(SECTIONS)}.")
+flags.DEFINE_integer("repeats", 5, "Timed repeats per measurement (the median is reported).")
+flags.DEFINE_integer("td3bc_steps", 200, "TD3+BC updates per timed chunk at the peer shape (paper shape: 1/4).")
+flags.DEFINE_integer("encoder_steps", 10, "Encoder updates per timed chunk.")
+flags.DEFINE_list("seeds", ["1", "3", "8"], "Seed counts for the seeds section.")
+flags.DEFINE_integer("eval_length", 100, "Steps per evaluation episode (eval section).")
+flags.DEFINE_integer("datagen_episodes", 20, "Episodes per task generated (datagen section; all 10 tasks).")
+flags.DEFINE_integer("datagen_length", 200, "Steps per generated episode.")
+flags.DEFINE_string("out", "results/throughput", "Output path without extension.")
+
+# Targets of issue 7 (ratios, so they hold on any machine).
+TARGETS = {"td3bc_peer_fraction": 0.70, "seeds3_ratio": 0.95, "eval_ratio": 0.8, "datagen_ratio": 0.8}
+OBS, ONE_HOT, ACT = 39, 10, 4
+
+
+def _median_rate(fn, work: float, repeats: int) -> tuple[float, float]:
+    """(work per second over the median of `repeats` timed calls, seconds of the first (compiling) call)."""
+    import jax
+    import numpy as np
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn())
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return work / float(np.median(times)), first
+
+
+def mlp_macs(sizes) -> int:
+    """Multiply-accumulates of one forward pass of a dense net with layer sizes (in, h1, .., out), per row."""
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def td3bc_flops_by_hand(obs: int, act: int, hidden, batch: int, policy_delay: int) -> float:
+    """FLOPs (2 per multiply-accumulate, matrix products only) of one TD3+BC update averaged over the policy
+    delay: the critic step every update, the actor step every `policy_delay`-th.
+
+    Critic step: target actor forward on s', twin target critic forward, twin critic forward and backward
+    (weight gradients everywhere, input gradients for every layer but the first).
+    Actor step: actor forward and backward (no input gradient of the first layer), Q1 forward on (s, pi(s)) and
+    its backward to the action input (no weight gradients)."""
+    actor = (obs, *hidden, act)
+    critic = (obs + act, *hidden, 1)
+    fa, fc = mlp_macs(actor), mlp_macs(critic)
+    critic_step = fa + 2 * fc + 2 * (fc + fc + (fc - critic[0] * critic[1]))
+    actor_step = fa + fa + (fa - actor[0] * actor[1]) + fc + fc
+    return 2.0 * batch * (critic_step + actor_step / policy_delay)
+
+
+def _synthetic_data(num_episodes: int = 300, length: int = 200):
+    import jax.numpy as jnp
+    import numpy as np
+
+    from srtd_jax.data.windows import DeviceData
+    rng = np.random.default_rng(0)
+    f = lambda *s: jnp.asarray(rng.normal(size=s), jnp.float32)
+    return DeviceData(f(num_episodes, length, OBS), jnp.tanh(f(num_episodes, length, ACT)), f(num_episodes, length),
+                      f(num_episodes, length, OBS), jnp.zeros((num_episodes, length)),
+                      jnp.asarray(rng.random(num_episodes), jnp.float32), jnp.zeros(num_episodes, jnp.int32))
+
+
+def _cost_flops(fn, *args) -> float:
+    import jax
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost["flops"])
+
+
+def _td3bc_setup(hidden, batch):
+    import jax
+    import optax
+
+    from srtd_jax import train, train_state
+    from srtd_jax.networks import make_actor_critic
+    nets = make_actor_critic(ACT, hidden, hidden)
+    opt = optax.adam(3e-4)
+    update = train.make_td3bc_update(nets, opt, opt, tau=0.005, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
+                                     policy_delay=2)
+    init = lambda k: train_state.init_td3bc_state(k, nets, opt, opt, OBS + ONE_HOT, ACT)
+    return update, init, train.transition_sampler(batch, 0.99), jax
+
+
+def _run_chunk(update, sampler, init, steps, num_seeds, strategy, data, per_seed, repeats):
+    """seed x updates/s and first-call seconds of a make_chunk over `num_seeds` seeds."""
+    import jax
+    import jax.numpy as jnp
+
+    from srtd_jax import train
+    chunk = train.make_chunk(update, sampler, steps, strategy)
+    holder = {"states": train.stack_states(init, jax.random.split(jax.random.PRNGKey(0), num_seeds)),
+              "keys": jax.random.split(jax.random.PRNGKey(1), num_seeds), "step": 0}
+
+    def call():
+        out = chunk(holder["states"], holder["keys"], jnp.int32(holder["step"]), data, per_seed)
+        holder["states"], holder["keys"], holder["step"] = out[0], out[1], holder["step"] + steps
+        return out[2]
+
+    return _median_rate(call, num_seeds * steps, repeats)
+
+
+def section_ceiling(out, repeats):
+    import jax
+    import jax.numpy as jnp
+    for n, chain in ((1024, 1), (256, 64)):  # 64 chained 256^3 products: one call would time the dispatch
+        a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+        b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32) / n
+        f = jax.jit(jnp.matmul) if chain == 1 else jax.jit(
+            lambda a, b: jax.lax.fori_loop(0, chain, lambda i, x: x @ b, a))
+        rate, first = _median_rate(lambda: f(a, b), chain * 2.0 * n ** 3 / 1e9, max(repeats, 20))
+        out[f"matmul_{n}_gflops"] = rate
+        print(f"[ceiling] {n}^3 float32 matmul: {rate:.1f} GFLOP/s", flush=True)
+    out["ceiling_gflops"] = out["matmul_1024_gflops"]
+
+
+def section_td3bc(out, repeats):
+    import jax
+    import jax.numpy as jnp
+
+    from srtd_jax import run
+    data = _synthetic_data()
+    strategy = run.AUTO_SEED_AXIS.get(jax.default_backend(), "map")
+    rows = []
+    for name, hidden, batch, steps in (("peer", (256, 256), 256, FLAGS.td3bc_steps),
+                                       ("paper", (256, 256, 256), 1280, max(FLAGS.td3bc_steps // 4, 2))):
+        update, init, sampler, _ = _td3bc_setup(hidden, batch)
+        cond = jnp.zeros((1, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
+        rate, first = _run_chunk(update, sampler, init, steps, 1, strategy, data, cond, repeats)
+        state = init(jax.random.PRNGKey(0))
+        batch_ = sampler(data, cond[0], jax.random.PRNGKey(1))
+        by_phase = [_cost_flops(lambda s, b, p=p: update(s, b, jax.random.PRNGKey(0), p, phase=p), state, batch_)
+                    for p in range(update.period)]
+        flops = sum(by_phase) / len(by_phase)
+        hand = td3bc_flops_by_hand(OBS + ONE_HOT, ACT, hidden, batch, update.period)
+        row = dict(shape=name, hidden=list(hidden), batch=batch, strategy=strategy, updates_per_s=rate,
+                   compile_s=first, flops_per_update=flops, flops_by_hand=hand, gflops=rate * flops / 1e9)
+        if "ceiling_gflops" in out:
+            row["fraction_of_ceiling"] = row["gflops"] / out["ceiling_gflops"]
+        rows.append(row)
+        print(f"[td3bc] {name}: {rate:.1f} updates/s, {flops / 1e6:.1f} MFLOP/update (hand {hand / 1e6:.1f}), "
+              f"{row['gflops']:.1f} GFLOP/s" + (f" = {row['fraction_of_ceiling']:.0%} of the ceiling"
+                                               if "fraction_of_ceiling" in row else ""), flush=True)
+    out["td3bc"] = rows
+
+
+def section_encoder(out, repeats):
+    import jax
+    import optax
+
+    from configs import paper
+    from srtd_jax import run, train, train_state
+    from srtd_jax.networks import make_encoder_networks
+    e = paper.get_config().encoder
+    nets = make_encoder_networks(OBS, ACT, e.latent_dim, e.skill_hidden, e.task_hidden)
+    opt = optax.adam(e.learning_rate)
+    update = train.make_encoder_update(nets, opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
+                                       skill_reg_weight=e.skill_reg_weight, quality_weighted=True, kernel=e.kernel,
+                                       scales=e.kernel_scales, weight_decay=e.weight_decay)
+    init = lambda k: train_state.init_encoder_state(k, nets, opt, OBS, ACT, e.latent_dim, e.n)
+    sampler = train.window_sampler(e.batch_size, e.n)
+    data = _synthetic_data()
+    strategy = run.AUTO_SEED_AXIS.get(jax.default_backend(), "map")
+    rate, first = _run_chunk(update, sampler, init, FLAGS.encoder_steps, 1, strategy, data, None, repeats)
+    state = init(jax.random.PRNGKey(0))
+    batch = sampler(data, None, jax.random.PRNGKey(1))
+    flops = _cost_flops(lambda s, b: update(s, b, jax.random.PRNGKey(0), 0), state, batch)
+    row = dict(batch=e.batch_size, skill_hidden=list(e.skill_hidden), task_hidden=list(e.task_hidden), n=e.n,
+               strategy=strategy, updates_per_s=rate, compile_s=first, flops_per_update=flops,
+               gflops=rate * flops / 1e9)
+    if "ceiling_gflops" in out:
+        row["fraction_of_ceiling"] = row["gflops"] / out["ceiling_gflops"]
+    out["encoder"] = row
+    print(f"[encoder] {rate:.2f} updates/s, {flops / 1e9:.2f} GFLOP/update, {row['gflops']:.1f} GFLOP/s", flush=True)
+
+
+def section_seeds(out, repeats):
+    import jax.numpy as jnp
+    data = _synthetic_data()
+    update, init, sampler, _ = _td3bc_setup((256, 256), 256)
+    rows = []
+    for strategy in ("vmap", "map"):
+        single = None
+        for n in map(int, FLAGS.seeds):
+            cond = jnp.zeros((n, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
+            rate, first = _run_chunk(update, sampler, init, FLAGS.td3bc_steps, n, strategy, data, cond, repeats)
+            single = rate if n == 1 else single
+            rows.append(dict(strategy=strategy, seeds=n, seed_updates_per_s=rate, compile_s=first,
+                             ratio_to_one_seed=rate / single if single else None))
+            print(f"[seeds] {strategy} x{n}: {rate:.1f} seed-updates/s", flush=True)
+    out["seeds"] = rows
+
+
+def _raw_env_rate(length: int, repeats: int) -> float:
+    """Meta-World steps/s with random actions, one environment per MT10 task, each reset then stepped."""
+    import numpy as np
+
+    from srtd_jax.envs.metaworld_mt10 import MT10_TASKS, MT10Env
+    envs = [MT10Env(t) for t in MT10_TASKS]
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (length, ACT)).astype(np.float32)
+
+    def run():
+        for i, env in enumerate(envs):
+            env.reset(i)
+            for a in actions:
+                env.step(a)
+    return _median_rate(run, len(envs) * length, repeats)[0]
+
+
+def section_eval(out, repeats):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from srtd_jax import evaluation
+    from srtd_jax.data.windows import Normalizer
+    from srtd_jax.networks import make_actor_critic
+    warnings.filterwarnings("ignore", message="Constant.*may be too high")
+    length, seeds, n = FLAGS.eval_length, 3, 4
+    raw = _raw_env_rate(length, repeats)
+    nets = make_actor_critic(ACT, (256, 256), (256, 256))
+    params = jax.vmap(lambda k: nets.actor.init(k, jnp.zeros((1, OBS + ONE_HOT))))(
+        jax.random.split(jax.random.PRNGKey(0), seeds))
+    one_hot = lambda cond_params, history, task_ids: jax.nn.one_hot(task_ids, ONE_HOT)
+    act = evaluation.make_policy(nets.actor.apply, one_hot)
+    norm = Normalizer(np.zeros(OBS, np.float32), np.ones(OBS, np.float32))
+    run = lambda: evaluation.evaluate(act, params, jnp.zeros(seeds), num_seeds=seeds, normalizer=norm, n=n,
+                                      action_dim=ACT, episodes_per_task=1, episode_length=length,
+                                      reward_type="relative", reward_scale=1.0, seed=0)
+    rate, first = _median_rate(run, seeds * 10 * length, repeats)
+    out["eval"] = dict(seeds=seeds, tasks=10, episode_length=length, env_steps_per_s=rate, raw_env_steps_per_s=raw,
+                       ratio=rate / raw, first_call_s=first)
+    print(f"[eval] {rate:.0f} env steps/s in the evaluation loop, raw {raw:.0f} -> {rate / raw:.2f}", flush=True)
+
+
+def section_datagen(out, repeats):
+    from srtd_jax.data import mt10_generate as gen
+    from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
+    cores = os.cpu_count() or 1
+    raw = out.get("eval", {}).get("raw_env_steps_per_s") or _raw_env_rate(FLAGS.datagen_length, repeats)
+    tasks = MT10_TASKS
+    settings = gen.GenerationSettings(episode_length=FLAGS.datagen_length,
+                                      episodes=(("MR", FLAGS.datagen_episodes), ("RP", 2), ("ME", 2)),
+                                      num_rungs=6, probe_episodes=2)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        paths = gen.ensure_datasets({t: "MR" for t in tasks}, settings, tmp, num_workers=cores)
+        seconds = time.perf_counter() - t0
+        probes = 0
+        from srtd_jax.data import dataset as ds
+        for task, path in paths.items():
+            _, meta = ds.load(path)
+            probes += len(meta["probe_success"]) * settings.probe_episodes * settings.episode_length
+    stored = len(tasks) * FLAGS.datagen_episodes * FLAGS.datagen_length
+    rate = (stored + probes) / seconds
+    workers = min(cores, len(tasks))
+    out["datagen"] = dict(tasks=list(tasks), workers=workers, stored_transitions=stored, probe_steps=probes,
+                          seconds=seconds, env_steps_per_s=rate, stored_per_s=stored / seconds,
+                          raw_env_steps_per_s=raw, ratio=rate / (raw * workers))
+    print(f"[datagen] {rate:.0f} env steps/s with {workers} workers ({stored / seconds:.0f} stored transitions/s), "
+          f"raw {raw:.0f} x {workers} -> {rate / (raw * workers):.2f}", flush=True)
+
+
+def section_drone(out, repeats):
+    try:
+        import srtd_jax.envs.drone  # noqa: F401
+    except ImportError:
+        out["drone"] = dict(measured=False, reason="no drone simulator in the project yet (issue 4)")
+        print("[drone] not measured: no drone simulator in the project yet", flush=True)
+        return
+    raise NotImplementedError("drone throughput: wire the simulator's batched step in here")
+
+
+def section_profile(out, repeats):
+    import collections
+    import glob
+    import re
+
+    import jax
+    import jax.numpy as jnp
+
+    from srtd_jax import train
+    data = _synthetic_data()
+    update, init, sampler, _ = _td3bc_setup((256, 256), 256)
+    steps = FLAGS.td3bc_steps
+    cond = jnp.zeros((1, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
+    chunk = train.make_chunk(update, sampler, steps, "map")
+    states = train.stack_states(init, jax.random.split(jax.random.PRNGKey(0), 1))
+    keys = jax.random.split(jax.random.PRNGKey(1), 1)
+    states, keys, m, _ = chunk(states, keys, jnp.int32(0), data, cond)
+    jax.block_until_ready(m)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        with jax.profiler.trace(tmp):
+            for r in range(repeats):
+                states, keys, m, _ = chunk(states, keys, jnp.int32((r + 1) * steps), data, cond)
+                jax.block_until_ready(m)
+        wall = time.perf_counter() - t0
+        space = jax.profiler.ProfileData.from_file(sorted(glob.glob(f"{tmp}/**/*.xplane.pb", recursive=True))[-1])
+        per_kind, calls, busy = collections.Counter(), collections.Counter(), 0.0
+        for plane in space.planes:
+            for line in plane.lines:
+                if "XLAEigen" not in line.name:  # the compute threads
+                    continue
+                for ev in line.events:
+                    if ev.name == "ThunkExecutor::Execute":
+                        busy += ev.duration_ns
+                        continue
+                    kind = re.sub(r"[._]\d+$", "", ev.name)
+                    per_kind[kind] += ev.duration_ns
+                    calls[kind] += 1
+    n = repeats * steps
+    out["profile"] = dict(updates=n, wall_ms_per_update=wall * 1e3 / n, busy_ms_per_update=busy / 1e6 / n,
+                          kinds={k: dict(ms_per_update=v / 1e6 / n, calls_per_update=calls[k] / n)
+                                 for k, v in per_kind.most_common(20)})
+    print(f"[profile] {wall * 1e3 / n:.2f} ms/update under the profiler", flush=True)
+
+
+def profile_markdown(p: dict) -> str:
+    lines = [f"Peer-shape TD3+BC chunk under jax.profiler ({p['updates']} updates; the profiler slows it down): "
+             f"{p['wall_ms_per_update']:.2f} ms wall per update, {p['busy_ms_per_update']:.2f} ms of thunk "
+             "execution summed over the compute threads.", "",
+             "| XLA op kind | ms per update (all threads) | calls per update |", "|---|---|---|"]
+    lines += [f"| {k} | {v['ms_per_update']:.3f} | {v['calls_per_update']:.1f} |" for k, v in p["kinds"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(x, spec):
+    return format(x, spec) if isinstance(x, (int, float)) else "n/a"
+
+
+def markdown(res: dict) -> str:
+    m = res["meta"]
+    lines = [f"Made by: `{m['command']}` on {m['machine']}, JAX {m['jax']} ({m['device']}), {m['date']}.", "",
+             f"Rates are medians of {m['repeats']} timed repeats after a first (compiling) call; fractions are of "
+             "the 1024^3 float32 matmul ceiling measured in the same process. FLOPs per update are XLA's cost "
+             "analysis of the compiled update (hand count of the matrix products beside it).", "",
+             "| measurement | value | target | met |", "|---|---|---|---|"]
+    verdict = lambda ok: "yes" if ok else "**no**"
+    if "ceiling_gflops" in res:
+        lines.append(f"| matmul ceiling 1024^3 | {res['ceiling_gflops']:.1f} GFLOP/s | | |")
+        lines.append(f"| matmul 256^3, chained (the networks' size) | {res['matmul_256_gflops']:.1f} GFLOP/s | | |")
+    for r in res.get("td3bc", []):
+        frac = r.get("fraction_of_ceiling")
+        target = TARGETS["td3bc_peer_fraction"] if r["shape"] == "peer" else None
+        lines.append(f"| TD3+BC {r['shape']} ({'x'.join(map(str, r['hidden']))}, batch {r['batch']}): "
+                     f"{r['updates_per_s']:.1f} updates/s x {r['flops_per_update'] / 1e6:.0f} MFLOP "
+                     f"(hand {r['flops_by_hand'] / 1e6:.0f}), compile {r['compile_s']:.1f} s | "
+                     f"{_fmt(frac, '.0%')} of ceiling | {'>= 70%' if target else ''} | "
+                     f"{verdict(frac is not None and frac >= target) if target else ''} |")
+    if "encoder" in res:
+        r = res["encoder"]
+        lines.append(f"| encoder paper shape (batch {r['batch']}): {r['updates_per_s']:.2f} updates/s x "
+                     f"{r['flops_per_update'] / 1e9:.2f} GFLOP | {_fmt(r.get('fraction_of_ceiling'), '.0%')} of "
+                     "ceiling | | |")
+    for r in res.get("seeds", []):
+        ratio = r["ratio_to_one_seed"]
+        target = r["seeds"] == 3
+        lines.append(f"| seeds x{r['seeds']} {r['strategy']}: {r['seed_updates_per_s']:.1f} seed-updates/s | "
+                     f"{ratio:.2f} x one seed | {'>= 0.95' if target else ''} | "
+                     f"{verdict(ratio >= TARGETS['seeds3_ratio']) if target else ''} |")
+    if "eval" in res:
+        r = res["eval"]
+        lines.append(f"| MT10 evaluation loop: {r['env_steps_per_s']:.0f} env steps/s (raw {r['raw_env_steps_per_s']:.0f}) "
+                     f"| {r['ratio']:.2f} x raw | >= 0.8 | {verdict(r['ratio'] >= TARGETS['eval_ratio'])} |")
+    if "datagen" in res:
+        r = res["datagen"]
+        lines.append(f"| dataset generation, {r['workers']} workers: {r['env_steps_per_s']:.0f} env steps/s "
+                     f"({r['stored_per_s']:.0f} stored transitions/s) | {r['ratio']:.2f} x raw x workers | >= 0.8 | "
+                     f"{verdict(r['ratio'] >= TARGETS['datagen_ratio'])} |")
+    if "drone" in res and not res["drone"].get("measured", True):
+        lines.append(f"| drone simulator | not measured: {res['drone']['reason']} | | |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    unknown = sorted(set(FLAGS.only) - set(SECTIONS))
+    if unknown:
+        raise app.UsageError(f"unknown --only sections {unknown}; valid: {', '.join(SECTIONS)}")
+    import jax
+    res = {}
+    for name in SECTIONS:
+        if name in FLAGS.only:
+            globals()[f"section_{name}"](res, FLAGS.repeats)
+    command = "python -m experiments.bench_throughput " + " ".join(sys.argv[1:])
+    res["meta"] = dict(command=command.strip(), backend=jax.default_backend(), device=str(jax.devices()[0]),
+                       jax=jax.__version__, machine=f"{platform.machine()}, {os.cpu_count()} cores",
+                       date=time.strftime("%Y-%m-%d"), repeats=FLAGS.repeats, targets=TARGETS)
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    with open(FLAGS.out + ".json", "w") as fh:
+        json.dump(res, fh, indent=2)
+    table = markdown(res)
+    with open(FLAGS.out + "_table.md", "w") as fh:
+        fh.write(table)
+    if "profile" in res:
+        with open(FLAGS.out + "_profile.md", "w") as fh:
+            fh.write(f"Made by: `{command.strip()}`, {res['meta']['date']}.\n\n" + profile_markdown(res["profile"]))
+    print(table)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,139 @@
+"""The throughput changes keep results as they were: the static-phase TD3+BC chunk equals the lax.cond one, the
+unrolled Threefry gives JAX's bits, reused evaluation environments replay fresh ones; and the throughput
+benchmark runs end to end at a tiny size, with its hand FLOP count matching XLA's cost analysis."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from experiments import bench_throughput
+from srtd_jax import train, train_state
+from srtd_jax.data.windows import DeviceData
+from srtd_jax.envs import metaworld_mt10 as mw
+from srtd_jax.networks import make_actor_critic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+S, A, E, L = 5, 2, 6, 12
+
+
+def _td3bc(policy_delay):
+    ac = make_actor_critic(A, (8,), (8,))
+    opt = optax.adam(1e-2)
+    update = train.make_td3bc_update(ac, opt, opt, tau=0.5, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
+                                     policy_delay=policy_delay)
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    init = lambda: train.stack_states(lambda k: train_state.init_td3bc_state(k, ac, opt, opt, S + 1, A), keys)
+    return update, init, keys
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    f = lambda *s: jnp.asarray(rng.normal(size=s), jnp.float32)
+    return DeviceData(f(E, L, S), jnp.tanh(f(E, L, A)), f(E, L), f(E, L, S), jnp.zeros((E, L)),
+                      jnp.ones(E), jnp.zeros(E, jnp.int32))
+
+
+def test_static_phase_chunk_matches_the_cond_chunk():
+    """update.period makes make_chunk run policy_delay updates per scan step with static phases; the same
+    update without the attribute takes the per-step lax.cond. Aligned and unaligned starts both agree."""
+    d = _data()
+    cond = jnp.zeros((2, E, L + 1, 1))
+    for delay, step0 in ((2, 0), (3, 3), (2, 1)):
+        update, init, keys = _td3bc(delay)
+        assert update.period == delay
+        plain = lambda *args: update(*args)  # no `period`: the lax.cond path
+        outs = [train.make_chunk(fn, train.transition_sampler(8, 0.99), 6, "vmap")(
+            init(), keys, jnp.int32(step0), d, cond) for fn in (update, plain)]
+        for a, b in zip(jax.tree.leaves(outs[0][:3]), jax.tree.leaves(outs[1][:3])):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        assert np.isfinite(outs[0][2]["actor_loss"]).all()  # the actor did move in the chunk
+
+
+def test_unrolled_threefry_gives_jax_default_bits():
+    code = ("import jax, numpy as np; from srtd_jax import train, prng_lowering; "
+            "k = jax.random.PRNGKey(3); "
+            "f = jax.jit(lambda k: (jax.random.normal(k, (5, 3)), jax.random.randint(k, (7,), 0, 1000), "
+            "jax.random.split(k, 3))); "
+            "print(prng_lowering.use_unrolled_threefry()); print(repr([np.asarray(x).tolist() for x in f(k)]))")
+    runs = {}
+    for rolled in ("0", "1"):
+        env = dict(os.environ, SRTD_JAX_ROLLED_THREEFRY=rolled, JAX_PLATFORMS="cpu")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+        runs[rolled] = out
+    assert runs["0"][0] == "True" and runs["1"][0] == "False"  # the switch did switch
+    assert runs["0"][1] == runs["1"][1]
+
+
+def test_reused_environment_replays_a_fresh_one():
+    actions = np.random.default_rng(0).uniform(-1, 1, (15, 4)).astype(np.float32)
+
+    def episode(env, goal):
+        return np.stack([env.reset(goal)] + [env.step(a)[0] for a in actions])
+
+    for task in ("push", "door-open"):
+        reused = mw.MT10Env(task)
+        episode(reused, 3)
+        np.testing.assert_array_equal(episode(reused, 7), episode(mw.MT10Env(task), 7))
+
+
+def test_hand_flop_count_matches_xla_cost_analysis():
+    """The hand count covers the matrix products; XLA's also counts elementwise work (Adam, activations), a
+    few percent on top at these widths."""
+    for hidden, batch in (((64, 64), 32), ((32, 32, 32), 16)):
+        obs = bench_throughput.OBS + bench_throughput.ONE_HOT
+        ac = make_actor_critic(bench_throughput.ACT, hidden, hidden)
+        opt = optax.adam(1e-3)
+        update = train.make_td3bc_update(ac, opt, opt, tau=0.005, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
+                                         policy_delay=2)
+        state = train_state.init_td3bc_state(jax.random.PRNGKey(0), ac, opt, opt, obs, bench_throughput.ACT)
+        batch_ = train.transition_sampler(batch, 0.99)(bench_throughput._synthetic_data(4, 10),
+                                                       jnp.zeros((4, 11, bench_throughput.ONE_HOT)),
+                                                       jax.random.PRNGKey(1))
+        xla = np.mean([bench_throughput._cost_flops(
+            lambda s, b, p=p: update(s, b, jax.random.PRNGKey(0), p, phase=p), state, batch_) for p in (0, 1)])
+        hand = bench_throughput.td3bc_flops_by_hand(obs, bench_throughput.ACT, hidden, batch, 2)
+        assert hand <= xla <= 1.25 * hand, (hidden, hand, xla)
+
+
+def test_benchmark_runs_and_writes_its_table(tmp_path):
+    out = tmp_path / "throughput"
+    cmd = [sys.executable, "-m", "experiments.bench_throughput", "--only=ceiling,td3bc,seeds,eval,drone",
+           "--repeats=1", "--td3bc_steps=4", "--seeds=1,3", "--eval_length=3", f"--out={out}"]
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True,
+                   env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    res = json.loads((tmp_path / "throughput.json").read_text())
+    assert res["ceiling_gflops"] > 0 and {r["shape"] for r in res["td3bc"]} == {"peer", "paper"}
+    assert all(0 < r["fraction_of_ceiling"] for r in res["td3bc"])
+    assert [(r["strategy"], r["seeds"]) for r in res["seeds"]] == [("vmap", 1), ("vmap", 3), ("map", 1), ("map", 3)]
+    assert res["eval"]["env_steps_per_s"] > 0 and res["drone"]["measured"] is False
+    assert "bench_throughput --only=ceiling" in res["meta"]["command"]
+    table = (tmp_path / "throughput_table.md").read_text()
+    assert "TD3+BC peer" in table and "MT10 evaluation loop" in table and "| >= 0.95 |" in table
+    bad = subprocess.run(cmd[:3] + ["--only=td3bc,typo"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "typo" in bad.stderr
+
+
+def test_cached_mt10_goals_equal_a_fresh_benchmark(tmp_path, monkeypatch):
+    import metaworld
+    monkeypatch.setenv("SRTD_JAX_CACHE", str(tmp_path))
+    mw._benchmark.cache_clear()
+    try:
+        built = mw._benchmark()  # no cache yet: builds and writes it
+        assert os.path.exists(mw.tasks_cache_path())
+        mw._benchmark.cache_clear()
+        loaded = mw._benchmark()  # from the file
+        with open(mw.tasks_cache_path(), "wb") as fh:
+            fh.write(b"not a pickle")
+        mw._benchmark.cache_clear()
+        rebuilt = mw._benchmark()  # a corrupt cache is rebuilt
+    finally:
+        mw._benchmark.cache_clear()
+    fresh = [(t.env_name, t.data) for t in metaworld.MT10(seed=0).train_tasks]
+    for bench in (built, loaded, rebuilt):
+        assert [(t.env_name, t.data) for t in bench.train_tasks] == fresh
