@@ -30,6 +30,8 @@ import warnings
 
 from absl import app, flags
 
+from srtd_jax import flops as flop_count
+
 FLAGS = flags.FLAGS
 SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "profile")
 flags.DEFINE_list("only", [s for s in SECTIONS if s != "profile"], f"Sections to run, from: {', '.join(SECTIONS)}.")
@@ -62,27 +64,6 @@ def _median_rate(fn, work: float, repeats: int) -> tuple[float, float]:
     return work / float(np.median(times)), first
 
 
-def mlp_macs(sizes) -> int:
-    """Multiply-accumulates of one forward pass of a dense net with layer sizes (in, h1, .., out), per row."""
-    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
-def td3bc_flops_by_hand(obs: int, act: int, hidden, batch: int, policy_delay: int) -> float:
-    """FLOPs (2 per multiply-accumulate, matrix products only) of one TD3+BC update averaged over the policy
-    delay: the critic step every update, the actor step every `policy_delay`-th.
-
-    Critic step: target actor forward on s', twin target critic forward, twin critic forward and backward
-    (weight gradients everywhere, input gradients for every layer but the first).
-    Actor step: actor forward and backward (no input gradient of the first layer), Q1 forward on (s, pi(s)) and
-    its backward to the action input (no weight gradients)."""
-    actor = (obs, *hidden, act)
-    critic = (obs + act, *hidden, 1)
-    fa, fc = mlp_macs(actor), mlp_macs(critic)
-    critic_step = fa + 2 * fc + 2 * (fc + fc + (fc - critic[0] * critic[1]))
-    actor_step = fa + fa + (fa - actor[0] * actor[1]) + fc + fc
-    return 2.0 * batch * (critic_step + actor_step / policy_delay)
-
-
 def _synthetic_data(num_episodes: int = 300, length: int = 200):
     import jax.numpy as jnp
     import numpy as np
@@ -93,13 +74,6 @@ def _synthetic_data(num_episodes: int = 300, length: int = 200):
     return DeviceData(f(num_episodes, length, OBS), jnp.tanh(f(num_episodes, length, ACT)), f(num_episodes, length),
                       f(num_episodes, length, OBS), jnp.zeros((num_episodes, length)),
                       jnp.asarray(rng.random(num_episodes), jnp.float32), jnp.zeros(num_episodes, jnp.int32))
-
-
-def _cost_flops(fn, *args) -> float:
-    import jax
-    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    return float(cost["flops"])
 
 
 def _td3bc_setup(hidden, batch):
@@ -163,10 +137,10 @@ def section_td3bc(out, repeats):
         rate, first = _run_chunk(update, sampler, init, steps, 1, strategy, data, cond, repeats)
         state = init(jax.random.PRNGKey(0))
         batch_ = sampler(data, cond[0], jax.random.PRNGKey(1))
-        by_phase = [_cost_flops(lambda s, b, p=p: update(s, b, jax.random.PRNGKey(0), p, phase=p), state, batch_)
+        by_phase = [flop_count.compiled_flops(lambda s, b, p=p: update(s, b, jax.random.PRNGKey(0), p, phase=p), state, batch_)
                     for p in range(update.period)]
         flops = sum(by_phase) / len(by_phase)
-        hand = td3bc_flops_by_hand(OBS + ONE_HOT, ACT, hidden, batch, update.period)
+        hand = flop_count.td3bc_flops_by_hand(OBS + ONE_HOT, ACT, hidden, batch, update.period)
         row = dict(shape=name, hidden=list(hidden), batch=batch, strategy=strategy, updates_per_s=rate,
                    compile_s=first, flops_per_update=flops, flops_by_hand=hand, gflops=rate * flops / 1e9)
         if "ceiling_gflops" in out:
@@ -198,7 +172,7 @@ def section_encoder(out, repeats):
     rate, first = _run_chunk(update, sampler, init, FLAGS.encoder_steps, 1, strategy, data, None, repeats)
     state = init(jax.random.PRNGKey(0))
     batch = sampler(data, None, jax.random.PRNGKey(1))
-    flops = _cost_flops(lambda s, b: update(s, b, jax.random.PRNGKey(0), 0), state, batch)
+    flops = flop_count.compiled_flops(lambda s, b: update(s, b, jax.random.PRNGKey(0), 0), state, batch)
     row = dict(batch=e.batch_size, skill_hidden=list(e.skill_hidden), task_hidden=list(e.task_hidden), n=e.n,
                strategy=strategy, updates_per_s=rate, compile_s=first, flops_per_update=flops,
                gflops=rate * flops / 1e9)

@@ -11,8 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments import bench_throughput
-from srtd_jax import train, train_state
+from srtd_jax import flops, train, train_state
 from srtd_jax.data.windows import DeviceData
 from srtd_jax.envs import metaworld_mt10 as mw
 from srtd_jax.networks import make_actor_critic
@@ -86,18 +85,20 @@ def test_hand_flop_count_matches_xla_cost_analysis():
     """The hand count covers the matrix products; XLA's also counts elementwise work (Adam, activations), a
     few percent on top at these widths."""
     for hidden, batch in (((64, 64), 32), ((32, 32, 32), 16)):
-        obs = bench_throughput.OBS + bench_throughput.ONE_HOT
-        ac = make_actor_critic(bench_throughput.ACT, hidden, hidden)
+        obs, act = 39 + 10, 4
+        ac = make_actor_critic(act, hidden, hidden)
         opt = optax.adam(1e-3)
         update = train.make_td3bc_update(ac, opt, opt, tau=0.005, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
                                          policy_delay=2)
-        state = train_state.init_td3bc_state(jax.random.PRNGKey(0), ac, opt, opt, obs, bench_throughput.ACT)
-        batch_ = train.transition_sampler(batch, 0.99)(bench_throughput._synthetic_data(4, 10),
-                                                       jnp.zeros((4, 11, bench_throughput.ONE_HOT)),
-                                                       jax.random.PRNGKey(1))
-        xla = np.mean([bench_throughput._cost_flops(
+        state = train_state.init_td3bc_state(jax.random.PRNGKey(0), ac, opt, opt, obs, act)
+        rng = np.random.default_rng(0)
+        f = lambda *s: jnp.asarray(rng.normal(size=s), jnp.float32)
+        data = DeviceData(f(4, 10, 39), f(4, 10, act), f(4, 10), f(4, 10, 39), jnp.zeros((4, 10)), jnp.ones(4),
+                          jnp.zeros(4, jnp.int32))
+        batch_ = train.transition_sampler(batch, 0.99)(data, jnp.zeros((4, 11, 10)), jax.random.PRNGKey(1))
+        xla = np.mean([flops.compiled_flops(
             lambda s, b, p=p: update(s, b, jax.random.PRNGKey(0), p, phase=p), state, batch_) for p in (0, 1)])
-        hand = bench_throughput.td3bc_flops_by_hand(obs, bench_throughput.ACT, hidden, batch, 2)
+        hand = flops.td3bc_flops_by_hand(obs, act, hidden, batch, 2)
         assert hand <= xla <= 1.25 * hand, (hidden, hand, xla)
 
 
