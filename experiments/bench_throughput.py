@@ -77,7 +77,6 @@ def _synthetic_data(num_episodes: int = 300, length: int = 200):
 
 
 def _td3bc_setup(hidden, batch):
-    import jax
     import optax
 
     from srtd_jax import train, train_state
@@ -87,11 +86,11 @@ def _td3bc_setup(hidden, batch):
     update = train.make_td3bc_update(nets, opt, opt, tau=0.005, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
                                      policy_delay=2)
     init = lambda k: train_state.init_td3bc_state(k, nets, opt, opt, OBS + ONE_HOT, ACT)
-    return update, init, train.transition_sampler(batch, 0.99), jax
+    return update, init, train.transition_sampler(batch, 0.99)
 
 
-def _run_chunk(update, sampler, init, steps, num_seeds, strategy, data, per_seed, repeats):
-    """seed x updates/s and first-call seconds of a make_chunk over `num_seeds` seeds."""
+def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed):
+    """-> call() running the next `steps`-update make_chunk over `num_seeds` seeds; returns its metrics."""
     import jax
     import jax.numpy as jnp
 
@@ -105,7 +104,20 @@ def _run_chunk(update, sampler, init, steps, num_seeds, strategy, data, per_seed
         holder["states"], holder["keys"], holder["step"] = out[0], out[1], holder["step"] + steps
         return out[2]
 
+    return call
+
+
+def _run_chunk(update, sampler, init, steps, num_seeds, strategy, data, per_seed, repeats):
+    """seed x updates/s and first-call seconds of a make_chunk over `num_seeds` seeds."""
+    call = _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed)
     return _median_rate(call, num_seeds * steps, repeats)
+
+
+def _add_fraction(out, row: dict) -> dict:
+    """row['fraction_of_ceiling'] = its GFLOP/s over this run's ceiling, when the ceiling section ran."""
+    if "ceiling_gflops" in out:
+        row["fraction_of_ceiling"] = row["gflops"] / out["ceiling_gflops"]
+    return row
 
 
 def section_ceiling(out, repeats):
@@ -132,7 +144,7 @@ def section_td3bc(out, repeats):
     rows = []
     for name, hidden, batch, steps in (("peer", (256, 256), 256, FLAGS.td3bc_steps),
                                        ("paper", (256, 256, 256), 1280, max(FLAGS.td3bc_steps // 4, 2))):
-        update, init, sampler, _ = _td3bc_setup(hidden, batch)
+        update, init, sampler = _td3bc_setup(hidden, batch)
         cond = jnp.zeros((1, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
         rate, first = _run_chunk(update, sampler, init, steps, 1, strategy, data, cond, repeats)
         state = init(jax.random.PRNGKey(0))
@@ -141,10 +153,9 @@ def section_td3bc(out, repeats):
                     for p in range(update.period)]
         flops = sum(by_phase) / len(by_phase)
         hand = flop_count.td3bc_flops_by_hand(OBS + ONE_HOT, ACT, hidden, batch, update.period)
-        row = dict(shape=name, hidden=list(hidden), batch=batch, strategy=strategy, updates_per_s=rate,
-                   compile_s=first, flops_per_update=flops, flops_by_hand=hand, gflops=rate * flops / 1e9)
-        if "ceiling_gflops" in out:
-            row["fraction_of_ceiling"] = row["gflops"] / out["ceiling_gflops"]
+        row = _add_fraction(out, dict(shape=name, hidden=list(hidden), batch=batch, strategy=strategy,
+                                      updates_per_s=rate, compile_s=first, flops_per_update=flops,
+                                      flops_by_hand=hand, gflops=rate * flops / 1e9))
         rows.append(row)
         print(f"[td3bc] {name}: {rate:.1f} updates/s, {flops / 1e6:.1f} MFLOP/update (hand {hand / 1e6:.1f}), "
               f"{row['gflops']:.1f} GFLOP/s" + (f" = {row['fraction_of_ceiling']:.0%} of the ceiling"
@@ -173,11 +184,9 @@ def section_encoder(out, repeats):
     state = init(jax.random.PRNGKey(0))
     batch = sampler(data, None, jax.random.PRNGKey(1))
     flops = flop_count.compiled_flops(lambda s, b: update(s, b, jax.random.PRNGKey(0), 0), state, batch)
-    row = dict(batch=e.batch_size, skill_hidden=list(e.skill_hidden), task_hidden=list(e.task_hidden), n=e.n,
-               strategy=strategy, updates_per_s=rate, compile_s=first, flops_per_update=flops,
-               gflops=rate * flops / 1e9)
-    if "ceiling_gflops" in out:
-        row["fraction_of_ceiling"] = row["gflops"] / out["ceiling_gflops"]
+    row = _add_fraction(out, dict(batch=e.batch_size, skill_hidden=list(e.skill_hidden),
+                                  task_hidden=list(e.task_hidden), n=e.n, strategy=strategy, updates_per_s=rate,
+                                  compile_s=first, flops_per_update=flops, gflops=rate * flops / 1e9))
     out["encoder"] = row
     print(f"[encoder] {rate:.2f} updates/s, {flops / 1e9:.2f} GFLOP/update, {row['gflops']:.1f} GFLOP/s", flush=True)
 
@@ -185,7 +194,7 @@ def section_encoder(out, repeats):
 def section_seeds(out, repeats):
     import jax.numpy as jnp
     data = _synthetic_data()
-    update, init, sampler, _ = _td3bc_setup((256, 256), 256)
+    update, init, sampler = _td3bc_setup((256, 256), 256)
     rows = []
     for strategy in ("vmap", "map"):
         single = None
@@ -243,6 +252,7 @@ def section_eval(out, repeats):
 
 
 def section_datagen(out, repeats):
+    from srtd_jax.data import dataset as ds
     from srtd_jax.data import mt10_generate as gen
     from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
     cores = os.cpu_count() or 1
@@ -256,7 +266,6 @@ def section_datagen(out, repeats):
         paths = gen.ensure_datasets({t: "MR" for t in tasks}, settings, tmp, num_workers=cores)
         seconds = time.perf_counter() - t0
         probes = 0
-        from srtd_jax.data import dataset as ds
         for task, path in paths.items():
             _, meta = ds.load(path)
             probes += len(meta["probe_success"]) * settings.probe_episodes * settings.episode_length
@@ -287,23 +296,17 @@ def section_profile(out, repeats):
 
     import jax
     import jax.numpy as jnp
-
-    from srtd_jax import train
     data = _synthetic_data()
-    update, init, sampler, _ = _td3bc_setup((256, 256), 256)
+    update, init, sampler = _td3bc_setup((256, 256), 256)
     steps = FLAGS.td3bc_steps
     cond = jnp.zeros((1, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
-    chunk = train.make_chunk(update, sampler, steps, "map")
-    states = train.stack_states(init, jax.random.split(jax.random.PRNGKey(0), 1))
-    keys = jax.random.split(jax.random.PRNGKey(1), 1)
-    states, keys, m, _ = chunk(states, keys, jnp.int32(0), data, cond)
-    jax.block_until_ready(m)
+    call = _chunk_caller(update, sampler, init, steps, 1, "map", data, cond)
+    jax.block_until_ready(call())  # compile outside the trace
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         with jax.profiler.trace(tmp):
-            for r in range(repeats):
-                states, keys, m, _ = chunk(states, keys, jnp.int32((r + 1) * steps), data, cond)
-                jax.block_until_ready(m)
+            for _ in range(repeats):
+                jax.block_until_ready(call())
         wall = time.perf_counter() - t0
         space = jax.profiler.ProfileData.from_file(sorted(glob.glob(f"{tmp}/**/*.xplane.pb", recursive=True))[-1])
         per_kind, calls, busy = collections.Counter(), collections.Counter(), 0.0

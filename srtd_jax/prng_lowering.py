@@ -11,21 +11,19 @@ Set SRTD_JAX_ROLLED_THREEFRY=1 to keep JAX's default.
 """
 from __future__ import annotations
 
+import functools
 import os
 
-_state = {"applied": None}
 
-
+@functools.cache
 def use_unrolled_threefry() -> bool:
     """Registers the unrolled Threefry lowering for CPU (once). Returns whether it is in effect."""
-    if _state["applied"] is None:
-        _state["applied"] = False
-        if os.environ.get("SRTD_JAX_ROLLED_THREEFRY", "0") != "1":
-            try:
-                from jax._src.interpreters import mlir
-                from jax._src.random import threefry2x32 as threefry
-                mlir.register_lowering(threefry.threefry2x32_p, threefry._threefry2x32_lowering_rule, platform="cpu")
-                _state["applied"] = True
-            except (ImportError, AttributeError):
-                pass
-    return _state["applied"]
+    if os.environ.get("SRTD_JAX_ROLLED_THREEFRY", "0") == "1":
+        return False
+    try:
+        from jax._src.interpreters import mlir
+        from jax._src.random import threefry2x32 as threefry
+        mlir.register_lowering(threefry.threefry2x32_p, threefry._threefry2x32_lowering_rule, platform="cpu")
+    except (ImportError, AttributeError):
+        return False
+    return True

@@ -235,12 +235,8 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
         donate = (0,) if checked else ()  # the fast pass keeps its inputs for a replay
         return jax.jit(over_seeds(one_seed, seeded, strategy, mesh), donate_argnums=donate)
 
-    variants = {}
-
-    def compiled(checked: bool, group: int):
-        if (checked, group) not in variants:
-            variants[(checked, group)] = build(checked, group)
-        return variants[(checked, group)]
+    compiled = functools.cache(build)  # at most (fast, checked) x (per step, grouped); jit compiles on first call
+    compiled(False, 1)  # built now so that a bad strategy or mesh fails here, not at the first chunk
 
     def chunk(states, keys, step0, shared, per_seed):
         aligned = period > 1 and num_steps % period == 0 and int(step0) % period == 0
