@@ -4,6 +4,8 @@ import ml_collections
 
 def get_config():
     c = ml_collections.ConfigDict()
+    c.suite = "mt10"           # benchmark: 'mt10' (Meta-World MT10) | 'drone' (multi-task drone navigation, the built-in
+                               # simulator; configs/drone.py sets the drone's data sizes)
     c.method = "srtd"          # 'srtd', 'srtd_id' (+ imaginary demonstrations), 'srtd_n' (+ Gaussian-noise augmentation),
                                # 'srtd_q' (no quality weight), 'te' (no skill regularisation), 'td3bc' (one-hot task id),
                                # 'pcgrad' (one-hot + PCGrad; use configs/pcgrad.py for its 6 x 160 networks),
@@ -21,7 +23,7 @@ def get_config():
     k.keep = 2                 # most recent checkpoints kept
 
     c.data = d = ml_collections.ConfigDict()
-    d.configuration = "mr5_rp3_me2"  # a Table 1 name or 'MR a, RP b, ME c'
+    d.configuration = "mr5_rp3_me2"  # a name like 'mr5_rp3_me2' (Tables 1 and 2) or 'MR a, RP b, ME c'
     d.assignment_seed = 0      # seeded shuffle deciding which task gets which kind
     d.data_dir = "data/mt10"   # generated files are cached here, keyed by the generation settings
     d.episode_length = 200     # steps per episode (the authors' code used 200)
@@ -31,7 +33,8 @@ def get_config():
     d.num_rungs = 11           # behaviour-policy ladder: quality q = k / (num_rungs - 1)
     d.expert_noise = 0.3       # std of the Gaussian noise on expert actions at q = 0 (scaled by 1 - q)
     d.probe_episodes = 4       # episodes per rung to find the medium rung
-    d.medium_success = 0.5     # medium rung = first rung whose probe success rate reaches this
+    d.medium_success = 0.5     # medium rung = first rung whose probe success rate reaches this (drone: whose mean
+                               # probe return reaches this fraction of the expert rung's)
     d.seed = 0                 # data-generation seed
     d.num_workers = 2          # generation processes
     d.generate = True          # make missing or invalid cached files; False: raise instead (files made beforehand,
@@ -96,5 +99,5 @@ def get_config():
     v.episode_length = 0       # 0: the dataset's episode length
     v.every_steps = 0          # evaluate every this many RL steps as well (0: only at the end)
     v.seed = 12345             # goals of evaluation episodes
-    v.tasks = ()               # MT10 task names to evaluate (empty: all ten)
+    v.tasks = ()               # task names of the suite to evaluate (empty: all)
     return c

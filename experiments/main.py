@@ -1,4 +1,5 @@
-"""Train and evaluate one method on MT10 for several seeds; re-running the same command resumes.
+"""Train and evaluate one method on MT10 or drone navigation (configs/drone.py) for several seeds; re-running
+the same command resumes.
 
   python -m experiments.main --config=configs/quick.py --workdir=runs/quick [--config.num_seeds=5 ...]
 

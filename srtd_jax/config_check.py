@@ -4,8 +4,8 @@ from __future__ import annotations
 import difflib
 import json
 
+from srtd_jax import suites
 from srtd_jax.data import mixtures
-from srtd_jax.envs.metaworld_mt10 import task_index
 from srtd_jax.methods import LEARNERS, METHODS, NETWORKS
 from srtd_jax.train import NONFINITE_MODES
 
@@ -15,10 +15,12 @@ _POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.e
                  "rl.policy_delay", "eval.episodes_per_task", "augment.horizon", "cql.num_action_samples",
                  "rl.softmod.num_layers", "rl.softmod.num_modules", "rl.softmod.hidden", "rl.softmod.representation",
                  "checkpoint.keep"]
-_CHOICES = {"method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
+_CHOICES = {"suite": suites.NAMES, "method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
             "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
             "on_nonfinite": NONFINITE_MODES}
+# Fields added after runs were made, with the value an older config.json without them meant.
+ADDED_FIELDS = {"suite": "mt10"}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
                       "checkpoint.every_seconds", "checkpoint.keep")
@@ -75,7 +77,7 @@ def check_schema(cfg) -> None:
 
 def config_diff(old: dict, new: dict, ignore=OPERATIONAL_FIELDS) -> list[str]:
     """'field: old -> new' for every result-affecting field that differs between two config dicts."""
-    a, b = flatten(old), flatten(new)
+    a, b = {**ADDED_FIELDS, **flatten(old)}, flatten(new)
     return [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
             for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k, "<absent>") != b.get(k, "<absent>")]
 
@@ -129,12 +131,12 @@ def check_config(cfg) -> None:
     if cfg.data.episode_length <= cfg.encoder.n:
         raise ConfigError(f"config field data.episode_length={cfg.data.episode_length} must exceed encoder.n={cfg.encoder.n}")
     try:
-        mixtures.parse(cfg.data.configuration)
+        mixtures.parse(cfg.data.configuration, len(suites.get(cfg.suite).tasks))
     except ValueError as err:
         raise ConfigError(f"config field data.configuration: {err}") from err
     for task in cfg.eval.tasks:
         try:
-            task_index(task)
+            suites.task_index(cfg.suite, task)
         except ValueError as err:
             raise ConfigError(f"config field eval.tasks: {err}") from err
     method = METHODS[cfg.method]

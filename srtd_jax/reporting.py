@@ -64,8 +64,10 @@ def mean_ci95(values) -> tuple:
     return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
 
 
-def summarize(rates: np.ndarray, tasks, assignment: dict, curve: list, cfg) -> dict:
-    """rates: (seeds, tasks) success rates -> a JSON-ready summary."""
+def summarize(rates: np.ndarray, tasks, assignment: dict, curve: list, cfg,
+              metric: str = "success flag at any step of the episode") -> dict:
+    """rates: (seeds, tasks) scores -> a JSON-ready summary. `metric` says what a score is: MT10's success rate
+    (the 'success' keys keep that name for every suite) or the drone's normalised return."""
     mean, ci = mean_ci95(rates.mean(1))
     per_task = {}
     for i, task in enumerate(tasks):
@@ -73,7 +75,7 @@ def summarize(rates: np.ndarray, tasks, assignment: dict, curve: list, cfg) -> d
         per_task[task] = {"kind": assignment.get(task), "mean": m, "ci95": c, "per_seed": rates[:, i].tolist()}
     return {"method": cfg.method, "configuration": cfg.data.configuration, "num_seeds": int(rates.shape[0]),
             "episodes_per_task": cfg.eval.episodes_per_task,
-            "success_definition": "success flag at any step of the episode",
+            "suite": cfg.suite, "success_definition": metric,
             "mean_success": mean, "ci95": ci, "per_seed_mean": rates.mean(1).tolist(), "per_task": per_task,
             "learning_curve": curve}
 

@@ -11,12 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srtd_jax import augmentation, checkpointing, devices, kernels, losses, reporting, train, train_state
+from srtd_jax import augmentation, checkpointing, devices, kernels, losses, reporting, suites, train, train_state
 from srtd_jax.config_check import check_config, check_workdir_config
 from srtd_jax.data import dataset as ds
-from srtd_jax.data import mixtures, mt10_generate, windows
-from srtd_jax.envs.metaworld_mt10 import ACTION_DIM, MT10_TASKS, OBS_DIM
-from srtd_jax.evaluation import evaluate, make_policy
+from srtd_jax.data import mixtures, windows
+from srtd_jax.evaluation import make_policy
 from srtd_jax.learners import make_learner
 from srtd_jax.methods import resolve
 from srtd_jax.networks import make_encoder_networks
@@ -44,25 +43,25 @@ def phase_keys(seed: int, num_seeds: int) -> tuple[jax.Array, jax.Array]:
 
 
 def load_training_data(cfg, log=print):
-    """Generates (or reuses) the configured mixture and returns (assignment, EpisodeDataset)."""
-    assignment = mixtures.assign(cfg.data.configuration, cfg.data.assignment_seed)
-    settings = mt10_generate.settings_from_config(cfg.data)
-    paths = mt10_generate.ensure_datasets(assignment, settings, cfg.data.data_dir, cfg.data.num_workers,
-                                          generate=cfg.data.generate)
+    """Generates (or reuses) the configured mixture of the config's suite and returns (assignment, EpisodeDataset)."""
+    suite = suites.get(cfg.suite)
+    assignment = mixtures.assign(cfg.data.configuration, cfg.data.assignment_seed, tasks=suite.tasks)
+    settings = suite.settings(cfg.data)
+    paths = suite.ensure(assignment, settings, cfg.data)
     parts = []
     for task, path in paths.items():
         data, _ = ds.load(path, expected_meta=settings.key(task, assignment[task]))
-        ds.validate(data, where=path, obs_dim=OBS_DIM, action_dim=ACTION_DIM)
+        ds.validate(data, where=path, obs_dim=suite.obs_dim, action_dim=suite.action_dim)
         if data.episode_length != settings.episode_length:
             raise ds.DatasetError(f"dataset file {path} has episodes of {data.episode_length} steps, expected "
                                   f"{settings.episode_length} (data.episode_length)")
-        wrong = np.unique(data.task_ids[data.task_ids != MT10_TASKS.index(task)])
+        wrong = np.unique(data.task_ids[data.task_ids != suite.tasks.index(task)])
         if wrong.size:
-            raise ds.DatasetError(f"dataset file {path} is for task {task} (id {MT10_TASKS.index(task)}) but holds "
+            raise ds.DatasetError(f"dataset file {path} is for task {task} (id {suite.tasks.index(task)}) but holds "
                                   f"task ids {wrong.tolist()}")
         parts.append(data)
     data = ds.concatenate(parts)
-    ds.validate(data, where="training data", num_tasks=len(MT10_TASKS), min_length=cfg.encoder.n + 1)
+    ds.validate(data, where="training data", num_tasks=len(suite.tasks), min_length=cfg.encoder.n + 1)
     log(f"data: {data.num_episodes} episodes x {data.episode_length} steps; kinds "
         + ", ".join(f"{t}={k}" for t, k in assignment.items()))
     return assignment, data
@@ -165,7 +164,8 @@ def _prepare_workdir(cfg, workdir: str, diff: list, command: str | None, log) ->
 
 def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: bool = False,
                        command: str | None = None) -> dict:
-    """Trains cfg.num_seeds seeds of the configured method and evaluates them on MT10; resumable.
+    """Trains cfg.num_seeds seeds of the configured method and evaluates them on the config's suite (MT10 or drone
+    navigation); resumable.
 
     Every input is validated before anything is written: the config (ConfigError), the workdir's earlier config
     (ConfigMismatchError unless allow_config_change), the data (DatasetError). Re-running on a workdir resumes
@@ -196,7 +196,7 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
 
 def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) -> dict:
     """The two phases, evaluation and the summary, from the checkpoint `resume` (None: from the start)."""
-    method, e, r = resolve(cfg), cfg.encoder, cfg.rl
+    method, e, r, suite = resolve(cfg), cfg.encoder, cfg.rl, suites.get(cfg.suite)
     enc_total = encoder_steps(cfg, data.num_episodes * data.episode_length) if method["conditioning"] == "z" else 0
     rl_total = _round_up(r.steps, r.chunk_steps)
     summary_path = os.path.join(workdir, "summary.json")
@@ -243,9 +243,9 @@ def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) ->
     if method["augmentation"]:
         ratio = cfg.augment.size_ratio
         aug_count = int(round(r.batch_size * ratio / (1.0 + ratio)))  # uniform over data + augmentation
-    cond_dim = e.latent_dim if method["conditioning"] == "z" else len(MT10_TASKS)
-    learner = make_learner(cfg, method, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=ACTION_DIM,
-                           task_ids=data.task_ids[:, 0], num_tasks=len(MT10_TASKS), aug_count=aug_count)
+    cond_dim = e.latent_dim if method["conditioning"] == "z" else len(suite.tasks)
+    learner = make_learner(cfg, method, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=suite.action_dim,
+                           task_ids=data.task_ids[:, 0], num_tasks=len(suite.tasks), aug_count=aug_count)
     rl_states = devices.put(train.stack_states(learner.init, host_rl_keys), devices.seed_sharding(mesh))
     saved = {"rl": rl_states, "keys": rl_keys, **({"encoder_params": enc_params} if enc_params is not None else {})}
     rl_start, curve = 0, []
@@ -279,21 +279,18 @@ def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) ->
             f"({cfg.augment.size_ratio:g} x the {data.num_episodes * data.episode_length} offline ones); {aug_count} "
             f"of every {r.batch_size}-row batch are augmented")
 
-    tasks = tuple(cfg.eval.tasks) or MT10_TASKS
+    tasks = tuple(cfg.eval.tasks) or suite.tasks
     act = make_policy(learner.networks.actor.apply, conditioner)
     eval_len = cfg.eval.episode_length or data.episode_length
     host_cond_params = devices.to_host(cond_params)
 
     def run_eval(step, states):
-        success = evaluate(act, devices.to_host(states.actor_params), host_cond_params, num_seeds=cfg.num_seeds,
-                           normalizer=normalizer, n=e.n, action_dim=ACTION_DIM,
-                           episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
-                           reward_type=cfg.data.reward_type, reward_scale=cfg.data.reward_scale,
-                           seed=cfg.eval.seed, tasks=tasks, log=log)
-        rates = success.mean(-1)  # (seeds, tasks)
+        scores = suite.evaluate(act, devices.to_host(states.actor_params), host_cond_params, cfg, normalizer, tasks,
+                                eval_len, log)
+        rates = scores.mean(-1)  # (seeds, tasks): success rates (MT10) or normalised returns (drone)
         curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
         writer.write("eval", step, {"success": rates.mean(-1), **{f"success/{t}": rates[:, i] for i, t in enumerate(tasks)}})
-        log(f"[eval] step {step}: mean success {rates.mean():.3f} (per seed {np.round(rates.mean(-1), 3).tolist()})")
+        log(f"[eval] step {step}: mean {'success' if suite.name == 'mt10' else 'normalised return'} {rates.mean():.3f} (per seed {np.round(rates.mean(-1), 3).tolist()})")
         return rates
 
     def after_rl_chunk(done, states, keys):
@@ -312,7 +309,7 @@ def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) ->
                                     phase=learner.name, writer=writer, log=log, start=rl_start,
                                     after_chunk=after_rl_chunk, on_fault=on_fault(learner.name))
     rates = run_eval(rl_total, rl_states)
-    summary = reporting.summarize(rates, tasks, assignment, curve, cfg)
+    summary = reporting.summarize(rates, tasks, assignment, curve, cfg, metric=suite.metric)
     if devices.is_primary():
         _write_json(summary_path, summary)
     writer.close()
@@ -340,14 +337,15 @@ def encoder_steps(cfg, num_transitions: int) -> int:
 def encoder_parts(cfg, method, obs_dim: int):
     """(networks, update, init(key) -> EncoderState) of the skill and task WAEs (Algorithm 1)."""
     e = cfg.encoder
-    enc_nets = make_encoder_networks(obs_dim, ACTION_DIM, e.latent_dim, e.skill_hidden, e.task_hidden)
+    action_dim = suites.get(cfg.suite).action_dim
+    enc_nets = make_encoder_networks(obs_dim, action_dim, e.latent_dim, e.skill_hidden, e.task_hidden)
     enc_opt = optax.adam(e.learning_rate)
     scales = kernels.wae_scales(e.latent_dim) if e.multi_scale else tuple(e.kernel_scales)
     enc_update = train.make_encoder_update(
         enc_nets, enc_opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
         skill_reg_weight=e.skill_reg_weight if method["skill_reg"] else 0.0,
         quality_weighted=method["quality_weighted"], kernel=e.kernel, scales=scales, weight_decay=e.weight_decay)
-    init = lambda k: train_state.init_encoder_state(k, enc_nets, enc_opt, obs_dim, ACTION_DIM, e.latent_dim, e.n)
+    init = lambda k: train_state.init_encoder_state(k, enc_nets, enc_opt, obs_dim, action_dim, e.latent_dim, e.n)
     return enc_nets, enc_update, init
 
 

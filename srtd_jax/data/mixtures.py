@@ -13,13 +13,19 @@ TABLE1 = {
     "mr5_rp3_me2": (5, 3, 2), "mr5_me5": (5, 0, 5), "mr4_rp3_me3": (4, 3, 3),
     "mr3_me7": (3, 0, 7), "rp7_me3": (0, 7, 3), "rp5_me5": (0, 5, 5),
 }
+# The 6 configurations of the paper's Table 2 (drone navigation, 6 tasks).
+TABLE2 = {"mr6": (6, 0, 0), "rp6": (0, 6, 0), "me6": (0, 0, 6), "mr2_rp2_me2": (2, 2, 2), "mr1_rp2_me3": (1, 2, 3),
+          "mr3_rp2_me1": (3, 2, 1)}
 _SPEC = re.compile(r"^\s*(MR|RP|ME)\s*(\d+)\s*$", re.IGNORECASE)
+_SLUG = re.compile(r"^(?:mr(\d+))?_?(?:rp(\d+))?_?(?:me(\d+))?$")
 
 
 def parse(spec: str, num_tasks: int = len(MT10_TASKS)) -> tuple:
-    """'MR 5, RP 3, ME 2' or a Table 1 name ('mr5_rp3_me2') -> (5, 3, 2). Kinds left out count 0."""
-    if spec.lower() in TABLE1:
-        counts = TABLE1[spec.lower()]
+    """'MR 5, RP 3, ME 2' or a name in the tables' style ('mr5_rp3_me2', 'rp6') -> (5, 3, 2). Kinds left out
+    count 0."""
+    slug = _SLUG.match(spec.strip().lower())
+    if slug and any(slug.groups()):
+        counts = tuple(int(g or 0) for g in slug.groups())
     else:
         found = {"MR": 0, "RP": 0, "ME": 0}
         for part in spec.split(","):
