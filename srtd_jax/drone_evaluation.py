@@ -14,9 +14,9 @@ from srtd_jax.data.windows import Normalizer
 from srtd_jax.envs.drone import maps, sim
 
 
-@functools.partial(jax.jit, static_argnames=("act", "num_seeds", "n", "episode_length", "num_episodes"))
+@functools.partial(jax.jit, static_argnames=("act", "num_seeds", "n", "episode_length"))
 def _returns(actor_params, cond_params, mean, std, keys, task_ids, reward_scale, *, act, num_seeds, n,
-             episode_length, num_episodes):
+             episode_length):
     """-> (num_seeds, M) undiscounted episode returns of M = len(task_ids) environments per seed."""
     m = sim.map_arrays()
     states = jax.vmap(lambda k, t: sim.reset(k, t, m))(keys, task_ids)
@@ -48,7 +48,7 @@ def evaluate(act: Callable, actor_params, cond_params, *, num_seeds: int, normal
     keys = jax.random.split(jax.random.PRNGKey(seed), ids.size)
     returns = _returns(actor_params, cond_params, jnp.asarray(normalizer.mean), jnp.asarray(normalizer.std), keys,
                        jnp.asarray(ids), jnp.float32(reward_scale), act=act, num_seeds=num_seeds, n=n,
-                       episode_length=episode_length, num_episodes=episodes_per_task)
+                       episode_length=episode_length)
     reference = drone_generate.expert_reference(episode_length)[ids]
     scores = (np.asarray(returns) / reference).reshape(num_seeds, len(tasks), episodes_per_task)
     if log:

@@ -82,7 +82,8 @@ def summarize(rates: np.ndarray, tasks, assignment: dict, curve: list, cfg,
 
 def console_table(summary: dict) -> str:
     """A fixed-width per-task success table for the end of a run."""
-    lines = [f"{'task':<22}{'kind':<6}{'success':>9}  {'95% CI':>8}   per seed"]
+    label = "success" if summary.get("suite", "mt10") == "mt10" else "score"
+    lines = [f"{'task':<22}{'kind':<6}{label:>9}  {'95% CI':>8}   per seed"]
     for task, row in summary["per_task"].items():
         seeds = " ".join(f"{s:.2f}" for s in row["per_seed"])
         lines.append(f"{task:<22}{row['kind'] or '':<6}{row['mean']:>9.3f}  ±{row['ci95']:>7.3f}   {seeds}")

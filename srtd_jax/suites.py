@@ -70,5 +70,5 @@ def task_index(suite: str, task: str) -> int:
     """A task's id in its suite; a ValueError names the suite's valid tasks."""
     tasks = get(suite).tasks
     if task not in tasks:
-        raise ValueError(f"unknown {suite} task {task!r}; valid tasks: {', '.join(tasks)}")
+        raise ValueError(f"unknown {'MT10' if suite == 'mt10' else suite} task {task!r}; valid tasks: {', '.join(tasks)}")
     return tasks.index(task)

@@ -49,6 +49,7 @@ CASES = [
     ("data.configuration", "MR 3", "data.configuration: dataset configuration 'MR 3' assigns 3 tasks, expected 10"),
     ("data.configuration", "MQ 10", "data.configuration: bad dataset configuration 'MQ 10'"),
     ("eval.tasks", ("reach", "fly-away"), "eval.tasks: unknown MT10 task 'fly-away'; valid tasks: reach, push"),
+    ("suite", "mars", "suite='mars' is not one of mt10, drone"),
 ]
 
 

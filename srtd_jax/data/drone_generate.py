@@ -62,10 +62,21 @@ def file_path(data_dir: str, settings: DroneGenerationSettings, task: str, kind:
     return os.path.join(data_dir, f"{task}_{kind}_{digest}.npz")
 
 
-@functools.partial(jax.jit, static_argnames=("length", "noise"))
+BUCKET = 256  # batches are padded to a multiple of this, so most calls reuse one compiled program
+
+
 def rollouts(keys: jax.Array, tasks: jax.Array, quality: jax.Array, *, length: int, noise: float) -> dict:
     """E behaviour episodes at once: keys (E, 2), tasks (E,), quality (E,) ->
     {'obs', 'next_obs': (E, L, 27), 'act': (E, L, 3), 'reward', 'reached', 'collided': (E, L)}."""
+    e = tasks.shape[0]
+    pad = -e % BUCKET
+    padded = [jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]) for x in (keys, tasks, quality)]
+    out = _rollouts(*padded, jnp.float32(noise), length=length)
+    return jax.tree.map(lambda x: x[:e], out)
+
+
+@functools.partial(jax.jit, static_argnames=("length",))
+def _rollouts(keys, tasks, quality, noise, *, length: int) -> dict:
     m, tables = sim.map_arrays(), jnp.asarray(navigation.cost_tables())
 
     def episode(key, task, q):
@@ -174,7 +185,7 @@ def ensure_datasets(assignment: dict, settings: DroneGenerationSettings, data_di
 
 
 @functools.lru_cache(maxsize=None)
-def expert_reference(episode_length: int, episodes: int = 64, seed: int = 777) -> np.ndarray:
+def expert_reference(episode_length: int, episodes: int = 32, seed: int = 777) -> np.ndarray:
     """(num_tasks,) the best episodic return of the noise-free expert over `episodes` episodes per task: the
     normaliser of drone returns (the paper's is a fully trained online agent's best return; none is trained here)."""
     t = len(maps.DRONE_TASKS)

@@ -138,7 +138,8 @@ class AirSimDroneEnv(_DroneEnvBase):
         self.client.simSetWind(a.Vector3r(float(wind[0]), float(wind[1]), -float(wind[2])))
         v_cmd = np.asarray(sim.command(prev.vel, jnp.asarray(action, jnp.float32)), np.float64)
         self.client.moveByVelocityAsync(float(v_cmd[0]), float(v_cmd[1]), -float(v_cmd[2]), sim.DT,
-                                        a.DrivetrainType.ForwardOnly, a.YawMode(False, 0.0), name).join()
+                                        a.DrivetrainType.ForwardOnly, a.YawMode(False, 0.0), name).get()
+        # get(), not join(): join() waits but drops the server's error (e.g. API control lost)
         info = self.client.simGetCollisionInfo(vehicle_name=name)
         collided = bool(info.has_collided) and info.time_stamp != self._last_collision
         self._last_collision = info.time_stamp

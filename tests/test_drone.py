@@ -1,0 +1,188 @@
+"""Drone navigation: the built-in simulator against hand-computed values, the expert and the data it makes, the
+launcher on the drone suite, and the AirSim code path through the real `airsim` client over loopback."""
+import os
+
+import airsim
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from srtd_jax.data import dataset as ds
+from srtd_jax.data import drone_generate
+from srtd_jax.envs.drone import maps, navigation, sim
+from srtd_jax.envs.drone.airsim_standin import StandInServer
+from srtd_jax.envs.drone.gym_env import AirSimDroneEnv, BuiltinDroneEnv, lidar_beams
+
+M = sim.map_arrays()
+
+
+def test_vortex_wind_matches_the_appendix_formula():
+    p = 4.0
+    w = np.asarray(sim.vortex_wind(jnp.array([[2.0, 0.0, 1.0], [0.0, 3.0, 1.0], [3.0, 4.0, 0.0]]), p))
+    # (y p / r^2, -x p / r^2, 0)
+    np.testing.assert_allclose(w, [[0.0, -2.0, 0.0], [4.0 / 3.0, 0.0, 0.0], [16 / 25, -12 / 25, 0.0]], rtol=1e-6)
+    # inside r = 1 the r^2 floor holds the field finite
+    assert np.isfinite(np.asarray(sim.vortex_wind(jnp.zeros(3), p))).all()
+
+
+def test_lidar_distances_by_hand():
+    gt = maps.task_index("indoor-gt")  # central block x in [-5, 5], y in [-3, 3]; box x in [-9, -6], y in [6.5, 8.5]
+    d = np.asarray(sim.lidar(jnp.array([-8.5, 0.0, 1.5]), gt, M))
+    assert d[0] == pytest.approx(3.5, abs=1e-5)      # +x: the central block's face at x = -5
+    assert d[8] == pytest.approx(1.5, abs=1e-5)      # -x: the wall at x = -10
+    assert d[4] == pytest.approx(6.5, abs=1e-5)      # +y: the corner box's face at y = 6.5
+    assert d[12] == pytest.approx(6.0, abs=1e-5)     # -y: the south-west box (x in [-9, -6]) at y = -6
+    assert float(sim.lidar(jnp.array([0.0, -5.0, 1.5]), gt, M)[8]) == pytest.approx(8.0, abs=1e-5)  # capped range
+    cloud = maps.task_index("indoor-cloud")          # pillar (-3, -2.5) r 0.5, seen from 3 m west along +x
+    assert float(sim.lidar(jnp.array([-6.0, -2.5, 1.5]), cloud, M)[0]) == pytest.approx(2.5, abs=1e-5)
+
+
+def test_reward_progress_and_collision_penalty():
+    goal = jnp.array([3.0, 4.0, 0.0])
+    r = lambda prev, pos, hit: float(sim.reward_fn(jnp.array(prev), jnp.array(pos), goal, hit))
+    assert r([0.0, 0.0, 0.0], [3.0, 0.0, 0.0], False) == pytest.approx(5.0 - 4.0)
+    assert r([3.0, 0.0, 0.0], [0.0, 0.0, 0.0], False) == pytest.approx(-1.0)
+    assert r([0.0, 0.0, 0.0], [3.0, 0.0, 0.0], True) == pytest.approx(0.0)     # min(1 - 0.1, 0)
+    assert r([3.0, 0.0, 0.0], [0.0, 0.0, 0.0], True) == pytest.approx(-1.1)    # min(-1 - 0.1, 0)
+
+
+def test_a_collision_stops_the_drone_outside_the_obstacle():
+    gt = maps.task_index("indoor-gt")
+    pos = jnp.array([-5.6, 0.0, 1.5])  # 0.6 m west of the central block, flying east at 3 m/s
+    new_pos, vel, _, hit = sim.advance(pos, jnp.array([3.0, 0.0, 0.0]), 0.0, jnp.array([3.0, 0.0, 0.0]),
+                                       jnp.zeros(3), gt, M)
+    assert bool(hit) and not bool(sim.collides(new_pos, gt, M))
+    assert float(new_pos[0]) <= -5.0 - maps.DRONE_RADIUS
+    # free flight, no wind, v = command = 1 m/s along +y: each substep (h = 0.1)
+    # v <- v + h (K_P (1 - v) - C_D v) = 0.6 v + 0.3, so v = 0.9, 0.84, 0.804, 0.7824, 0.76944 and y moves
+    # h * sum(v) = 0.409584
+    p2, v2, yaw, hit2 = sim.advance(jnp.array([-8.5, -4.5, 1.5]), jnp.array([0.0, 1.0, 0.0]), 0.0,
+                                    jnp.array([0.0, 1.0, 0.0]), jnp.zeros(3), gt, M)
+    assert not bool(hit2)
+    np.testing.assert_allclose(np.asarray(p2), [-8.5, -4.5 + 0.409584, 1.5], atol=1e-5)
+    assert float(v2[1]) == pytest.approx(0.76944, abs=1e-5)
+    assert float(yaw) == pytest.approx(np.pi / 2)
+
+
+def test_every_site_is_free_and_the_navigation_function_has_no_dead_end():
+    tables = navigation.cost_tables()
+    centres = navigation.cell_centres()
+    for i, task in enumerate(maps.DRONE_TASKS):
+        layout = maps.layout_of(task)
+        assert (maps.clearance(np.asarray(M.sites[i, :, :2]), layout) >= maps.SITE_CLEARANCE).all()
+        free = maps.clearance(centres, layout) >= navigation.INFLATION
+        for g in range(maps.NUM_SITES):
+            c = tables[i, g]
+            # every free cell but the goal's has a strictly cheaper neighbour: descent cannot stall
+            padded = np.pad(c, 1, constant_values=np.inf)
+            nb = np.min([padded[1 + di:1 + di + c.shape[0], 1 + dj:1 + dj + c.shape[1]]
+                         for di, dj in navigation._NEIGHBOURS], axis=0)
+            stuck = free & (nb >= c) & (c > 0)
+            assert not stuck.any(), (task, g)
+
+
+def test_quality_ladder_orders_returns_and_the_expert_reaches_goals():
+    n, length = 24, 100
+    tasks = jnp.repeat(jnp.arange(len(maps.DRONE_TASKS), dtype=jnp.int32), n)
+    keys = jax.random.split(jax.random.PRNGKey(3), tasks.size)
+    means = []
+    for q in (0.0, 0.5, 1.0):
+        out = drone_generate.rollouts(keys, tasks, jnp.full(tasks.size, q), length=length, noise=0.3)
+        means.append(np.asarray(out["reward"]).sum(-1).reshape(-1, n).mean(-1))
+        if q == 1.0:
+            goals = np.asarray(out["reached"]).sum(-1).reshape(-1, n).mean(-1)
+            collisions = np.asarray(out["collided"]).sum(-1).reshape(-1, n).mean(-1)
+    assert (means[0] < means[1]).all() and (means[1] < means[2]).all(), means
+    assert (goals >= 2.5).all(), goals            # the expert reaches goals on every task
+    assert (collisions <= 2.0).all(), collisions  # and rarely touches anything, wind included
+
+
+def test_generation_writes_valid_cached_files(tmp_path):
+    settings = drone_generate.DroneGenerationSettings(episode_length=20, episodes=(("MR", 6), ("RP", 4), ("ME", 4)),
+                                                      num_rungs=3, probe_episodes=2)
+    assignment = {"indoor-gt": "MR", "indoor-cloud": "ME"}
+    paths = drone_generate.ensure_datasets(assignment, settings, str(tmp_path))
+    for task, path in paths.items():
+        data, meta = ds.load(path, expected_meta=settings.key(task, assignment[task]))
+        ds.validate(data, obs_dim=sim.OBS_DIM, action_dim=sim.ACTION_DIM)
+        assert (data.task_ids == maps.task_index(task)).all()
+        np.testing.assert_allclose(data.episode_returns[:, 0], data.raw_rewards.sum(1), rtol=1e-5, atol=1e-4)
+        # the next observation of a step is the observation of the next step
+        np.testing.assert_array_equal(data.next_observations[:, :-1], data.observations[:, 1:])
+    stamp = os.path.getmtime(paths["indoor-gt"])
+    with open(paths["indoor-cloud"], "wb") as f:
+        f.write(b"corrupt")
+    again = drone_generate.ensure_datasets(assignment, settings, str(tmp_path))
+    assert os.path.getmtime(again["indoor-gt"]) == stamp  # reused
+    ds.load(again["indoor-cloud"])                           # regenerated
+    with pytest.raises(ValueError, match="unknown drone task"):
+        drone_generate.ensure_datasets({"indoor-moon": "MR"}, settings, str(tmp_path))
+
+
+def test_lidar_points_to_beams():
+    pos = np.array([1.0, 2.0, 1.5])
+    pts = [[1.0 + 3.0, 2.0, -1.5], [1.0 + 2.5, 2.0 + 0.01, -1.5], [1.0, 2.0 - 4.0, -1.5]]
+    beams = lidar_beams(np.ravel(pts), pos)
+    assert beams[0] == pytest.approx(2.5, abs=1e-3)   # nearest of two points on the +x beam
+    assert beams[12] == pytest.approx(4.0, abs=1e-5)  # -y
+    assert (np.delete(beams, [0, 12]) == sim.LIDAR_RANGE).all()
+    assert (lidar_beams([0.0], pos) == sim.LIDAR_RANGE).all()  # AirSim's empty cloud
+
+
+@pytest.mark.parametrize("task", ["indoor-complex-wind", "indoor-cloud"])
+def test_airsim_path_through_the_real_client_matches_the_builtin_simulator(task):
+    """The same actions (the expert's, then random ones into obstacles) through both back ends."""
+    tables = jnp.asarray(navigation.cost_tables())
+    rng = np.random.default_rng(0)
+    with StandInServer(task) as server:
+        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+        air, builtin = AirSimDroneEnv(task, episode_length=60, client=client), BuiltinDroneEnv(task, episode_length=60)
+        options = {"start": 0, "goal_sequence": [7, 4, 2, 6]}  # first goal 8 m away
+        obs_a, _ = air.reset(seed=0, options=options)
+        obs_b, _ = builtin.reset(seed=0, options=options)
+        np.testing.assert_allclose(obs_a, obs_b, atol=1e-4)
+        totals, events = np.zeros(2), np.zeros((2, 2), int)
+        for t in range(60):
+            action = (np.asarray(navigation.expert_action(builtin.state, jnp.asarray(obs_b), tables, M)) if t < 45
+                      else rng.uniform(-1, 1, 3).astype(np.float32))
+            obs_a, r_a, _, trunc_a, info_a = air.step(action)
+            obs_b, r_b, _, trunc_b, info_b = builtin.step(action)
+            # stated tolerance: 1e-3 m / (m/s) on every observation entry, 1e-3 on each reward
+            np.testing.assert_allclose(obs_a, obs_b, atol=1e-3, err_msg=f"step {t}")
+            assert r_a == pytest.approx(r_b, abs=1e-3)
+            assert (info_a["collided"], info_a["goal_reached"]) == (info_b["collided"], info_b["goal_reached"])
+            totals += (r_a, r_b)
+            events += [[info_a["collided"], info_a["goal_reached"]], [info_b["collided"], info_b["goal_reached"]]]
+        assert trunc_a and trunc_b
+        assert events[0, 1] >= 1  # the episode reached a goal through the AirSim path
+        assert {"simSetWind", "moveByVelocity", "getMultirotorState", "getLidarData", "simGetCollisionInfo",
+                "simSetVehiclePose", "enableApiControl", "armDisarm", "reset"} <= set(server.vehicle.calls)
+
+
+def test_standin_refuses_moves_without_api_control():
+    with StandInServer("indoor-gt") as server:
+        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+        client.reset()
+        with pytest.raises(Exception, match="enableApiControl"):
+            client.moveByVelocityAsync(1.0, 0.0, 0.0, 0.5).get()
+
+
+def test_launcher_trains_and_evaluates_on_the_drone_suite(tmp_path):
+    from configs import drone
+    from srtd_jax.run import train_and_evaluate
+    for method, seeds in (("srtd_id", 2), ("td3bc", 1)):
+        c = drone.get_config(method)
+        c.num_seeds = seeds
+        d = c.data
+        d.data_dir, d.episode_length = str(tmp_path / "data"), 20
+        d.episodes_mr, d.episodes_rp, d.episodes_me, d.num_rungs, d.probe_episodes = 3, 2, 2, 3, 1
+        c.encoder.skill_hidden, c.encoder.task_hidden = (16, 16), (16,)
+        c.encoder.batch_size, c.encoder.epochs, c.encoder.chunk_steps = 32, 1.0, 10
+        c.rl.actor_hidden = c.rl.critic_hidden = (16, 16)
+        c.rl.batch_size, c.rl.steps, c.rl.chunk_steps = 32, 20, 10
+        c.eval.episodes_per_task, c.eval.every_steps = 2, 0
+        summary = train_and_evaluate(c, str(tmp_path / method), log=lambda *_: None)
+        assert summary["suite"] == "drone" and "expert" in summary["success_definition"]
+        assert set(summary["per_task"]) == set(maps.DRONE_TASKS)
+        assert np.isfinite(summary["mean_success"])
