@@ -22,3 +22,16 @@ TABLE1 = {row: dict(zip(TABLE1_METHODS, values)) for row, values in _TABLE1_ROWS
 def table1(configuration_slug: str, method: str):
     """(mean %, CI %) of the paper's Table 1 cell, or None where the paper has none."""
     return TABLE1.get(configuration_slug, {}).get(method)
+
+
+# Table 2 (drone navigation, 6 tasks): normalised returns in %, (mean, 95% CI half-width), 3 seeds.
+TABLE2_METHODS = TABLE1_METHODS
+_TABLE2_ROWS = {
+    "mr6": ((12.71, 2.27), (15.70, 0.34), (16.76, 3.58), (22.34, 0.98), (24.60, 2.25)),
+    "rp6": ((13.06, 2.93), (13.45, 0.70), (21.19, 1.98), (29.34, 0.32), (30.77, 2.16)),
+    "me6": ((14.82, 1.99), (16.93, 2.15), (26.35, 2.35), (30.36, 2.61), (35.83, 0.80)),
+    "mr2_rp2_me2": ((14.66, 2.55), (16.38, 4.63), (24.07, 2.28), (29.08, 2.36), (28.37, 1.09)),
+    "mr1_rp2_me3": ((13.23, 0.47), (14.12, 3.09), (22.80, 1.37), (27.78, 2.21), (34.18, 1.16)),
+    "mr3_rp2_me1": ((12.18, 2.14), (12.28, 1.92), (18.67, 2.89), (25.47, 2.61), (27.51, 1.79)),
+}
+TABLE2 = {row: dict(zip(TABLE2_METHODS, values)) for row, values in _TABLE2_ROWS.items()}

@@ -186,3 +186,13 @@ def test_launcher_trains_and_evaluates_on_the_drone_suite(tmp_path):
         assert summary["suite"] == "drone" and "expert" in summary["success_definition"]
         assert set(summary["per_task"]) == set(maps.DRONE_TASKS)
         assert np.isfinite(summary["mean_success"])
+
+
+def test_table2_configurations_parse_for_six_tasks():
+    from srtd_jax import paper_results
+    from srtd_jax.data import mixtures
+    assert set(paper_results.TABLE2) == set(mixtures.TABLE2)
+    for name, counts in mixtures.TABLE2.items():
+        assert mixtures.parse(name, len(maps.DRONE_TASKS)) == counts
+        kinds = mixtures.assign(name, 0, tasks=maps.DRONE_TASKS)
+        assert [list(kinds.values()).count(k) for k in ("MR", "RP", "ME")] == list(counts)
