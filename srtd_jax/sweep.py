@@ -89,12 +89,13 @@ def select(all_cells: list[Cell], spec: str) -> list[Cell]:
     return [all_cells[i] for i in sorted(picked)]
 
 
-def _merge(target: ml_collections.ConfigDict, overrides) -> None:
+def merge_overrides(target: ml_collections.ConfigDict, overrides) -> None:
+    """Writes the (nested) fields of `overrides` into `target`; an unknown field raises ConfigError."""
     for key, value in overrides.items():
         if key not in target:
             raise ConfigError(f"per_method override: unknown launcher field {key!r}")
         if isinstance(value, ml_collections.ConfigDict):
-            _merge(target[key], value)
+            merge_overrides(target[key], value)
         else:
             target[key] = value
 
@@ -104,7 +105,7 @@ def cell_config(bcfg, cell: Cell) -> ml_collections.ConfigDict:
     the configuration, the seeds."""
     cfg = ml_collections.ConfigDict(bcfg.base.to_dict())
     if cell.method in bcfg.per_method:
-        _merge(cfg, bcfg.per_method[cell.method])
+        merge_overrides(cfg, bcfg.per_method[cell.method])
     cfg.method, cfg.data.configuration = cell.method, cell.configuration
     cfg.num_seeds, cfg.seed = bcfg.num_seeds, bcfg.seed
     return cfg

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
-import os
-import sys
 import time
 
 import jax
@@ -21,45 +17,35 @@ import jax.numpy as jnp
 import numpy as np
 
 from srtd_jax.data import dataset as ds
-from srtd_jax.data.mt10_generate import KINDS, episode_rungs, rung_quality
+from srtd_jax.data.mt10_generate import (
+    KINDS,
+    GenerationSettings,
+    cached_files,
+    episode_dataset,
+    episode_rungs,
+    file_path,
+    rung_quality,
+)
+from srtd_jax.data.mt10_generate import (
+    settings_from_config as mt10_settings_from_config,
+)
 from srtd_jax.envs.drone import maps, navigation, sim
 
 GENERATOR_VERSION = 1  # bump when the simulator, expert or recording changes, to invalidate caches
 
 
 @dataclasses.dataclass(frozen=True)
-class DroneGenerationSettings:
-    """Everything that determines a generated drone file (and hence its cache key)."""
+class DroneGenerationSettings(GenerationSettings):
+    """MT10's settings (the same ladder fields) with the drone's defaults and versions in the cache key."""
 
     episode_length: int = 100
-    episodes: tuple = (("MR", 150), ("RP", 100), ("ME", 50))
-    num_rungs: int = 11
-    expert_noise: float = 0.3
     probe_episodes: int = 16
-    medium_success: float = 0.5
-    seed: int = 0
 
-    def episodes_for(self, kind: str) -> int:
-        return dict(self.episodes)[kind]
-
-    def key(self, task: str, kind: str) -> dict:
-        return dict(suite="drone", task=task, kind=kind, generator_version=GENERATOR_VERSION,
-                    **{k: v for k, v in dataclasses.asdict(self).items() if k != "episodes"},
-                    num_episodes=self.episodes_for(kind))
+    def versions(self) -> dict:
+        return dict(suite="drone", generator_version=GENERATOR_VERSION)
 
 
-def settings_from_config(cfg) -> DroneGenerationSettings:
-    """Builds settings from the `data` block of a run config."""
-    return DroneGenerationSettings(
-        episode_length=cfg.episode_length,
-        episodes=(("MR", cfg.episodes_mr), ("RP", cfg.episodes_rp), ("ME", cfg.episodes_me)),
-        num_rungs=cfg.num_rungs, expert_noise=cfg.expert_noise, probe_episodes=cfg.probe_episodes,
-        medium_success=cfg.medium_success, seed=cfg.seed)
-
-
-def file_path(data_dir: str, settings: DroneGenerationSettings, task: str, kind: str) -> str:
-    digest = hashlib.sha256(json.dumps(settings.key(task, kind), sort_keys=True).encode()).hexdigest()[:12]
-    return os.path.join(data_dir, f"{task}_{kind}_{digest}.npz")
+settings_from_config = functools.partial(mt10_settings_from_config, cls=DroneGenerationSettings)
 
 
 BUCKET = 256  # batches are padded to a multiple of this, so most calls reuse one compiled program
@@ -149,35 +135,14 @@ def generate_files(todo: list, settings: DroneGenerationSettings, data_dir: str)
 
 def to_dataset(out: dict, rungs: np.ndarray, task_id: int) -> ds.EpisodeDataset:
     """Rollouts (host arrays) -> EpisodeDataset; the progress reward is both `raw_rewards` and `rewards`."""
-    reward = np.asarray(out["reward"], np.float32)
-    e, length = reward.shape
-    timeouts = np.zeros((e, length), bool)
-    timeouts[:, -1] = True
-    per_step = lambda v: np.broadcast_to(np.asarray(v)[:, None], (e, length))
-    return ds.EpisodeDataset(
-        observations=np.asarray(out["obs"], np.float32), actions=np.asarray(out["act"], np.float32),
-        raw_rewards=reward, rewards=reward.copy(), next_observations=np.asarray(out["next_obs"], np.float32),
-        terminals=np.zeros((e, length), bool), timeouts=timeouts, successes=np.asarray(out["reached"], bool),
-        task_ids=np.full((e, length), task_id, np.int32), episode_ids=per_step(np.arange(e)).astype(np.int32),
-        episode_returns=per_step(reward.sum(axis=1)).astype(np.float32), rungs=per_step(rungs).astype(np.int32))
+    return episode_dataset(out["obs"], out["act"], out["reward"], out["reward"], out["next_obs"], out["reached"],
+                           rungs, task_id)
 
 
 def ensure_datasets(assignment: dict, settings: DroneGenerationSettings, data_dir: str, generate: bool = True) -> dict:
     """Makes sure a file exists for every (task -> kind); generates the missing or invalid ones. -> {task: path}.
     generate=False: a missing or invalid file raises DatasetError instead."""
-    paths, todo = {}, []
-    for task, kind in assignment.items():
-        path = paths[task] = file_path(data_dir, settings, task, kind)
-        if not generate:
-            ds.load(path, expected_meta=settings.key(task, kind))
-            continue
-        if os.path.exists(path):
-            try:
-                ds.load(path, expected_meta=settings.key(task, kind))
-                continue
-            except ds.DatasetError as err:
-                print(f"regenerating {path}: {err}", file=sys.stderr, flush=True)
-        todo.append((task, kind))
+    paths, todo = cached_files(assignment, settings, data_dir, generate)
     if todo:
         print(f"generating {len(todo)} drone data file(s) in {data_dir}", flush=True)
         generate_files(todo, settings, data_dir)

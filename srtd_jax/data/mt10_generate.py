@@ -47,17 +47,20 @@ class GenerationSettings:
     def episodes_for(self, kind: str) -> int:
         return dict(self.episodes)[kind]
 
-    def key(self, task: str, kind: str) -> dict:
+    def versions(self) -> dict:
+        """What else a file depends on (code and library versions); part of the cache key."""
         import metaworld
-        return dict(task=task, kind=kind, ladder_version=LADDER_VERSION,
-                    metaworld_version=getattr(metaworld, "__version__", "unknown"),
+        return dict(ladder_version=LADDER_VERSION, metaworld_version=getattr(metaworld, "__version__", "unknown"))
+
+    def key(self, task: str, kind: str) -> dict:
+        return dict(task=task, kind=kind, **self.versions(),
                     **{k: v for k, v in dataclasses.asdict(self).items() if k != "episodes"},
                     num_episodes=self.episodes_for(kind))
 
 
-def settings_from_config(cfg) -> GenerationSettings:
-    """Builds settings from the `data` block of a run config."""
-    return GenerationSettings(
+def settings_from_config(cfg, cls=GenerationSettings):
+    """Builds settings (of class `cls`, a GenerationSettings) from the `data` block of a run config."""
+    return cls(
         episode_length=cfg.episode_length,
         episodes=(("MR", cfg.episodes_mr), ("RP", cfg.episodes_rp), ("ME", cfg.episodes_me)),
         num_rungs=cfg.num_rungs, expert_noise=cfg.expert_noise, probe_episodes=cfg.probe_episodes,
@@ -139,7 +142,10 @@ def generate_task(task: str, kinds: list, settings: GenerationSettings, data_dir
             episodes.append(run_episode(env, expert, goal, rung_quality(rung, settings.num_rungs), settings, rng))
             if (i + 1) % 25 == 0 and i + 1 < n:
                 print(f"  {task} {kind}: {i + 1}/{n} episodes", flush=True)
-        data = _to_dataset(episodes, rungs, task_id, settings.episode_length)
+        stack = lambda k: np.stack([e[k] for e in episodes])
+        raw = stack("raw").astype(np.float32)
+        relative = np.diff(raw, axis=1, prepend=raw[:, :1])  # r_t - r_{t-1}, 0 at t = 0
+        data = episode_dataset(stack("obs"), stack("act"), raw, relative, stack("next"), stack("succ"), rungs, task_id)
         meta = dict(settings.key(task, kind), medium_rung=medium, probe_success=probe_rates)
         ds.save(file_path(data_dir, settings, task, kind), data, meta)
         summary = dict(task=task, kind=kind, episodes=n, medium_rung=medium,
@@ -151,21 +157,41 @@ def generate_task(task: str, kinds: list, settings: GenerationSettings, data_dir
     return summaries
 
 
-def _to_dataset(episodes: list, rungs: np.ndarray, task_id: int, length: int) -> ds.EpisodeDataset:
-    stack = lambda k: np.stack([e[k] for e in episodes])
-    raw = stack("raw").astype(np.float32)
-    relative = np.diff(raw, axis=1, prepend=raw[:, :1])  # r_t - r_{t-1}, 0 at t = 0
-    e = len(episodes)
+def episode_dataset(obs, actions, raw_rewards, rewards, next_obs, successes, rungs, task_id: int) -> ds.EpisodeDataset:
+    """Per-step arrays of E episodes of L steps ((E, L, ...)) and each episode's rung (E,) -> EpisodeDataset with
+    timeouts at the last step, no terminals, and every step's episode return of `raw_rewards`."""
+    raw = np.asarray(raw_rewards, np.float32)
+    e, length = raw.shape
     timeouts = np.zeros((e, length), bool)
     timeouts[:, -1] = True
     per_step = lambda v: np.broadcast_to(np.asarray(v)[:, None], (e, length))
     return ds.EpisodeDataset(
-        observations=stack("obs").astype(np.float32), actions=stack("act").astype(np.float32),
-        raw_rewards=raw, rewards=relative.astype(np.float32),
-        next_observations=stack("next").astype(np.float32), terminals=np.zeros((e, length), bool),
-        timeouts=timeouts, successes=stack("succ").astype(bool),
+        observations=np.asarray(obs, np.float32), actions=np.asarray(actions, np.float32),
+        raw_rewards=raw, rewards=np.asarray(rewards, np.float32),
+        next_observations=np.asarray(next_obs, np.float32), terminals=np.zeros((e, length), bool),
+        timeouts=timeouts, successes=np.asarray(successes, bool),
         task_ids=np.full((e, length), task_id, np.int32), episode_ids=per_step(np.arange(e)).astype(np.int32),
         episode_returns=per_step(raw.sum(axis=1)).astype(np.float32), rungs=per_step(rungs).astype(np.int32))
+
+
+def cached_files(assignment: dict, settings, data_dir: str, generate: bool = True) -> tuple[dict, list]:
+    """({task: path}, [(task, kind) to generate]) for an assignment: valid cached files are reused (the file name
+    is a hash of settings.key); invalid ones are listed for regeneration. generate=False: a missing or invalid
+    file raises DatasetError instead."""
+    paths, todo = {}, []
+    for task, kind in assignment.items():
+        path = paths[task] = file_path(data_dir, settings, task, kind)
+        if not generate:
+            ds.load(path, expected_meta=settings.key(task, kind))  # raises DatasetError naming the file
+            continue
+        if os.path.exists(path):
+            try:
+                ds.load(path, expected_meta=settings.key(task, kind))
+                continue
+            except ds.DatasetError as err:
+                print(f"regenerating {path}: {err}", file=sys.stderr, flush=True)
+        todo.append((task, kind))
+    return paths, todo
 
 
 def _worker(args):
@@ -182,19 +208,9 @@ def ensure_datasets(assignment: dict, settings: GenerationSettings, data_dir: st
     """
     if settings.episode_length > mw.MAX_PATH_LENGTH:
         raise ValueError(f"data.episode_length={settings.episode_length} exceeds Meta-World's {mw.MAX_PATH_LENGTH}")
-    paths, todo = {}, {}
-    for task, kind in assignment.items():
-        path = file_path(data_dir, settings, task, kind)
-        paths[task] = path
-        if not generate:
-            ds.load(path, expected_meta=settings.key(task, kind))  # raises DatasetError naming the file
-            continue
-        if os.path.exists(path):
-            try:
-                ds.load(path, expected_meta=settings.key(task, kind))
-                continue
-            except ds.DatasetError as err:
-                print(f"regenerating {path}: {err}", file=sys.stderr, flush=True)
+    paths, missing = cached_files(assignment, settings, data_dir, generate)
+    todo = {}
+    for task, kind in missing:
         todo.setdefault(task, []).append(kind)
     if todo:
         jobs = [(task, kinds, settings, data_dir) for task, kinds in todo.items()]
