@@ -17,6 +17,13 @@ from configs import default
 from srtd_jax.data.mixtures import TABLE1
 
 BUDGETS = ("cpu", "paper")
+BUDGET_NOTES = {  # printed above the tables
+    "cpu": "The paper's datasets; training cut to fit a 2-core CPU (configs/benchmark_mt10.py): encoders 3 x 128 / "
+           "2 x 128 at batch 256 for 3 epochs (paper: 3/2 x 256, batch 2048, 300 epochs), TD3+BC 2 x 256 at batch "
+           "256 for 20,000 steps (paper: 3 x 256, batch 1280, 1M steps), SoftMod 128 units with 2 CQL action "
+           "samples (paper: 256).",
+    "paper": "The paper's budgets (appendix B).",
+}
 
 
 def _cpu(base, per_method) -> None:
@@ -35,6 +42,7 @@ def get_config(budget: str = "cpu"):
         raise ValueError(f"unknown budget {budget!r}; valid: {', '.join(BUDGETS)}")
     c = ml_collections.ConfigDict()
     c.budget = budget
+    c.budget_note = BUDGET_NOTES[budget]
     c.configurations = tuple(TABLE1)  # Table 1 names or 'MR a, RP b, ME c' specs
     c.methods = ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id")
     c.ablation_configurations = ("rp10",)  # Figure 5: TE, SRTD-Q vs SRTD; SRTD+N, SRTD+ID vs SRTD

@@ -1,10 +1,11 @@
-"""The MT10 benchmark sweep: (dataset configuration x method) cells, each a resumable launcher run with all its
-seeds, then the tables and plots under results/mt10/.
+"""A benchmark sweep (MT10's Table 1 or the drone's Table 2): (dataset configuration x method) cells, each a
+resumable launcher run with all its seeds, then the tables and plots under the config's results_dir.
 
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --cells=3      # one cell (a job array)
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --list          # cells and their state
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --cells=none    # tables only
+  python -m experiments.benchmark --config=configs/benchmark_drone.py:cpu                 # Table 2, results/drone/
 
 A killed sweep resumes where it stopped on the same command; finished cells are never re-run. Cells may run in
 separate processes or on separate machines sharing the workdir (any scheduler); each writes only its own
@@ -53,7 +54,8 @@ def main(argv):
 
 
 def _tables(bcfg, all_cells) -> None:
-    """results.json, table1.md and the plots from every finished cell; the embedding maps if asked."""
+    """results.json, the table (table1.md / table2.md) and the plots from every finished cell; the embedding maps
+    if asked and the sweep has an embedding group."""
     import os
     import shlex
     import sys
@@ -62,21 +64,12 @@ def _tables(bcfg, all_cells) -> None:
 
     command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, sys.argv[1:])])
     result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
-                                budget_note=BUDGET_NOTES.get(bcfg.budget, ""))
-    print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/table1.md "
+                                budget_note=bcfg.budget_note)
+    print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/{result['table']} "
           f"({len(result['not_finished'])} not finished)")
-    if FLAGS.embeddings:
+    if FLAGS.embeddings and bcfg.embedding_configurations and bcfg.embedding_methods:
         drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"))
         print(f"[sweep] embedding maps: {drawn or 'none (no finished embedding cell)'}")
-
-
-BUDGET_NOTES = {
-    "cpu": "The paper's datasets; training cut to fit a 2-core CPU (configs/benchmark_mt10.py): encoders 3 x 128 / "
-           "2 x 128 at batch 256 for 3 epochs (paper: 3/2 x 256, batch 2048, 300 epochs), TD3+BC 2 x 256 at batch "
-           "256 for 20,000 steps (paper: 3 x 256, batch 1280, 1M steps), SoftMod 128 units with 2 CQL action "
-           "samples (paper: 256).",
-    "paper": "The paper's budgets (appendix B).",
-}
 
 
 if __name__ == "__main__":

@@ -6,8 +6,7 @@ import os
 
 import numpy as np
 
-from srtd_jax import checkpointing, sweep
-from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
+from srtd_jax import checkpointing, suites, sweep
 
 POINTS_PER_TASK = 400
 
@@ -75,6 +74,7 @@ def draw(bcfg, all_cells, root: str, path: str) -> list[str]:
         ax.axis("off")
     colours = plt.get_cmap("tab10")
     rng = np.random.default_rng(0)
+    task_names = suites.task_names(bcfg.base.suite)
     first = None
     for cell, xy, task_ids in panels:
         ax = axes[methods.index(cell.method), confs.index(sweep.slug(cell.configuration))]
@@ -83,7 +83,7 @@ def draw(bcfg, all_cells, root: str, path: str) -> list[str]:
         for t in np.unique(task_ids):
             idx = np.flatnonzero(task_ids == t)
             idx = rng.choice(idx, min(POINTS_PER_TASK, idx.size), replace=False)
-            ax.scatter(xy[idx, 0], xy[idx, 1], s=2, color=colours(int(t) % 10), label=MT10_TASKS[int(t)])
+            ax.scatter(xy[idx, 0], xy[idx, 1], s=2, color=colours(int(t) % 10), label=task_names[int(t)])
         ax.set_title(f"{cell.method} on {sweep.slug(cell.configuration)}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -1,6 +1,6 @@
-"""The paper's published numbers, for side-by-side tables. Success rates in %, (mean, 95% CI half-width), 3 seeds.
+"""The paper's published numbers, for side-by-side tables: (mean %, 95% CI half-width %), 3 seeds.
 
-Table 1 (MT10). Figure 5 (the ablations TE, SRTD-Q, SRTD+N) is a bar plot whose values the paper does not print,
+Table 1 (MT10, success rates) and Table 2 (drone navigation, normalised returns). Figure 5 (the ablations TE, SRTD-Q, SRTD+N) is a bar plot whose values the paper does not print,
 so ablation cells have no paper number."""
 
 TABLE1_METHODS = ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id")
@@ -19,11 +19,6 @@ _TABLE1_ROWS = {
 TABLE1 = {row: dict(zip(TABLE1_METHODS, values)) for row, values in _TABLE1_ROWS.items()}
 
 
-def table1(configuration_slug: str, method: str):
-    """(mean %, CI %) of the paper's Table 1 cell, or None where the paper has none."""
-    return TABLE1.get(configuration_slug, {}).get(method)
-
-
 # Table 2 (drone navigation, 6 tasks): normalised returns in %, (mean, 95% CI half-width), 3 seeds.
 TABLE2_METHODS = TABLE1_METHODS
 _TABLE2_ROWS = {
@@ -35,3 +30,9 @@ _TABLE2_ROWS = {
     "mr3_rp2_me1": ((12.18, 2.14), (12.28, 1.92), (18.67, 2.89), (25.47, 2.61), (27.51, 1.79)),
 }
 TABLE2 = {row: dict(zip(TABLE2_METHODS, values)) for row, values in _TABLE2_ROWS.items()}
+TABLES = {"mt10": ("Table 1", TABLE1), "drone": ("Table 2", TABLE2)}  # per suite: the paper's table
+
+
+def published(suite: str, configuration_slug: str, method: str):
+    """(mean %, CI %) of the paper's cell for the suite's table, or None where the paper has none."""
+    return TABLES[suite][1].get(configuration_slug, {}).get(method)

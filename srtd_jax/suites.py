@@ -57,6 +57,18 @@ def _drone() -> Suite:
 
 _SUITES = {"mt10": _mt10, "drone": _drone}
 NAMES = tuple(_SUITES)
+LABELS = {"mt10": "MT10", "drone": "drone"}  # in messages: "unknown MT10 task"
+
+
+def task_names(name: str) -> tuple:
+    """A suite's task names in id order, without loading its data and evaluation code (jax, metaworld)."""
+    if name == "mt10":
+        from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
+        return MT10_TASKS
+    if name == "drone":
+        from srtd_jax.envs.drone.maps import DRONE_TASKS
+        return DRONE_TASKS
+    get(name)  # raises, naming the valid suites
 
 
 def get(name: str) -> Suite:
@@ -68,7 +80,7 @@ def get(name: str) -> Suite:
 
 def task_index(suite: str, task: str) -> int:
     """A task's id in its suite; a ValueError names the suite's valid tasks."""
-    tasks = get(suite).tasks
+    tasks = task_names(suite)
     if task not in tasks:
-        raise ValueError(f"unknown {'MT10' if suite == 'mt10' else suite} task {task!r}; valid tasks: {', '.join(tasks)}")
+        raise ValueError(f"unknown {LABELS[suite]} task {task!r}; valid tasks: {', '.join(tasks)}")
     return tasks.index(task)

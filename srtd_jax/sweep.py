@@ -9,6 +9,7 @@ import os
 
 import ml_collections
 
+from srtd_jax import suites
 from srtd_jax.config_check import ConfigError, ConfigMismatchError, check_workdir_config
 from srtd_jax.data import mixtures
 from srtd_jax.methods import METHODS
@@ -20,7 +21,7 @@ GROUPS = (("main", "configurations", "methods"), ("ablation", "ablation_configur
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    configuration: str   # a Table 1 name ('mr5_rp3_me2') or a spec ('MR 5, RP 3, ME 2')
+    configuration: str   # a table's name ('mr5_rp3_me2', 'rp6') or a spec ('MR 5, RP 3, ME 2')
     method: str
     groups: tuple        # the sweep groups that list this cell
 
@@ -30,8 +31,8 @@ class Cell:
 
 
 def slug(configuration: str) -> str:
-    """A configuration's directory name: Table 1 names stay, 'MR 5, RP 3, ME 2' -> 'mr5_rp3_me2'."""
-    counts = mixtures.parse(configuration)
+    """A configuration's directory name: the tables' names stay, 'MR 5, RP 3, ME 2' -> 'mr5_rp3_me2'."""
+    counts = mixtures.parse(configuration, num_tasks=None)  # sweep.check holds the counts to the suite's tasks
     return "_".join(f"{k.lower()}{n}" for k, n in zip(("MR", "RP", "ME"), counts) if n) or "empty"
 
 
@@ -51,13 +52,17 @@ def cells(bcfg) -> list[Cell]:
 
 def check(bcfg) -> None:
     """Names every unknown method or configuration and every bad field of the sweep before anything runs."""
+    try:
+        num_tasks = len(suites.task_names(bcfg.base.suite))
+    except ValueError as err:
+        raise ConfigError(f"base.suite: {err}") from None
     for _, conf_field, method_field in GROUPS:
         for method in bcfg[method_field]:
             if method not in METHODS:
                 raise ConfigError(f"{method_field}: unknown method {method!r}; valid: {', '.join(METHODS)}")
         for configuration in bcfg[conf_field]:
             try:
-                mixtures.parse(configuration)
+                mixtures.parse(configuration, num_tasks)
             except ValueError as err:
                 raise ConfigError(f"{conf_field}: {err}") from None
     if bcfg.num_seeds < 1:

@@ -1,5 +1,6 @@
-"""A sweep's results: every seed's per-task success as JSON, the Table 1 layout with the paper's numbers beside
-ours, the ablation table, a Figure-5-style plot and learning curves."""
+"""A sweep's results: every seed's per-task score as JSON, the layout of the paper's table for the suite (Table 1
+for MT10, Table 2 for drone navigation) with the paper's numbers beside ours, the ablation table, a Figure-5-style
+plot and learning curves."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import os
 
 import numpy as np
 
-from srtd_jax import paper_results, sweep
+from srtd_jax import paper_results, suites, sweep
 from srtd_jax.data import mixtures
 from srtd_jax.reporting import mean_ci95
 
@@ -16,12 +17,21 @@ LABELS = {"td3bc": "TD3+BC", "pcgrad": "PCGrad", "softmod": "SoftMod", "srtd": "
 BASELINES = ("td3bc", "pcgrad", "softmod")
 FIGURE5 = (("(a) skill regularisation", ("te", "srtd_q", "srtd")),
            ("(b) augmentation", ("srtd", "srtd_n", "srtd_id")))
+# Per suite: (what a table cell is, how an evaluation episode starts, the plots' y label).
+SCORES = {
+    "mt10": ("Success rate on MT10 in %: success = the success flag at any step of an episode",
+             "each with a random goal", "success rate (%)"),
+    "drone": ("Normalised return on the six drone navigation tasks in %: an episode's return divided by the best "
+              "return of the noise-free expert controller on its task over 32 episodes (the paper divides by the "
+              "best return of a fully trained online agent; none is trained here)",
+              "each between random start and goal sites, a reached goal replaced by a new one", "normalised return (%)"),
+}
 
 
 def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
-    """Records of the finished cells (Student t 95% CI over seeds of the mean success over tasks) and the names
+    """Records of the finished cells (Student t 95% CI over seeds of the mean score over tasks) and the names
     of the cells that have not finished."""
-    records, missing = [], []
+    records, missing, suite = [], [], bcfg.base.suite
     for cell in all_cells:
         workdir = sweep.cell_workdir(root, cell)
         summary = sweep.finished_summary(sweep.cell_config(bcfg, cell), workdir)
@@ -38,12 +48,12 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
                 commands = f.read().split("\n")
         configuration = sweep.slug(cell.configuration)
         records.append({
-            "cell": cell.name, "configuration": configuration, "counts": list(mixtures.parse(cell.configuration)),
+            "cell": cell.name, "configuration": configuration, "counts": list(mixtures.parse(cell.configuration, None)),
             "method": cell.method, "groups": list(cell.groups), "num_seeds": int(success.shape[0]),
             "episodes_per_task": summary["episodes_per_task"], "success_definition": summary["success_definition"],
             "tasks": tasks, "kinds": [summary["per_task"][t]["kind"] for t in tasks],
             "success_per_seed_task": success.tolist(), "per_seed_mean": success.mean(1).tolist(),
-            "mean": mean, "ci95": ci, "paper": paper_results.table1(configuration, cell.method),
+            "mean": mean, "ci95": ci, "paper": paper_results.published(suite, configuration, cell.method),
             "learning_curve": [{"step": p["step"], "per_seed_mean": np.mean(p["success"], axis=1).tolist()}
                                for p in summary["learning_curve"]],
             "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None)})
@@ -54,7 +64,8 @@ def _pct(mean: float, ci: float) -> str:
     return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
 
 
-def _table(records: list[dict], configurations: list[str], methods: list[str], with_paper: bool) -> list[str]:
+def _table(records: list[dict], configurations: list[str], methods: list[str], with_paper: bool,
+           suite: str = "mt10") -> list[str]:
     """Rows of configurations, columns of methods; best mean of a row in bold; paper's number beside ours."""
     by = {(r["configuration"], r["method"]): r for r in records}
     head = "| MR | RP | ME | " + " | ".join(LABELS.get(m, m) for m in methods) + " |"
@@ -68,11 +79,11 @@ def _table(records: list[dict], configurations: list[str], methods: list[str], w
             text = "not run" if r is None else _pct(r["mean"], r["ci95"])
             if r is not None and r["mean"] == best:
                 text = f"**{text}**"
-            paper = paper_results.table1(conf, m)
+            paper = paper_results.published(suite, conf, m)
             if with_paper:
                 text += f"<br>paper {paper[0]:.1f} ± {paper[1]:.1f}%" if paper else "<br>paper —"
             cells.append(text)
-        counts = mixtures.parse(conf)
+        counts = mixtures.parse(conf, None)
         lines.append(f"| {counts[0]} | {counts[1]} | {counts[2]} | " + " | ".join(cells) + " |")
     return lines
 
@@ -96,27 +107,32 @@ def ordering(records: list[dict], configurations: list[str]) -> list[dict]:
 
 
 def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "") -> dict:
-    """Writes results.json, table1.md, figure5.png and curves.png under out_dir. -> the JSON written."""
+    """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if the sweep
+    has ablations) and curves.png under out_dir. -> the JSON written, with the table's file name under 'table'."""
     records, missing = collect(bcfg, all_cells, root)
+    suite = bcfg.base.suite
+    table, _ = paper_results.TABLES[suite]
+    table_file = table.lower().replace(" ", "") + ".md"
+    what, episode_start, y_label = SCORES[suite]
     os.makedirs(out_dir, exist_ok=True)
     main_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.configurations))
     abl_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.ablation_configurations))
     verdicts = ordering(records, main_confs)
-    result = {"command": command, "budget": bcfg.budget, "num_seeds": bcfg.num_seeds, "records": records,
-              "not_finished": missing, "ordering": verdicts}
+    result = {"command": command, "suite": suite, "table": table_file, "budget": bcfg.budget,
+              "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts}
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(result, f, indent=1)
 
     episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
     lines = [f"Made by: `{command}`", "",
              f"Budget `{bcfg.budget}`. {budget_note}".rstrip(), "",
-             f"Success rate on MT10 in %: success = the success flag at any step of an episode; "
-             f"{'/'.join(map(str, episodes))} evaluation episodes per task and seed, each with a random goal; "
-             f"mean over the 10 tasks, then mean ± Student t 95% interval over {bcfg.num_seeds} seeds. Best mean of "
-             "a row in bold. `paper` = the paper's Table 1 (3 seeds, the paper's budget).", ""]
+             f"{what}; {'/'.join(map(str, episodes))} evaluation episodes per task and seed, {episode_start}; "
+             f"mean over the {len(suites.task_names(suite))} tasks, then mean ± Student t 95% interval over "
+             f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "
+             "paper's budget).", ""]
     if missing:
         lines += [f"**Not finished ({len(missing)} cells):** " + ", ".join(missing), ""]
-    lines += ["## Table 1 layout", ""] + _table(records, main_confs, list(bcfg.methods), with_paper=True) + [""]
+    lines += [f"## {table} layout", ""] + _table(records, main_confs, list(bcfg.methods), True, suite) + [""]
     if verdicts:
         lines += ["## The paper's ordering (SRTD+ID ≥ SRTD > SoftMod, PCGrad, TD3+BC), on our seed means", "",
                   "| configuration | SRTD+ID ≥ SRTD | SRTD > best baseline | best baseline | margin | beyond both CIs |",
@@ -129,17 +145,18 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
         lines.append("")
     if abl_confs and bcfg.ablation_methods:
         lines += ["## Ablations (Figure 5: the paper prints no values)", ""]
-        lines += _table(records, abl_confs, list(bcfg.ablation_methods), with_paper=False) + [""]
+        lines += _table(records, abl_confs, list(bcfg.ablation_methods), False, suite) + [""]
     lines += ["## Runs", ""] + [f"- `{r['cell']}`: `{r['command']}`" for r in records]
-    with open(os.path.join(out_dir, "table1.md"), "w") as f:
+    with open(os.path.join(out_dir, table_file), "w") as f:
         f.write("\n".join(lines) + "\n")
-    _plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"))
+    if abl_confs and bcfg.ablation_methods:
+        _plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"), y_label)
     _plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
-                 os.path.join(out_dir, "curves.png"))
+                 os.path.join(out_dir, "curves.png"), y_label)
     return result
 
 
-def _plot_figure5(records, configurations, path) -> None:
+def _plot_figure5(records, configurations, path, y_label) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -156,13 +173,13 @@ def _plot_figure5(records, configurations, path) -> None:
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(configurations))], configurations)
         ax.set_title(title)
         ax.legend(fontsize=8)
-    axes[0].set_ylabel("success rate (%)")
+    axes[0].set_ylabel(y_label)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def _plot_curves(records, configurations, path) -> None:
+def _plot_curves(records, configurations, path, y_label) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -180,7 +197,7 @@ def _plot_curves(records, configurations, path) -> None:
             ax.fill_between(steps, mean - ci, mean + ci, alpha=0.15)
         ax.set_title(conf)
         ax.set_xlabel("offline RL step")
-        ax.set_ylabel("success rate (%)")
+        ax.set_ylabel(y_label)
         if ax.lines:
             ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(configurations):]:

@@ -64,6 +64,10 @@ def test_bad_sweep_configs_are_named():
         b[field] = value
         with pytest.raises(ConfigError, match=match):
             sweep.check(b)
+    b = benchmark_mt10.get_config("cpu")
+    b.base.suite = "mars"
+    with pytest.raises(ConfigError, match="base.suite: unknown suite 'mars'"):
+        sweep.check(b)
     with pytest.raises(ValueError, match="unknown budget 'gpu'"):
         benchmark_mt10.get_config("gpu")
     b = benchmark_mt10.get_config("cpu")
@@ -100,7 +104,7 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
         half = stats.t.ppf(0.975, 1) * seed_means.std(ddof=1) / np.sqrt(2)  # Student t, 1 degree of freedom
         assert r["mean"] == pytest.approx(seed_means.mean()) and r["ci95"] == pytest.approx(half)
         assert [p["step"] for p in r["learning_curve"]] == [10, 20]
-        assert r["paper"] == (list(paper_results.table1(r["configuration"], r["method"])))
+        assert r["paper"] == (list(paper_results.published("mt10", r["configuration"], r["method"])))
     table = open(os.path.join(b.results_dir, "table1.md")).read()
     assert "paper 25.9 ± 5.9%" in table and "paper 42.5 ± 3.1%" in table  # rp10 TD3+BC, rp5_me5 SRTD
     assert "1 evaluation episodes per task" in table and "Student t" in table

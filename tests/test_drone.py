@@ -5,6 +5,7 @@ import os
 import airsim
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -168,24 +169,53 @@ def test_standin_refuses_moves_without_api_control():
             client.moveByVelocityAsync(1.0, 0.0, 0.0, 0.5).get()
 
 
-def test_launcher_trains_and_evaluates_on_the_drone_suite(tmp_path):
-    from configs import drone
-    from srtd_jax.run import train_and_evaluate
-    for method, seeds in (("srtd_id", 2), ("td3bc", 1)):
-        c = drone.get_config(method)
-        c.num_seeds = seeds
-        d = c.data
-        d.data_dir, d.episode_length = str(tmp_path / "data"), 20
-        d.episodes_mr, d.episodes_rp, d.episodes_me, d.num_rungs, d.probe_episodes = 3, 2, 2, 3, 1
-        c.encoder.skill_hidden, c.encoder.task_hidden = (16, 16), (16,)
-        c.encoder.batch_size, c.encoder.epochs, c.encoder.chunk_steps = 32, 1.0, 10
-        c.rl.actor_hidden = c.rl.critic_hidden = (16, 16)
-        c.rl.batch_size, c.rl.steps, c.rl.chunk_steps = 32, 20, 10
-        c.eval.episodes_per_task, c.eval.every_steps = 2, 0
-        summary = train_and_evaluate(c, str(tmp_path / method), log=lambda *_: None)
+def test_table2_sweep_runs_the_launcher_on_the_drone_and_writes_table2(tmp_path):
+    """A tiny drone sweep through the harness: the launcher trains and evaluates each cell on the drone suite,
+    and the report is in Table 2's layout with the paper's Table 2 numbers and normalised returns."""
+    import json
+
+    from configs import benchmark_drone, drone
+    from srtd_jax import embedding_map, paper_results, sweep, sweep_report
+    b = benchmark_drone.get_config("cpu")
+    assert sweep.cell_config(b, sweep.cells(b)[0]).suite == "drone"
+    assert drone.get_config("pcgrad") == sweep.cell_config(b, sweep.Cell("mr2_rp2_me2", "pcgrad", ()))
+    d = b.base.data
+    d.data_dir, d.episode_length = str(tmp_path / "data"), 20
+    d.episodes_mr, d.episodes_rp, d.episodes_me, d.num_rungs, d.probe_episodes = 3, 2, 2, 3, 1
+    e, r = b.base.encoder, b.base.rl
+    e.skill_hidden, e.task_hidden = (16, 16), (16,)
+    e.batch_size, e.epochs, e.chunk_steps = 32, 1.0, 10
+    r.actor_hidden = r.critic_hidden = (16, 16)
+    r.batch_size, r.steps, r.chunk_steps = 32, 20, 10
+    b.base.eval.episodes_per_task, b.base.eval.every_steps = 2, 0
+    b.configurations, b.methods = ("rp6", "MR 2, RP 2, ME 2"), ("td3bc", "srtd_id")
+    b.ablation_configurations = ()
+    b.embedding_configurations, b.embedding_methods = ("rp6",), ("srtd_id",)
+    b.num_seeds = 2
+    b.workdir, b.results_dir = str(tmp_path / "runs"), str(tmp_path / "results")
+    sweep.check(b)
+    from srtd_jax.config_check import ConfigError
+    with pytest.raises(ConfigError, match="configurations: dataset configuration 'mr10' assigns 10 tasks, expected 6"):
+        sweep.check(ml_collections.ConfigDict({**b.to_dict(), "configurations": ("mr10",)}))
+    cells = sweep.cells(b)
+    summaries = sweep.run_cells(b, cells, b.workdir, log=lambda *_: None)
+    for summary in summaries.values():
         assert summary["suite"] == "drone" and "expert" in summary["success_definition"]
-        assert set(summary["per_task"]) == set(maps.DRONE_TASKS)
-        assert np.isfinite(summary["mean_success"])
+        assert set(summary["per_task"]) == set(maps.DRONE_TASKS) and np.isfinite(summary["mean_success"])
+
+    result = sweep_report.write(b, cells, b.workdir, b.results_dir, "python -m experiments.benchmark --x",
+                                budget_note=b.budget_note)
+    assert result["table"] == "table2.md" and result["not_finished"] == []
+    assert set(os.listdir(b.results_dir)) == {"results.json", "table2.md", "curves.png"}  # no ablation group
+    records = json.load(open(os.path.join(b.results_dir, "results.json")))["records"]
+    for rec in records:
+        assert np.array(rec["success_per_seed_task"]).shape == (2, 6)
+        assert rec["paper"] == list(paper_results.published("drone", rec["configuration"], rec["method"]))
+    table = open(os.path.join(b.results_dir, "table2.md")).read()
+    assert "## Table 2 layout" in table and "Normalised return on the six drone navigation tasks" in table
+    assert "paper 13.1 ± 2.9%" in table and "paper 28.4 ± 1.1%" in table  # rp6 TD3+BC, mr2_rp2_me2 SRTD+ID
+    assert "| 0 | 6 | 0 |" in table and "| 2 | 2 | 2 |" in table and "mean over the 6 tasks" in table
+    assert embedding_map.draw(b, cells, b.workdir, str(tmp_path / "maps.png")) == ["rp6/srtd_id"]
 
 
 def test_table2_configurations_parse_for_six_tasks():
