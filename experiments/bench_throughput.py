@@ -15,6 +15,8 @@ reported separately as compile) and its rate is the median of --repeats repeats.
   eval     env steps/s of the batched MT10 evaluation loop vs. the raw Meta-World step rate (random actions)
   datagen  MT10 dataset generation (all 10 tasks, one worker per core) env steps/s vs. the raw step rate x cores
   drone    vmapped drone simulator env steps/s at 1,024 environments (random actions; behaviour policy)
+  methods  updates/s of the slow baselines' learners (PCGrad, SoftMod + CQL) as the MT10 sweep's cpu budget runs
+           them (3 seeds, MT10 sizes), with XLA's FLOPs per update: what those sweep cells cost
   profile  (only when named) a jax.profiler trace of the peer-shape TD3+BC chunk, summed per XLA op kind into
            OUT_profile.md: where the step's time goes
 """
@@ -33,7 +35,7 @@ from absl import app, flags
 from srtd_jax import flops as flop_count
 
 FLAGS = flags.FLAGS
-SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "profile")
+SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "methods", "profile")
 flags.DEFINE_list("only", [s for s in SECTIONS if s != "profile"], f"Sections to run, from: {', '.join(SECTIONS)}.")
 flags.DEFINE_integer("repeats", 5, "Timed repeats per measurement (the median is reported).")
 flags.DEFINE_integer("td3bc_steps", 200, "TD3+BC updates per timed chunk at the peer shape (paper shape: 1/4).")
@@ -42,6 +44,7 @@ flags.DEFINE_list("seeds", ["1", "3", "8"], "Seed counts for the seeds section."
 flags.DEFINE_integer("eval_length", 100, "Steps per evaluation episode (eval section).")
 flags.DEFINE_integer("datagen_episodes", 20, "Episodes per task generated (datagen section; all 10 tasks).")
 flags.DEFINE_integer("datagen_length", 200, "Steps per generated episode.")
+flags.DEFINE_integer("method_steps", 20, "Updates per timed chunk in the methods section.")
 flags.DEFINE_string("out", "results/throughput", "Output path without extension.")
 
 # Targets of issue 7 (ratios, so they hold on any machine).
@@ -314,6 +317,45 @@ def section_drone(out, repeats, num_envs: int = 1024, length: int = 100):
           f"policy (first calls {first:.1f}s / {first_b:.1f}s)", flush=True)
 
 
+def section_methods(out, repeats):
+    """The learners of PCGrad and SoftMod + CQL with the configs of the MT10 sweep's cpu-budget cells (one-hot
+    task conditioning, 10 tasks, task-stratified batches), 3 seeds: seed-batch updates/s and FLOPs per update."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from configs import benchmark_mt10
+    from srtd_jax import run, sweep
+    from srtd_jax.learners import make_learner
+    from srtd_jax.methods import resolve
+    data = _synthetic_data()
+    data = data._replace(task_ids=jnp.arange(data.obs.shape[0], dtype=jnp.int32) % ONE_HOT)
+    bcfg = benchmark_mt10.get_config("cpu")
+    strategy = run.AUTO_SEED_AXIS.get(jax.default_backend(), "map")
+    rows = []
+    for method in ("pcgrad", "softmod"):
+        cfg = sweep.cell_config(bcfg, sweep.Cell("mr10", method, ()))
+        learner = make_learner(cfg, resolve(cfg), obs_dim=OBS, cond_dim=ONE_HOT, action_dim=ACT,
+                               task_ids=np.asarray(data.task_ids), num_tasks=ONE_HOT, aug_count=0)
+        one_hot = jax.nn.one_hot(data.task_ids, ONE_HOT)[:, None, :]
+        cond = jnp.broadcast_to(one_hot, (cfg.num_seeds, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
+        seed_rate, first = _run_chunk(learner.update, learner.sampler, learner.init, FLAGS.method_steps,
+                                      cfg.num_seeds, strategy, data, cond, repeats)
+        state = learner.init(jax.random.PRNGKey(0))
+        batch = learner.sampler(data, cond[0], jax.random.PRNGKey(1))
+        flops = flop_count.compiled_flops(lambda s, b: learner.update(s, b, jax.random.PRNGKey(0), 1), state, batch)
+        rate = seed_rate / cfg.num_seeds
+        row = _add_fraction(out, dict(method=method, seeds=cfg.num_seeds, strategy=strategy,
+                                      batch=cfg.rl.batch_size, steps_per_cell=cfg.rl.steps, updates_per_s=rate,
+                                      compile_s=first, flops_per_update=flops,
+                                      gflops=seed_rate * flops / 1e9, hours_per_cell=cfg.rl.steps / rate / 3600))
+        rows.append(row)
+        print(f"[methods] {method}: {rate:.2f} updates/s of {cfg.num_seeds} seeds, {flops / 1e9:.2f} GFLOP per "
+              f"seed-update, {row['gflops']:.1f} GFLOP/s; {row['hours_per_cell']:.1f} h of RL steps per sweep cell",
+              flush=True)
+    out["methods"] = rows
+
+
 def section_profile(out, repeats):
     import collections
     import glob
@@ -409,6 +451,11 @@ def markdown(res: dict) -> str:
         r = res["drone"]
         lines.append(f"| drone simulator, {r['num_envs']} vmapped envs: {r['env_steps_per_s']:.0f} env steps/s "
                      f"(random actions), {r['behaviour_env_steps_per_s']:.0f} with the behaviour policy | | | |")
+    for r in res.get("methods", []):
+        lines.append(f"| {r['method']} learner (MT10 sweep cpu cell, {r['seeds']} seeds, batch {r['batch']}): "
+                     f"{r['updates_per_s']:.2f} updates/s x {r['flops_per_update'] / 1e9:.2f} GFLOP per seed, "
+                     f"{r['hours_per_cell']:.1f} h for {r['steps_per_cell']} steps | "
+                     f"{_fmt(r.get('fraction_of_ceiling'), '.0%')} of ceiling | | |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,5 @@
-"""Collects finished run workdirs into one JSON and a Markdown table (mean success with 95% CI).
+"""Collects finished run workdirs into one JSON and a Markdown table (mean score with 95% CI; the score is the
+MT10 success rate or the drone's normalised return, as each run's summary says).
 
   python -m experiments.summarize_runs --workdirs=runs/quick,runs/quick_srtd_id --out=results/methods_quick
 """
@@ -33,6 +34,7 @@ def main(argv):
                 by_kind[kind] = mean_ci95([sum(v) / len(v) for v in seeds])
         rows.append(dict(workdir=wd, command=command, method=s["method"], configuration=s["configuration"],
                          num_seeds=s["num_seeds"], episodes_per_task=s["episodes_per_task"],
+                         suite=s.get("suite", "mt10"), metric=s["success_definition"],
                          mean=s["mean_success"], ci95=s["ci95"], per_seed=s["per_seed_mean"], by_kind=by_kind))
     me = "python -m experiments.summarize_runs " + " ".join(sys.argv[1:])
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
@@ -40,9 +42,10 @@ def main(argv):
     best = max(r["mean"] for r in rows)
     cell = lambda m, c: f"{100 * m:.1f} ± {100 * c:.1f}%"
     lines = [f"Made by: `{me}`, from runs made by:", ""] + [f"- `{r['command']}`" for r in rows] + [
-        "", f"Success rate (success flag at any step), {rows[0]['episodes_per_task']} evaluation episodes per task "
-        "and seed; mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data.", "",
-        "| method | configuration | seeds | success | MR tasks | RP tasks | ME tasks | per seed |", "|---|---|---|---|---|---|---|---|"]
+        "", f"Score in % = {'; '.join(sorted({r['metric'] for r in rows}))}; "
+        f"{'/'.join(sorted({str(r['episodes_per_task']) for r in rows}))} evaluation episodes per task and seed; "
+        "mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data.", "",
+        "| method | configuration | seeds | score | MR tasks | RP tasks | ME tasks | per seed |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         kinds = [cell(*r["by_kind"][k]) if k in r["by_kind"] else "" for k in ("MR", "RP", "ME")]
         main_cell = cell(r["mean"], r["ci95"])
