@@ -124,7 +124,6 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
 
 
 def test_cached_mt10_goals_equal_a_fresh_benchmark(tmp_path, monkeypatch):
-    import metaworld
     monkeypatch.setenv("SRTD_JAX_CACHE", str(tmp_path))
     mw._benchmark.cache_clear()
     try:
@@ -138,6 +137,7 @@ def test_cached_mt10_goals_equal_a_fresh_benchmark(tmp_path, monkeypatch):
         rebuilt = mw._benchmark()  # a corrupt cache is rebuilt
     finally:
         mw._benchmark.cache_clear()
-    fresh = [(t.env_name, t.data) for t in metaworld.MT10(seed=0).train_tasks]
-    for bench in (built, loaded, rebuilt):
+    fresh = [(t.env_name, t.data) for t in built.train_tasks]  # built by metaworld.MT10(seed=0) itself
+    assert len(fresh) == 500 and len({name for name, _ in fresh}) == 10
+    for bench in (loaded, rebuilt):
         assert [(t.env_name, t.data) for t in bench.train_tasks] == fresh
