@@ -66,16 +66,20 @@ class SoftModularNet(nn.Module):
             routes.append(p)
         # Module-major layout (modules, .., units): each layer is one batched GEMM over modules, and routing
         # (a modules x modules matrix per row) is an unrolled weighted sum, which fuses; per-row tiny matmuls
-        # and the transposes of a modules-minor layout made this network ~10x slower on CPU.
-        h = jnp.broadcast_to(f, (m,) + f.shape)
+        # and the transposes of a modules-minor layout made this network ~10x slower on CPU. Sums over the
+        # module axis are unrolled too, and the first layer reads f without broadcasting it to every module:
+        # XLA's CPU reduction over a leading axis (a `sum(0)`, or the gradient of a broadcast) ran ~50x slower
+        # than the same adds written out (results/throughput.md, "methods").
+        h = f
         for l in range(self.num_layers):
             kernel = self.param(f"module_kernel_{l}", _stacked(he_init, m), (m, h.shape[-1], self.hidden))
             bias = self.param(f"module_bias_{l}", nn.initializers.zeros, (m, self.hidden))
-            h = nn.relu(jnp.einsum("m...i,mio->m...o", h, kernel) + bias.reshape((m,) + (1,) * (h.ndim - 2) + (-1,)))
+            spec = "...i,mio->m...o" if l == 0 else "m...i,mio->m...o"
+            h = nn.relu(jnp.einsum(spec, h, kernel) + bias.reshape((m,) + (1,) * (f.ndim - 1) + (-1,)))
             if l < self.num_layers - 1:
                 p = routes[l]  # (.., target, source)
                 h = jnp.stack([sum(p[..., t, s, None] * h[s] for s in range(m)) for t in range(m)])
-        y = nn.Dense(self.out, name="head")(h.sum(0))
+        y = nn.Dense(self.out, name="head")(sum(h[i] for i in range(m)))
         return jnp.tanh(y) if self.out_activation == "tanh" else y
 
 
