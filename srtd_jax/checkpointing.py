@@ -100,3 +100,15 @@ def restore_tree(path: str, like=None):
             like = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
                                 getattr(metadata, "item_metadata", metadata))
         return ckpt.restore(os.path.abspath(path), like)
+
+
+def latest_encoder_params(workdir: str, seed: int = 0):
+    """The trained encoder parameters {'skill', 'task'} of seed `seed` in a run's latest checkpoint."""
+    directory = os.path.join(workdir, "checkpoints")
+    steps = [int(d) for d in os.listdir(directory) if d.isdigit()] if os.path.isdir(directory) else []
+    if not steps:
+        raise FileNotFoundError(f"{workdir}: no checkpoint under {directory}")
+    saved = restore_tree(os.path.join(directory, str(max(steps)), "state"))
+    if "encoder_params" not in saved:
+        raise ValueError(f"{workdir}: the checkpoint holds no encoder (the method has no task encoder)")
+    return jax.tree.map(lambda x: x[seed], saved["encoder_params"])

@@ -2,8 +2,6 @@
 coloured by task, one panel per finished (configuration, method) cell of the sweep's embedding group."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from srtd_jax import checkpointing, suites, sweep
@@ -29,12 +27,7 @@ def cell_embeddings(cfg, workdir: str, seed: int = 0, episodes_per_task: int = 2
     normalizer = windows.make_normalizer(data)  # the run's: built from the whole dataset
     device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
     device_data = jax.tree.map(lambda x: x[keep], device_data)
-    directory = os.path.join(workdir, "checkpoints")
-    last = max(int(d) for d in os.listdir(directory) if d.isdigit())
-    saved = checkpointing.restore_tree(os.path.join(directory, str(last), "state"))
-    if "encoder_params" not in saved:
-        raise ValueError(f"{workdir}: the checkpoint holds no encoder (method {cfg.method} has no task encoder)")
-    params = jax.tree.map(lambda x: x[seed], saved["encoder_params"])
+    params = checkpointing.latest_encoder_params(workdir, seed)
     nets, _, _ = encoder_parts(cfg, resolve(cfg), data.observations.shape[-1])
     z = jax.jit(lambda p, d: train.embed_dataset(p, d, networks=nets, n=cfg.encoder.n))(
         params["task"]["encoder"], device_data)

@@ -114,6 +114,14 @@ def test_every_method_trains_and_evaluates(method, learner, tiny_data_dir, tmp_p
     else:
         assert frac == 0.0
     assert any(r["phase"] == "encoder" for r in rows) == (METHODS[method]["conditioning"] == "z")
+    if method == "srtd_id":  # the trained decoders' imaginary data against the real data
+        from srtd_jax import imagination_check
+        d = imagination_check.diagnose(cfg, str(tmp_path), seed=2, num=64)
+        assert len(d["imagined"]) == cfg.augment.horizon and d["num"] == 64
+        stats = [d["real"], d["one_step"], *d["imagined"]]
+        assert all(np.isfinite(v) for s in stats for leaf in s.values() for v in leaf.values())
+        assert all(s["action"]["abs_max"] <= np.sqrt(4) + 1e-6 for s in d["imagined"])  # tanh actions, A = 4
+        assert d["real"]["reward"]["std"] > 0 and d["one_step"]["next_state_error"]["mean"] > 0
 
 
 def test_pcgrad_with_cql_is_refused_before_training(tiny_data_dir, tmp_path):

@@ -1,0 +1,61 @@
+"""Diagnoses the imaginary demonstrations of finished SRTD+ID runs (srtd_jax/imagination_check.py): decoder
+one-step errors and imagined-rollout statistics beside the real data, with each run's score and final critic loss.
+
+  python -m experiments.imagination_check --workdirs=runs/a,runs/b --out=results/drone/imagination_check
+"""
+import json
+import os
+import sys
+
+import numpy as np
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("workdirs", None, "Finished run workdirs of methods with a task encoder.", required=True)
+flags.DEFINE_string("out", None, "Output path without extension (.json and .md are written).", required=True)
+flags.DEFINE_integer("num", 4000, "Dataset steps drawn for each statistic.")
+
+
+def _final_critic_loss(workdir: str):
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    rl = [r for r in rows if r["phase"] in ("td3bc", "cql") and "critic_loss" in r]
+    return float(np.mean(rl[-1]["critic_loss"])) if rl else None
+
+
+def main(argv):
+    del argv
+    import ml_collections
+
+    from srtd_jax import imagination_check
+    rows = []
+    for wd in FLAGS.workdirs:
+        for name in ("config.json", "summary.json"):
+            if not os.path.exists(os.path.join(wd, name)):
+                raise SystemExit(f"{wd}: no {name} (not a finished run)")
+        cfg = ml_collections.ConfigDict(json.load(open(os.path.join(wd, "config.json"))))
+        summary = json.load(open(os.path.join(wd, "summary.json")))
+        command = open(os.path.join(wd, "command.txt")).read().strip().splitlines()[-1]
+        print(f"[imagination_check] {wd}", flush=True)
+        rows.append(dict(workdir=wd, command=command, method=cfg.method, encoder_epochs=cfg.encoder.epochs,
+                         score=summary["mean_success"], ci95=summary["ci95"], metric=summary["success_definition"],
+                         final_critic_loss=_final_critic_loss(wd),
+                         diagnosis=imagination_check.diagnose(cfg, wd, num=FLAGS.num)))
+    me = "python -m experiments.imagination_check " + " ".join(sys.argv[1:])
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
+    lines = [f"Made by: `{me}` (seed 0 of each run, {FLAGS.num} dataset steps per statistic), from runs made by:",
+             ""] + [f"- `{r['workdir']}`: `{r['command']}`" for r in rows] + [
+        "", "| run | method | encoder epochs | score | final critic loss |", "|---|---|---|---|---|"]
+    lines += [f"| `{r['workdir']}` | {r['method']} | {r['encoder_epochs']:g} | {100 * r['score']:.1f} ± "
+              f"{100 * r['ci95']:.1f}% | {r['final_critic_loss']:.3g} |" for r in rows]
+    lines += ["", "Mean ± std over the drawn steps. The states are the normalised policy inputs.", ""]
+    lines += imagination_check.TABLE_HEADER
+    for r in rows:
+        lines += imagination_check.markdown_rows("`" + "/".join(r["workdir"].rstrip("/").split("/")[-2:]) + "`",
+                                                  r["diagnosis"])
+    open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    app.run(main)
