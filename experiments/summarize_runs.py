@@ -45,11 +45,13 @@ def main(argv):
         "", f"Score in % = {'; '.join(sorted({r['metric'] for r in rows}))}; "
         f"{'/'.join(sorted({str(r['episodes_per_task']) for r in rows}))} evaluation episodes per task and seed; "
         "mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data.", "",
-        "| method | configuration | seeds | score | MR tasks | RP tasks | ME tasks | per seed |", "|---|---|---|---|---|---|---|---|"]
+        "| run | method | configuration | seeds | score | MR tasks | RP tasks | ME tasks | per seed |",
+        "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         kinds = [cell(*r["by_kind"][k]) if k in r["by_kind"] else "" for k in ("MR", "RP", "ME")]
         main_cell = cell(r["mean"], r["ci95"])
-        lines.append(f"| {r['method']} | {r['configuration']} | {r['num_seeds']} | "
+        run = "/".join(r["workdir"].rstrip("/").split("/")[-2:])
+        lines.append(f"| `{run}` | {r['method']} | {r['configuration']} | {r['num_seeds']} | "
                      f"{'**' + main_cell + '**' if r['mean'] == best else main_cell} | " + " | ".join(kinds) +
                      " | " + " ".join(f"{v:.2f}" for v in r["per_seed"]) + " |")
     open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")
