@@ -249,9 +249,18 @@ def section_eval(out, repeats):
                                       action_dim=ACT, episodes_per_task=1, episode_length=length,
                                       reward_type="relative", reward_scale=1.0, seed=0)
     rate, first = _median_rate(run, seeds * 10 * length, repeats)
+    # The same loop with random NumPy actions: what the loop and the 30 environments cost without the policy.
+    rng = np.random.default_rng(0)
+    random_act = lambda *_: rng.uniform(-1, 1, (seeds, 10, ACT)).astype(np.float32)
+    no_policy = lambda: evaluation.evaluate(random_act, None, None, num_seeds=seeds, normalizer=norm, n=n,
+                                            action_dim=ACT, episodes_per_task=1, episode_length=length,
+                                            reward_type="relative", reward_scale=1.0, seed=0)
+    loop_rate, _ = _median_rate(no_policy, seeds * 10 * length, repeats)
     out["eval"] = dict(seeds=seeds, tasks=10, episode_length=length, env_steps_per_s=rate, raw_env_steps_per_s=raw,
-                       ratio=rate / raw, first_call_s=first)
-    print(f"[eval] {rate:.0f} env steps/s in the evaluation loop, raw {raw:.0f} -> {rate / raw:.2f}", flush=True)
+                       ratio=rate / raw, first_call_s=first, no_policy_env_steps_per_s=loop_rate,
+                       no_policy_ratio=loop_rate / raw)
+    print(f"[eval] {rate:.0f} env steps/s in the evaluation loop, raw {raw:.0f} -> {rate / raw:.2f}; the loop with "
+          f"random actions instead of the policy {loop_rate:.0f} -> {loop_rate / raw:.2f}", flush=True)
 
 
 def section_datagen(out, repeats):
@@ -442,6 +451,9 @@ def markdown(res: dict) -> str:
         r = res["eval"]
         lines.append(f"| MT10 evaluation loop: {r['env_steps_per_s']:.0f} env steps/s (raw {r['raw_env_steps_per_s']:.0f}) "
                      f"| {r['ratio']:.2f} x raw | >= 0.8 | {verdict(r['ratio'] >= TARGETS['eval_ratio'])} |")
+        if "no_policy_env_steps_per_s" in r:
+            lines.append(f"| the same loop with random actions instead of the policy (30 envs stepped in turn): "
+                         f"{r['no_policy_env_steps_per_s']:.0f} env steps/s | {r['no_policy_ratio']:.2f} x raw | | |")
     if "datagen" in res:
         r = res["datagen"]
         lines.append(f"| dataset generation, {r['workers']} workers: {r['env_steps_per_s']:.0f} env steps/s "

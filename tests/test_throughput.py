@@ -112,12 +112,13 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
     assert res["ceiling_gflops"] > 0 and {r["shape"] for r in res["td3bc"]} == {"peer", "paper"}
     assert all(0 < r["fraction_of_ceiling"] for r in res["td3bc"])
     assert [(r["strategy"], r["seeds"]) for r in res["seeds"]] == [("vmap", 1), ("vmap", 3), ("map", 1), ("map", 3)]
-    assert res["eval"]["env_steps_per_s"] > 0
+    assert res["eval"]["env_steps_per_s"] > 0 and res["eval"]["no_policy_env_steps_per_s"] > 0
     assert res["drone"]["num_envs"] == 1024 and res["drone"]["env_steps_per_s"] > 0
     assert res["drone"]["behaviour_env_steps_per_s"] > 0
     assert "bench_throughput --only=ceiling" in res["meta"]["command"]
     table = (tmp_path / "throughput_table.md").read_text()
     assert "TD3+BC peer" in table and "MT10 evaluation loop" in table and "| >= 0.95 |" in table
+    assert "random actions instead of the policy" in table
     assert "drone simulator, 1024 vmapped envs" in table
     bad = subprocess.run(cmd[:3] + ["--only=td3bc,typo"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "typo" in bad.stderr
