@@ -24,15 +24,14 @@ def _final_critic_loss(workdir: str):
 
 def main(argv):
     del argv
-    import ml_collections
-
     from srtd_jax import imagination_check
+    from srtd_jax.config_check import read_run_config
     rows = []
     for wd in FLAGS.workdirs:
         for name in ("config.json", "summary.json"):
             if not os.path.exists(os.path.join(wd, name)):
                 raise SystemExit(f"{wd}: no {name} (not a finished run)")
-        cfg = ml_collections.ConfigDict(json.load(open(os.path.join(wd, "config.json"))))
+        cfg = read_run_config(os.path.join(wd, "config.json"))
         summary = json.load(open(os.path.join(wd, "summary.json")))
         command = open(os.path.join(wd, "command.txt")).read().strip().splitlines()[-1]
         print(f"[imagination_check] {wd}", flush=True)
@@ -51,8 +50,7 @@ def main(argv):
     lines += ["", "Mean ± std over the drawn steps. The states are the normalised policy inputs.", ""]
     lines += imagination_check.TABLE_HEADER
     for r in rows:
-        lines += imagination_check.markdown_rows("`" + "/".join(r["workdir"].rstrip("/").split("/")[-2:]) + "`",
-                                                  r["diagnosis"])
+        lines += imagination_check.markdown_rows(f"`{r['workdir']}`", r["diagnosis"])
     open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -50,8 +50,7 @@ def main(argv):
     for r in rows:
         kinds = [cell(*r["by_kind"][k]) if k in r["by_kind"] else "" for k in ("MR", "RP", "ME")]
         main_cell = cell(r["mean"], r["ci95"])
-        run = "/".join(r["workdir"].rstrip("/").split("/")[-2:])
-        lines.append(f"| `{run}` | {r['method']} | {r['configuration']} | {r['num_seeds']} | "
+        lines.append(f"| `{r['workdir']}` | {r['method']} | {r['configuration']} | {r['num_seeds']} | "
                      f"{'**' + main_cell + '**' if r['mean'] == best else main_cell} | " + " | ".join(kinds) +
                      " | " + " ".join(f"{v:.2f}" for v in r["per_seed"]) + " |")
     open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")

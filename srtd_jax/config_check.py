@@ -143,3 +143,18 @@ def check_config(cfg) -> None:
     learner = method.get("learner", "td3bc") if cfg.rl.learner == "auto" else cfg.rl.learner
     if method.get("gradient_surgery") and learner != "td3bc":
         raise ConfigError(f"config field rl.learner={cfg.rl.learner!r}: PCGrad is implemented for TD3+BC only")
+
+
+def read_run_config(path: str):
+    """The config of a run from its config.json -> ConfigDict, with the fields added after it was made
+    (ADDED_FIELDS) set to the value its run meant."""
+    import ml_collections
+    with open(path) as f:
+        tree = json.load(f)
+    for name, value in ADDED_FIELDS.items():
+        *parents, leaf = name.split(".")
+        node = tree
+        for key in parents:
+            node = node.setdefault(key, {})
+        node.setdefault(leaf, value)
+    return ml_collections.ConfigDict(tree)

@@ -92,3 +92,15 @@ def test_every_preset_passes_the_checks():
     import importlib
     for name in ("default", "quick", "paper", "srtd_id", "srtd_n", "srtd_q", "te", "td3bc", "pcgrad", "softmod"):
         check_config(importlib.import_module(f"configs.{name}").get_config())
+
+
+def test_read_run_config_fills_fields_added_after_the_run(tmp_path):
+    import json
+
+    from srtd_jax.config_check import read_run_config
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"method": "srtd", "encoder": {"epochs": 3.0}}))  # made before `suite` existed
+    cfg = read_run_config(str(path))
+    assert cfg.suite == "mt10" and cfg.method == "srtd" and cfg.encoder.epochs == 3.0
+    path.write_text(json.dumps({"method": "srtd", "suite": "drone"}))
+    assert read_run_config(str(path)).suite == "drone"
