@@ -167,3 +167,34 @@ def test_the_command_lists_cells():
                           "--config.workdir=/nonexistent/runs"], cwd=ROOT, capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
     assert len(lines) == 55 and lines[0].split()[:2] == ["0", "mr10/td3bc"] and "not finished" in lines[0]
+
+
+def test_summarize_runs_table_and_kind_means(tmp_path):
+    """summarize_runs on two hand-made run summaries: per-kind means over seeds by hand, best run in bold."""
+    def make(name, method, per_task, mean, ci):
+        wd = tmp_path / name
+        wd.mkdir()
+        (wd / "command.txt").write_text(f"python -m experiments.main --workdir={name}\n")
+        (wd / "summary.json").write_text(json.dumps(dict(
+            method=method, configuration="mr1_me1", num_seeds=2, episodes_per_task=5, suite="mt10",
+            success_definition="success flag at any step", mean_success=mean, ci95=ci,
+            per_seed_mean=[mean, mean], per_task=per_task)))
+        return str(wd)
+    a = make("a", "td3bc", {"t0": {"kind": "MR", "per_seed": [0.2, 0.4]}, "t1": {"kind": "ME", "per_seed": [0.6, 1.0]}},
+             0.55, 0.1)
+    b = make("b", "srtd", {"t0": {"kind": "MR", "per_seed": [0.0, 0.2]}, "t1": {"kind": "ME", "per_seed": [0.4, 0.6]}},
+             0.30, 0.2)
+    out = tmp_path / "results" / "summary"
+    subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={a},{b}", f"--out={out}"],
+                   cwd=ROOT, check=True, capture_output=True, text=True)
+    rows = json.loads((tmp_path / "results" / "summary.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["td3bc", "srtd"]
+    mean_me, ci_me = rows[0]["by_kind"]["ME"]
+    assert mean_me == pytest.approx(0.8)  # seeds 0.6 and 1.0
+    assert ci_me == pytest.approx(stats.t.ppf(0.975, 1) * np.std([0.6, 1.0], ddof=1) / np.sqrt(2))
+    table = (tmp_path / "results" / "summary.md").read_text()
+    assert f"| `{a}` | td3bc | mr1_me1 | 2 | **55.0 ± 10.0%** |" in table and f"| `{b}` | srtd | mr1_me1 | 2 | 30.0 ± 20.0% |" in table
+    (tmp_path / "unfinished").mkdir()
+    missing = subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={tmp_path / 'unfinished'}",
+                              f"--out={out}"], cwd=ROOT, capture_output=True, text=True)
+    assert missing.returncode != 0 and "no summary.json" in missing.stderr
