@@ -245,17 +245,14 @@ def section_eval(out, repeats):
     one_hot = lambda cond_params, history, task_ids: jax.nn.one_hot(task_ids, ONE_HOT)
     act = evaluation.make_policy(nets.actor.apply, one_hot)
     norm = Normalizer(np.zeros(OBS, np.float32), np.ones(OBS, np.float32))
-    run = lambda: evaluation.evaluate(act, params, jnp.zeros(seeds), num_seeds=seeds, normalizer=norm, n=n,
-                                      action_dim=ACT, episodes_per_task=1, episode_length=length,
-                                      reward_type="relative", reward_scale=1.0, seed=0)
-    rate, first = _median_rate(run, seeds * 10 * length, repeats)
+    loop = lambda policy, actor_params, cond_params: lambda: evaluation.evaluate(
+        policy, actor_params, cond_params, num_seeds=seeds, normalizer=norm, n=n, action_dim=ACT,
+        episodes_per_task=1, episode_length=length, reward_type="relative", reward_scale=1.0, seed=0)
+    rate, first = _median_rate(loop(act, params, jnp.zeros(seeds)), seeds * 10 * length, repeats)
     # The same loop with random NumPy actions: what the loop and the 30 environments cost without the policy.
     rng = np.random.default_rng(0)
     random_act = lambda *_: rng.uniform(-1, 1, (seeds, 10, ACT)).astype(np.float32)
-    no_policy = lambda: evaluation.evaluate(random_act, None, None, num_seeds=seeds, normalizer=norm, n=n,
-                                            action_dim=ACT, episodes_per_task=1, episode_length=length,
-                                            reward_type="relative", reward_scale=1.0, seed=0)
-    loop_rate, _ = _median_rate(no_policy, seeds * 10 * length, repeats)
+    loop_rate, _ = _median_rate(loop(random_act, None, None), seeds * 10 * length, repeats)
     out["eval"] = dict(seeds=seeds, tasks=10, episode_length=length, env_steps_per_s=rate, raw_env_steps_per_s=raw,
                        ratio=rate / raw, first_call_s=first, no_policy_env_steps_per_s=loop_rate,
                        no_policy_ratio=loop_rate / raw)

@@ -33,7 +33,8 @@ def main(argv):
                 raise SystemExit(f"{wd}: no {name} (not a finished run)")
         cfg = read_run_config(os.path.join(wd, "config.json"))
         summary = json.load(open(os.path.join(wd, "summary.json")))
-        command = open(os.path.join(wd, "command.txt")).read().strip().splitlines()[-1]
+        cmd_file = os.path.join(wd, "command.txt")
+        command = open(cmd_file).read().strip().splitlines()[-1] if os.path.exists(cmd_file) else None
         print(f"[imagination_check] {wd}", flush=True)
         rows.append(dict(workdir=wd, command=command, method=cfg.method, encoder_epochs=cfg.encoder.epochs,
                          score=summary["mean_success"], ci95=summary["ci95"], metric=summary["success_definition"],

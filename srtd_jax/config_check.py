@@ -1,6 +1,7 @@
 """Validation of a run config before any compute: names the field and the problem."""
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 
@@ -77,7 +78,7 @@ def check_schema(cfg) -> None:
 
 def config_diff(old: dict, new: dict, ignore=OPERATIONAL_FIELDS) -> list[str]:
     """'field: old -> new' for every result-affecting field that differs between two config dicts."""
-    a, b = {**ADDED_FIELDS, **flatten(old)}, flatten(new)
+    a, b = flatten(with_added_fields(old)), flatten(new)
     return [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
             for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k, "<absent>") != b.get(k, "<absent>")]
 
@@ -145,16 +146,21 @@ def check_config(cfg) -> None:
         raise ConfigError(f"config field rl.learner={cfg.rl.learner!r}: PCGrad is implemented for TD3+BC only")
 
 
-def read_run_config(path: str):
-    """The config of a run from its config.json -> ConfigDict, with the fields added after it was made
-    (ADDED_FIELDS) set to the value its run meant."""
-    import ml_collections
-    with open(path) as f:
-        tree = json.load(f)
+def with_added_fields(tree: dict) -> dict:
+    """A copy of an earlier run's config dict with the fields added since (ADDED_FIELDS) set to the value the run
+    meant where it lacks them."""
+    tree = copy.deepcopy(tree)
     for name, value in ADDED_FIELDS.items():
         *parents, leaf = name.split(".")
         node = tree
         for key in parents:
             node = node.setdefault(key, {})
         node.setdefault(leaf, value)
-    return ml_collections.ConfigDict(tree)
+    return tree
+
+
+def read_run_config(path: str):
+    """The config of a run from its config.json -> ConfigDict, with the fields added after it was made."""
+    import ml_collections
+    with open(path) as f:
+        return ml_collections.ConfigDict(with_added_fields(json.load(f)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srtd_jax import checkpointing, suites, sweep
+from srtd_jax import suites, sweep
 
 POINTS_PER_TASK = 400
 
@@ -15,20 +15,14 @@ def cell_embeddings(cfg, workdir: str, seed: int = 0, episodes_per_task: int = 2
     import jax
 
     from srtd_jax import train
-    from srtd_jax.data import windows
-    from srtd_jax.methods import resolve
-    from srtd_jax.run import encoder_parts, load_training_data
+    from srtd_jax.run import trained_encoder
 
-    _, data = load_training_data(cfg, log=lambda *_: None)
+    data, device_data, nets, params = trained_encoder(cfg, workdir, seed)
     rng = np.random.default_rng(rng_seed)
     tasks = data.task_ids[:, 0]
     keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(tasks == t))[:episodes_per_task]
                                    for t in np.unique(tasks)]))
-    normalizer = windows.make_normalizer(data)  # the run's: built from the whole dataset
-    device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
     device_data = jax.tree.map(lambda x: x[keep], device_data)
-    params = checkpointing.latest_encoder_params(workdir, seed)
-    nets, _, _ = encoder_parts(cfg, resolve(cfg), data.observations.shape[-1])
     z = jax.jit(lambda p, d: train.embed_dataset(p, d, networks=nets, n=cfg.encoder.n))(
         params["task"]["encoder"], device_data)
     z = np.asarray(z[:, 1:])  # t = 1 .. L: windows holding at least one step of the episode

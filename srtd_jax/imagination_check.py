@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from srtd_jax import augmentation, checkpointing, losses
+from srtd_jax import augmentation, losses
 from srtd_jax.data import windows
 
 
@@ -23,14 +23,9 @@ def diagnose(cfg, workdir: str, seed: int = 0, num: int = 4000, rng_seed: int = 
     """cfg: the run's config (an SRTD-family method with a task encoder); workdir: the run's directory.
     -> {'real': {...}, 'one_step': {...}, 'imagined': [{...} per rollout step], 'horizon', 'num'} where every
     leaf is {'mean', 'std', 'abs_max'} over `num` drawn steps (norms over the state or action dimensions)."""
-    from srtd_jax.methods import resolve
-    from srtd_jax.run import encoder_parts, load_training_data
+    from srtd_jax.run import trained_encoder
 
-    _, data = load_training_data(cfg, log=lambda *_: None)
-    normalizer = windows.make_normalizer(data)  # the run's: built from the whole dataset
-    dd = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
-    params = checkpointing.latest_encoder_params(workdir, seed)
-    nets, _, _ = encoder_parts(cfg, resolve(cfg), data.observations.shape[-1])
+    _, dd, nets, params = trained_encoder(cfg, workdir, seed)
     obs_dim, horizon = dd.obs.shape[-1], cfg.augment.horizon
     norm = lambda x: jnp.linalg.norm(x, axis=-1)
 

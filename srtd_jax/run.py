@@ -334,6 +334,16 @@ def encoder_steps(cfg, num_transitions: int) -> int:
     return _round_up(math.ceil(e.epochs * num_transitions / e.batch_size), e.chunk_steps)
 
 
+def trained_encoder(cfg, workdir: str, seed: int = 0):
+    """A run's training data and seed `seed`'s trained encoder from its latest checkpoint, rebuilt as the run had
+    them -> (EpisodeDataset, DeviceData with the states normalised by the whole dataset's statistics, encoder
+    networks, encoder params {'skill', 'task'})."""
+    _, data = load_training_data(cfg, log=lambda *_: None)
+    device_data = windows.to_device(data, windows.make_normalizer(data), cfg.data.reward_type, cfg.data.reward_scale)
+    nets, _, _ = encoder_parts(cfg, resolve(cfg), data.observations.shape[-1])
+    return data, device_data, nets, checkpointing.latest_encoder_params(workdir, seed)
+
+
 def encoder_parts(cfg, method, obs_dim: int):
     """(networks, update, init(key) -> EncoderState) of the skill and task WAEs (Algorithm 1)."""
     e = cfg.encoder
