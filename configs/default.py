@@ -100,4 +100,6 @@ def get_config():
     v.every_steps = 0          # evaluate every this many RL steps as well (0: only at the end)
     v.seed = 12345             # goals of evaluation episodes
     v.tasks = ()               # task names of the suite to evaluate (empty: all)
+    v.env_workers = 2          # MT10: processes stepping the evaluation environments (1: this process);
+                               # the drone suite steps its environments on the device
     return c

@@ -15,16 +15,16 @@ _POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.e
                  "encoder.batch_size", "encoder.chunk_steps", "rl.batch_size", "rl.steps", "rl.chunk_steps",
                  "rl.policy_delay", "eval.episodes_per_task", "augment.horizon", "cql.num_action_samples",
                  "rl.softmod.num_layers", "rl.softmod.num_modules", "rl.softmod.hidden", "rl.softmod.representation",
-                 "checkpoint.keep"]
+                 "checkpoint.keep", "eval.env_workers"]
 _CHOICES = {"suite": suites.NAMES, "method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
             "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
             "on_nonfinite": NONFINITE_MODES}
 # Fields added after runs were made, with the value an older config.json without them meant.
-ADDED_FIELDS = {"suite": "mt10"}
+ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
-                      "checkpoint.every_seconds", "checkpoint.keep")
+                      "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers")
 
 
 class ConfigError(ValueError):

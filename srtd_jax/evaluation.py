@@ -2,7 +2,6 @@
 step, the task embedding recomputed online from the agent's own last n steps exactly as in training."""
 from __future__ import annotations
 
-import functools
 import time
 from typing import Callable
 
@@ -11,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from srtd_jax.data.windows import Normalizer
-from srtd_jax.envs.metaworld_mt10 import MT10_TASKS, MT10Env
+from srtd_jax.envs import mt10_vector
+from srtd_jax.envs.metaworld_mt10 import MT10_TASKS, goal_count
 
 
 def make_policy(actor_apply: Callable, conditioner: Callable):
@@ -25,38 +25,31 @@ def make_policy(actor_apply: Callable, conditioner: Callable):
     return jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, 0, None)))
 
 
-@functools.lru_cache(maxsize=4)
-def env_pool(tasks: tuple, num_seeds: int) -> list:
-    """(num_seeds, len(tasks)) MT10 environments, built once per process. Building one takes ~0.15 s (30 of them
-    ~4.5 s, a tenth of an evaluation); every episode starts with set_task + reset, so a reused environment
-    gives the same trajectory as a fresh one (tests/test_throughput.py)."""
-    return [[MT10Env(task) for task in tasks] for _ in range(num_seeds)]
-
-
 def evaluate(act: Callable, actor_params, cond_params, *, num_seeds: int, normalizer: Normalizer, n: int,
              action_dim: int, episodes_per_task: int, episode_length: int, reward_type: str, reward_scale: float,
-             seed: int, tasks=MT10_TASKS, log: Callable | None = None) -> np.ndarray:
+             seed: int, tasks=MT10_TASKS, env_workers: int = 1, log: Callable | None = None) -> np.ndarray:
     """Success (at any step) of every seed, task and episode -> (num_seeds, num_tasks, episodes) bool.
 
-    Goals are drawn from a seeded generator shared by all seeds, so every seed faces the same goals."""
-    envs = env_pool(tuple(tasks), num_seeds)
+    Goals are drawn from a seeded generator shared by all seeds, so every seed faces the same goals. The
+    num_seeds x num_tasks environments step in `env_workers` processes (<= 1: in this process); they are built
+    once per process and reused, and every episode starts with set_task + reset, so reuse changes nothing."""
+    envs = mt10_vector.env_grid(tuple(tasks) * num_seeds, env_workers)
     task_ids = jnp.asarray([MT10_TASKS.index(t) for t in tasks], jnp.int32)
     rng = np.random.default_rng(seed)
     num_tasks, obs_dim = len(tasks), normalizer.mean.shape[0]
     success = np.zeros((num_seeds, num_tasks, episodes_per_task), bool)
     start = time.time()
     for ep in range(episodes_per_task):
-        goals = rng.integers(envs[0][0].num_goals, size=num_tasks)
-        obs = np.stack([[env.reset(int(g)) for env, g in zip(row, goals)] for row in envs])
+        goals = rng.integers(goal_count(tasks[0]), size=num_tasks)
+        obs = envs.reset(np.tile(goals, num_seeds)).reshape(num_seeds, num_tasks, obs_dim)
         # (a_k, s_{k+1}, r_k) of the last n steps, zeros before the episode start (as tau_t in training)
         history = np.zeros((num_seeds, num_tasks, n, action_dim + obs_dim + 1), np.float32)
         prev_raw = None
         for _ in range(episode_length):
             actions = np.asarray(act(actor_params, cond_params, normalizer(obs), history, task_ids))
-            steps = [[env.step(a) for env, a in zip(row, arow)] for row, arow in zip(envs, actions)]
-            next_obs = np.stack([[s[0] for s in row] for row in steps])
-            raw = np.array([[s[1] for s in row] for row in steps], np.float32)
-            success[:, :, ep] |= np.array([[s[2] for s in row] for row in steps])
+            next_obs, raw, done = envs.step(actions.reshape(num_seeds * num_tasks, action_dim))
+            next_obs, raw = next_obs.reshape(num_seeds, num_tasks, obs_dim), raw.reshape(num_seeds, num_tasks)
+            success[:, :, ep] |= done.reshape(num_seeds, num_tasks)
             rel = raw - (raw if prev_raw is None else prev_raw)  # 0 at t = 0, as in the datasets
             reward = (rel if reward_type == "relative" else raw) * reward_scale
             step_feat = np.concatenate([actions, normalizer(next_obs), reward[..., None]], -1)

@@ -29,7 +29,8 @@ def _mt10() -> Suite:
         return mt10_evaluate(act, actor_params, cond_params, num_seeds=cfg.num_seeds, normalizer=normalizer,
                              n=cfg.encoder.n, action_dim=mw.ACTION_DIM, episodes_per_task=cfg.eval.episodes_per_task,
                              episode_length=episode_length, reward_type=cfg.data.reward_type,
-                             reward_scale=cfg.data.reward_scale, seed=cfg.eval.seed, tasks=tasks, log=log)
+                             reward_scale=cfg.data.reward_scale, seed=cfg.eval.seed, tasks=tasks,
+                             env_workers=cfg.eval.env_workers, log=log)
 
     ensure = lambda assignment, settings, d: mt10_generate.ensure_datasets(assignment, settings, d.data_dir,
                                                                            d.num_workers, generate=d.generate)

@@ -30,7 +30,7 @@ def tiny_config(data_dir: str):
     r.batch_size, r.steps, r.chunk_steps = 32, 20, 10
     r.softmod.hidden = r.softmod.representation = 16
     c.cql.num_action_samples = 3
-    c.eval.episodes_per_task, c.eval.episode_length = 1, 10
+    c.eval.episodes_per_task, c.eval.episode_length, c.eval.env_workers = 1, 10, 1
     return c
 
 

@@ -1,5 +1,6 @@
 """The throughput changes keep results as they were: the static-phase TD3+BC chunk equals the lax.cond one, the
-unrolled Threefry gives JAX's bits, reused evaluation environments replay fresh ones; and the throughput
+unrolled Threefry gives JAX's bits, reused evaluation environments replay fresh ones, evaluation in worker
+processes replays the in-process loop; and the throughput
 benchmark runs end to end at a tiny size, with its hand FLOP count matching XLA's cost analysis."""
 import json
 import os
@@ -79,6 +80,52 @@ def test_reused_environment_replays_a_fresh_one():
         reused = mw.MT10Env(task)
         episode(reused, 3)
         np.testing.assert_array_equal(episode(reused, 7), episode(mw.MT10Env(task), 7))
+
+
+def test_evaluation_in_worker_processes_replays_the_in_process_loop():
+    """The evaluation grid stepped in 2 spawned processes sees exactly what it sees in this process: every
+    observation and history the policy gets, over two episodes with different goals, and the success flags."""
+    from srtd_jax import evaluation
+    from srtd_jax.data.windows import Normalizer
+    seeds, tasks = 3, ("push", "window-open")  # blocks (0, 4, 3) and (2, 1, 5) of the seed-major grid
+
+    def run(workers):
+        seen = []
+
+        def act(actor_params, cond_params, obs, history, task_ids):  # a policy that reacts to what it sees
+            seen.append((obs.copy(), history.copy()))
+            return np.tanh(obs[..., :4] * 3.0 + history[..., -1, :4] - 0.3 * np.arange(seeds)[:, None, None])
+
+        success = evaluation.evaluate(act, None, None, num_seeds=seeds, normalizer=Normalizer(
+            np.zeros(mw.OBS_DIM, np.float32), np.ones(mw.OBS_DIM, np.float32)), n=3, action_dim=mw.ACTION_DIM,
+            episodes_per_task=2, episode_length=12, reward_type="relative", reward_scale=1.0, seed=5, tasks=tasks,
+            env_workers=workers)
+        return success, seen
+
+    here, pooled = run(1), run(2)
+    assert len(here[1]) == len(pooled[1]) == 24
+    assert not np.array_equal(here[1][5][0][0], here[1][5][0][1])  # the seeds' trajectories differ
+    np.testing.assert_array_equal(here[0], pooled[0])
+    for (obs_a, hist_a), (obs_b, hist_b) in zip(here[1], pooled[1]):
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(hist_a, hist_b)
+    assert not np.array_equal(here[1][0][0], here[1][12][0])  # the second episode has other goals
+    pool = evaluation.mt10_vector.env_grid(tasks * seeds, 2)
+    assert pool.workers == 2 and not pool.env.closed  # it did run in two processes, kept for the next call
+    evaluation.mt10_vector.env_grid(("reach",), 1)
+    assert pool.env.closed  # another grid replaced it: its processes are stopped
+
+
+def test_environment_blocks_share_out_each_task():
+    from srtd_jax.envs.mt10_vector import block_positions
+    grid = mw.MT10_TASKS * 3  # 3 seeds, seed-major
+    blocks = block_positions(grid, 2)
+    assert blocks.shape == (2, 15) and sorted(blocks.reshape(-1)) == list(range(30))
+    for task in mw.MT10_TASKS:  # 3 copies of every task: 2 in one block, 1 in the other
+        assert sorted(sum(grid[i] == task for i in b) for b in blocks) == [1, 2]
+    assert block_positions(grid, 4).shape == (3, 10)  # 30 does not split into 4: the most blocks that fit
+    assert block_positions(grid[:7], 2).shape == (1, 7)
+    assert block_positions(grid, 1).shape == (1, 30)
 
 
 def test_hand_flop_count_matches_xla_cost_analysis():

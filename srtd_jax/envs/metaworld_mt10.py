@@ -79,6 +79,12 @@ def _benchmark() -> _Benchmark:
     return _Benchmark(env_dict.MT10_V3, tasks)
 
 
+def goal_count(task: str) -> int:
+    """How many goal positions `task` has (50 in MT10), without building its environment."""
+    task_index(task)
+    return sum(t.env_name == f"{task}-v3" for t in _benchmark().train_tasks)
+
+
 class MT10Env:
     """One MT10 task's environment; `reset(goal_index)` picks one of its 50 goal positions.
 
