@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from srtd_jax import flops, train, train_state
 from srtd_jax.data.windows import DeviceData
@@ -114,6 +115,21 @@ def test_evaluation_in_worker_processes_replays_the_in_process_loop():
     assert pool.workers == 2 and not pool.env.closed  # it did run in two processes, kept for the next call
     evaluation.mt10_vector.env_grid(("reach",), 1)
     assert pool.env.closed  # another grid replaced it: its processes are stopped
+
+
+@pytest.mark.filterwarnings("ignore:.*(error|exception).*:UserWarning")  # gymnasium logs the worker's traceback
+def test_a_worker_error_reaches_the_caller_and_the_next_grid_is_fresh():
+    from srtd_jax.envs import mt10_vector
+    grid = mt10_vector.env_grid(("reach", "push"), 2)
+    with pytest.raises(ValueError, match=r"actions of shape \(2, 3\) for 2 MT10 environments"):
+        grid.step(np.zeros((2, 3)))
+    with pytest.raises(IndexError):  # goal 99 of 50, raised inside a worker process
+        grid.reset(np.array([0, 99]))
+    assert grid.env.closed
+    fresh = mt10_vector.env_grid(("reach", "push"), 2)
+    assert fresh is not grid and fresh.workers == 2
+    assert fresh.reset(np.array([0, 1])).shape == (2, mw.OBS_DIM)
+    fresh.close()
 
 
 def test_environment_blocks_share_out_each_task():

@@ -75,10 +75,19 @@ class EnvGrid:
             atexit.register(self.close)
         self.num_envs, self.workers = len(tasks), len(fns) if len(fns) > 1 else 0
 
-    def close(self) -> None:
-        """Stops the worker processes (idempotent)."""
+    def close(self, terminate: bool = False) -> None:
+        """Stops the worker processes (idempotent); terminate: without waiting for them."""
         if not self.env.closed:
-            self.env.close()
+            self.env.close(**({"terminate": True} if terminate and self.workers else {}))
+
+    def _call(self, fn, *args):
+        # A worker that raised is shut down by gymnasium, which leaves the vector env unusable: close it all,
+        # so that env_grid builds a fresh one for the next evaluation (a sweep going on to its next cell).
+        try:
+            return fn(*args)
+        except BaseException:
+            self.close(terminate=True)
+            raise
 
     def _to_grid(self, blocks: np.ndarray) -> np.ndarray:
         out = np.empty((self.num_envs,) + blocks.shape[2:], blocks.dtype)
@@ -87,12 +96,16 @@ class EnvGrid:
 
     def reset(self, goals: np.ndarray) -> np.ndarray:
         """goals (N,) int -> observations (N, 39)."""
-        obs, _ = self.env.reset(options={"goals": np.asarray(goals)})
+        obs, _ = self._call(lambda: self.env.reset(options={"goals": np.asarray(goals)}))
         return self._to_grid(obs)
 
     def step(self, actions: np.ndarray):
         """actions (N, 4) -> (observations (N, 39), raw rewards (N,), success flags (N,))."""
-        obs, _, _, _, info = self.env.step(np.asarray(actions, np.float32)[self.positions])
+        actions = np.asarray(actions, np.float32)
+        if actions.shape != (self.num_envs, ACTION_DIM):
+            raise ValueError(f"actions of shape {actions.shape} for {self.num_envs} MT10 environments; expected "
+                             f"({self.num_envs}, {ACTION_DIM})")
+        obs, _, _, _, info = self._call(self.env.step, actions[self.positions])
         return self._to_grid(obs), self._to_grid(info["raw_reward"]), self._to_grid(info["success"])
 
 
@@ -102,9 +115,9 @@ _LIVE: dict = {}
 def env_grid(tasks: tuple, workers: int) -> EnvGrid:
     """EnvGrid(tasks, workers), reused while the same grid is asked for (building one MT10 environment takes
     ~0.15 s, 30 of them a tenth of an evaluation). One grid lives per process: asking for another closes it,
-    so its worker processes do not pile up."""
+    so its worker processes do not pile up; one closed by an error is built again."""
     key = (tuple(tasks), workers)
-    if key not in _LIVE:
+    if key not in _LIVE or _LIVE[key].env.closed:
         for grid in _LIVE.values():
             grid.close()
         _LIVE.clear()
