@@ -11,7 +11,7 @@ import numpy as np
 
 from srtd_jax.data.windows import Normalizer
 from srtd_jax.envs import mt10_vector
-from srtd_jax.envs.metaworld_mt10 import MT10_TASKS, goal_count
+from srtd_jax.envs.metaworld_mt10 import MT10_TASKS, task_goals
 
 
 def make_policy(actor_apply: Callable, conditioner: Callable):
@@ -36,11 +36,12 @@ def evaluate(act: Callable, actor_params, cond_params, *, num_seeds: int, normal
     envs = mt10_vector.env_grid(tuple(tasks) * num_seeds, env_workers)
     task_ids = jnp.asarray([MT10_TASKS.index(t) for t in tasks], jnp.int32)
     rng = np.random.default_rng(seed)
+    num_goals = len(task_goals(tasks[0]))
     num_tasks, obs_dim = len(tasks), normalizer.mean.shape[0]
     success = np.zeros((num_seeds, num_tasks, episodes_per_task), bool)
     start = time.time()
     for ep in range(episodes_per_task):
-        goals = rng.integers(goal_count(tasks[0]), size=num_tasks)
+        goals = rng.integers(num_goals, size=num_tasks)
         obs = envs.reset(np.tile(goals, num_seeds)).reshape(num_seeds, num_tasks, obs_dim)
         # (a_k, s_{k+1}, r_k) of the last n steps, zeros before the episode start (as tau_t in training)
         history = np.zeros((num_seeds, num_tasks, n, action_dim + obs_dim + 1), np.float32)

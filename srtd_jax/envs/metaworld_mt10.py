@@ -79,10 +79,10 @@ def _benchmark() -> _Benchmark:
     return _Benchmark(env_dict.MT10_V3, tasks)
 
 
-def goal_count(task: str) -> int:
-    """How many goal positions `task` has (50 in MT10), without building its environment."""
+def task_goals(task: str) -> list:
+    """The goal descriptors of `task` (50 in MT10), in benchmark order, without building its environment."""
     task_index(task)
-    return sum(t.env_name == f"{task}-v3" for t in _benchmark().train_tasks)
+    return [t for t in _benchmark().train_tasks if t.env_name == f"{task}-v3"]
 
 
 class MT10Env:
@@ -92,11 +92,9 @@ class MT10Env:
     """
 
     def __init__(self, task: str):
-        task_index(task)
-        bench = _benchmark()
+        self.goals = task_goals(task)
         self.task = task
-        self.env = bench.train_classes[f"{task}-v3"]()
-        self.goals = [t for t in bench.train_tasks if t.env_name == f"{task}-v3"]
+        self.env = _benchmark().train_classes[f"{task}-v3"]()
 
     @property
     def num_goals(self) -> int:

@@ -78,7 +78,7 @@ class EnvGrid:
     def close(self, terminate: bool = False) -> None:
         """Stops the worker processes (idempotent); terminate: without waiting for them."""
         if not self.env.closed:
-            self.env.close(**({"terminate": True} if terminate and self.workers else {}))
+            self.env.close(terminate=terminate)
 
     def _call(self, fn, *args):
         # A worker that raised is shut down by gymnasium, which leaves the vector env unusable: close it all,
