@@ -83,17 +83,25 @@ def config_diff(old: dict, new: dict, ignore=OPERATIONAL_FIELDS) -> list[str]:
             for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k, "<absent>") != b.get(k, "<absent>")]
 
 
+def read_json(path: str, remedy: str):
+    """The JSON in path, None if there is no file; an unreadable or corrupt file raises ConfigError naming it
+    (it is never silently replaced). remedy completes 'move it away to ...'."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} exists but cannot be read ({err}); move it away to {remedy}") from err
+
+
 def check_workdir_config(cfg, path: str, allow_change: bool = False) -> list[str]:
     """Compares cfg with the config.json of an earlier run in the same workdir (if any).
 
     Returns the differing fields; raises ConfigMismatchError listing them unless allow_change."""
-    try:
-        with open(path) as f:
-            old = json.load(f)
-    except FileNotFoundError:
+    old = read_json(path, "start a new run")
+    if old is None:
         return []
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"{path} exists but cannot be read ({err}); move it away to start a new run") from err
     diff = config_diff(old, json.loads(cfg.to_json_best_effort()))
     if diff and not allow_change:
         raise ConfigMismatchError(

@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from srtd_jax import paper_results, suites, sweep
+from srtd_jax.config_check import ConfigMismatchError, config_diff, read_json
 from srtd_jax.data import mixtures
 from srtd_jax.reporting import mean_ci95
 
@@ -56,8 +57,36 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
             "mean": mean, "ci95": ci, "paper": paper_results.published(suite, configuration, cell.method),
             "learning_curve": [{"step": p["step"], "per_seed_mean": np.mean(p["success"], axis=1).tolist()}
                                for p in summary["learning_curve"]],
-            "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None)})
+            "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None),
+            "config": json.loads(sweep.cell_config(bcfg, cell).to_json_best_effort())})
     return records, missing
+
+
+def kept_records(bcfg, all_cells: list, missing: list[str], path: str) -> list[dict]:
+    """Records of an earlier results.json (path) for cells whose workdir is gone (a fresh machine, a cleaned
+    runs/): rewriting the tables must not lose finished results. A kept record must come from the same sweep:
+    its config (older records: the sweep's budget and seed count) equal to the cell's now, else
+    ConfigMismatchError; an unreadable file raises ConfigError instead of being overwritten."""
+    old = read_json(path, "write new tables")
+    if old is None:
+        return []
+    by_name = {c.name: c for c in all_cells}
+    kept = []
+    for record in old.get("records", []):
+        cell = by_name.get(record.get("cell"))
+        if cell is None or cell.name not in missing:
+            continue
+        if "config" in record:
+            diff = config_diff(record["config"], json.loads(sweep.cell_config(bcfg, cell).to_json_best_effort()))
+        else:
+            diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in (("budget", bcfg.budget), ("num_seeds", bcfg.num_seeds))
+                    if old.get(k) != v]
+        if diff:
+            raise ConfigMismatchError(
+                f"{path} holds a result of cell {cell.name} (its workdir is gone) made with a different config; "
+                "differing fields:\n  " + "\n  ".join(diff) + "\nMove the file away or use another results_dir.")
+        kept.append(dict(record, kept_from=path))
+    return kept
 
 
 def _pct(mean: float, ci: float) -> str:
@@ -110,6 +139,10 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if the sweep
     has ablations) and curves.png under out_dir. -> the JSON written, with the table's file name under 'table'."""
     records, missing = collect(bcfg, all_cells, root)
+    kept = kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))
+    order = {c.name: i for i, c in enumerate(all_cells)}
+    records = sorted(records + kept, key=lambda r: order[r["cell"]])
+    missing = [name for name in missing if name not in {r["cell"] for r in kept}]
     suite = bcfg.base.suite
     table, _ = paper_results.TABLES[suite]
     table_file = table.lower().replace(" ", "") + ".md"
@@ -132,6 +165,9 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
              "paper's budget).", ""]
     if missing:
         lines += [f"**Not finished ({len(missing)} cells):** " + ", ".join(missing), ""]
+    if kept:
+        lines += [f"Kept from the earlier results.json (workdirs gone, configs checked equal; {len(kept)} cells): "
+                  + ", ".join(r["cell"] for r in kept), ""]
     lines += [f"## {table} layout", ""] + _table(records, main_confs, list(bcfg.methods), True, suite) + [""]
     if verdicts:
         lines += ["## The paper's ordering (SRTD+ID ≥ SRTD > SoftMod, PCGrad, TD3+BC), on our seed means", "",

@@ -2,6 +2,7 @@
 Table 1 writer (Student t intervals, bold best, the paper's numbers), plots and embedding maps."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -119,9 +120,27 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     z, task_ids = embedding_map.cell_embeddings(sweep.cell_config(b, cells[1]), sweep.cell_workdir(b.workdir, cells[1]))
     assert z.shape == (len(task_ids), b.base.encoder.latent_dim) and set(task_ids) == set(range(10))
 
+    # a fresh machine (two workdirs gone): rewriting the tables keeps those cells' records from results.json
+    shutil.rmtree(os.path.join(b.workdir, "rp5_me5"))
+    again = sweep_report.write(b, cells, b.workdir, b.results_dir, "cmd")
+    assert again["not_finished"] == [] and [r["cell"] for r in again["records"]] == [c.name for c in cells]
+    assert ["kept_from" in r for r in again["records"]] == [False, False, True, True]
+    assert [r["success_per_seed_task"] for r in again["records"]] == [r["success_per_seed_task"] for r in records]
+    assert "Kept from the earlier results.json" in open(os.path.join(b.results_dir, "table1.md")).read()
+
     b.base.rl.alpha = 1.0  # a changed sweep on the same workdirs is refused, naming the field
     with pytest.raises(ConfigMismatchError, match="rl.alpha"):
         sweep.run_cells(b, cells[:1], b.workdir, log=lambda *_: None)
+    results_json = os.path.join(b.results_dir, "results.json")
+    before = open(results_json).read()
+    with pytest.raises(ConfigMismatchError, match="rp5_me5/td3bc") as err:  # nor are kept records of another config
+        sweep_report.write(b, cells[2:], b.workdir, b.results_dir, "cmd")
+    assert "rl.alpha" in str(err.value) and open(results_json).read() == before
+    with open(results_json, "w") as f:
+        f.write(before[:100])  # a corrupt results.json is named, not overwritten
+    with pytest.raises(ConfigError, match="cannot be read"):
+        sweep_report.write(b, cells[2:], b.workdir, b.results_dir, "cmd")
+    assert open(results_json).read() == before[:100]
 
 
 def test_keep_going_runs_the_other_cells_and_names_the_failures(tmp_path):
