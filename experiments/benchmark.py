@@ -68,8 +68,9 @@ def _tables(bcfg, all_cells) -> None:
     print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/{result['table']} "
           f"({len(result['not_finished'])} not finished)")
     if FLAGS.embeddings and bcfg.embedding_configurations and bcfg.embedding_methods:
-        drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"))
-        print(f"[sweep] embedding maps: {drawn or 'none (no finished embedding cell)'}")
+        drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"),
+                                   finished={r["cell"] for r in result["records"]})
+        print(f"[sweep] embedding maps: {drawn or 'not drawn (no finished embedding cell with its checkpoints)'}")
 
 
 if __name__ == "__main__":

@@ -36,14 +36,19 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
-def draw(bcfg, all_cells, root: str, path: str) -> list[str]:
-    """Draws the maps of the embedding group's finished cells into `path`. -> names of the cells drawn."""
+def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
+    """Draws the maps of the embedding group's finished cells into `path`. -> names of the cells drawn.
+
+    finished: names of cells known to have finished (records kept from results.json); if one of them is an
+    embedding cell whose workdir is gone, its panel would drop out, so nothing is drawn and `path` stays."""
     panels = []
     for cell in all_cells:
         if "embedding" not in cell.groups:
             continue
         cfg, workdir = sweep.cell_config(bcfg, cell), sweep.cell_workdir(root, cell)
         if sweep.finished_summary(cfg, workdir) is None:
+            if cell.name in finished:
+                return []
             continue
         z, task_ids = cell_embeddings(cfg, workdir)
         panels.append((cell, pca_2d(z), task_ids))

@@ -127,6 +127,12 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     assert ["kept_from" in r for r in again["records"]] == [False, False, True, True]
     assert [r["success_per_seed_task"] for r in again["records"]] == [r["success_per_seed_task"] for r in records]
     assert "Kept from the earlier results.json" in open(os.path.join(b.results_dir, "table1.md")).read()
+    maps = os.path.join(b.results_dir, "embeddings.png")
+    drawn_before = open(maps, "rb").read()
+    shutil.move(os.path.join(b.workdir, "rp10", "srtd"), str(tmp_path / "moved"))  # a kept embedding cell
+    assert embedding_map.draw(b, cells, b.workdir, maps, finished={"rp10/srtd"}) == []  # its panel is not lost
+    assert open(maps, "rb").read() == drawn_before
+    shutil.move(str(tmp_path / "moved"), os.path.join(b.workdir, "rp10", "srtd"))
 
     b.base.rl.alpha = 1.0  # a changed sweep on the same workdirs is refused, naming the field
     with pytest.raises(ConfigMismatchError, match="rl.alpha"):
