@@ -171,10 +171,16 @@ def test_ordering_verdicts_by_hand():
                rec("pcgrad", 0.30, 0.01), rec("softmod", 0.33, 0.02)]
     (v,) = sweep_report.ordering(records, ["rp10", "mr10"])  # mr10 has no records: no verdict
     assert v["srtd_id_ge_srtd"] and v["srtd_gt_baselines"] and v["best_baseline"] == "softmod"
+    assert v["baselines_missing"] == []
     assert v["margin"] == pytest.approx(0.02) and not v["margin_beyond_ci"]  # 0.32 < 0.35
     records[1] = rec("srtd", 0.45, 0.03)
     (v,) = sweep_report.ordering(records, ["rp10"])
     assert not v["srtd_id_ge_srtd"] and v["margin_beyond_ci"]  # 0.42 > 0.35
+    (v,) = sweep_report.ordering(records[:3] + records[4:], ["rp10"])  # PCGrad not run: compared with the rest
+    assert v["baselines_missing"] == ["pcgrad"] and v["best_baseline"] == "softmod"
+    (v,) = sweep_report.ordering(records[:3], ["rp10"])
+    assert v["baselines_missing"] == ["pcgrad", "softmod"] and v["margin"] == pytest.approx(0.45 - 0.20)
+    assert sweep_report.ordering(records[1:3], ["rp10"]) == []  # no SRTD+ID: no verdict
 
 
 def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
