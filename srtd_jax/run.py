@@ -11,7 +11,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srtd_jax import augmentation, checkpointing, devices, kernels, losses, reporting, suites, train, train_state
+from srtd_jax import (
+    augmentation,
+    checkpointing,
+    devices,
+    kernels,
+    losses,
+    reporting,
+    suites,
+    train,
+    train_state,
+)
 from srtd_jax.config_check import check_config, check_workdir_config
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures, windows
