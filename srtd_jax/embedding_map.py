@@ -41,15 +41,17 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
 
     finished: names of cells known to have finished (records kept from results.json); if one of them is an
     embedding cell whose workdir is gone, its panel would drop out, so nothing is drawn and `path` stays."""
-    panels = []
+    drawable = []  # checked for all cells before any checkpoint is restored
     for cell in all_cells:
         if "embedding" not in cell.groups:
             continue
         cfg, workdir = sweep.cell_config(bcfg, cell), sweep.cell_workdir(root, cell)
-        if sweep.finished_summary(cfg, workdir) is None:
-            if cell.name in finished:
-                return []
-            continue
+        if sweep.finished_summary(cfg, workdir) is not None:
+            drawable.append((cell, cfg, workdir))
+        elif cell.name in finished:
+            return []
+    panels = []
+    for cell, cfg, workdir in drawable:
         z, task_ids = cell_embeddings(cfg, workdir)
         panels.append((cell, pca_2d(z), task_ids))
     if not panels:

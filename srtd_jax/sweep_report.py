@@ -144,7 +144,8 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     kept = kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))
     order = {c.name: i for i, c in enumerate(all_cells)}
     records = sorted(records + kept, key=lambda r: order[r["cell"]])
-    missing = [name for name in missing if name not in {r["cell"] for r in kept}]
+    kept_names = {r["cell"] for r in kept}
+    missing = [name for name in missing if name not in kept_names]
     suite = bcfg.base.suite
     table, _ = paper_results.TABLES[suite]
     table_file = table.lower().replace(" ", "") + ".md"
