@@ -21,7 +21,8 @@ flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), 
 flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit.")
 flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
 flags.DEFINE_bool("keep_going", False, "Run the other cells when one fails, then exit with the failures named.")
-flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (needs the embedding cells' checkpoints).")
+flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the embedding cells' checkpoints, or the "
+                  "panels stored under <results_dir>/embedding_points/ once a workdir is gone).")
 
 
 def main(argv):
@@ -70,7 +71,7 @@ def _tables(bcfg, all_cells) -> None:
     if FLAGS.embeddings and bcfg.embedding_configurations and bcfg.embedding_methods:
         drawn = embedding_map.draw(bcfg, all_cells, bcfg.workdir, os.path.join(bcfg.results_dir, "embeddings.png"),
                                    finished={r["cell"] for r in result["records"]})
-        print(f"[sweep] embedding maps: {drawn or 'not drawn (no finished embedding cell with its checkpoints)'}")
+        print(f"[sweep] embedding maps: {drawn or 'not drawn (no finished embedding cell, or a kept one without its stored panel)'}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,18 @@
 coloured by task, one panel per finished (configuration, method) cell of the sweep's embedding group."""
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 
 from srtd_jax import suites, sweep
+from srtd_jax.config_check import (
+    ConfigError,
+    ConfigMismatchError,
+    config_diff,
+    read_json,
+)
 
 POINTS_PER_TASK = 400
 
@@ -36,24 +45,71 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
+def points_path(out_dir: str, cell) -> str:
+    """Where a cell's panel points are kept, beside the figure: <out_dir>/embedding_points/<conf>_<method>.json."""
+    return os.path.join(out_dir, "embedding_points", f"{sweep.slug(cell.configuration)}_{cell.method}.json")
+
+
+def panel_points(cfg, workdir: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """A finished cell's panel: PCA of all its z, then up to POINTS_PER_TASK points per task, written to path
+    (with the cell config) so that the panel can be drawn again once the workdir and its checkpoints are gone.
+    -> (xy (M, 2), task ids (M,))"""
+    z, task_ids = cell_embeddings(cfg, workdir)
+    xy = pca_2d(z)
+    rng = np.random.default_rng(0)
+    keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(task_ids == t))[:POINTS_PER_TASK]
+                                   for t in np.unique(task_ids)]))
+    xy, task_ids = xy[keep].astype(np.float32), task_ids[keep]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"config": json.loads(cfg.to_json_best_effort()), "task_ids": task_ids.tolist(),
+                   "xy": np.round(xy, 4).tolist()}, f)
+    os.replace(path + ".tmp", path)  # a killed write leaves the earlier file whole
+    return xy, task_ids
+
+
+def stored_points(cfg, path: str):
+    """The panel kept at path by panel_points, None if there is none. -> (xy (M, 2), task ids (M,)) or None;
+    a corrupt file raises ConfigError and one of another config ConfigMismatchError, both naming the file."""
+    stored = read_json(path, "draw the maps without it (rerun the cell to get its panel back)")
+    if stored is None:
+        return None
+    try:
+        xy, task_ids = np.asarray(stored["xy"], np.float32), np.asarray(stored["task_ids"], np.int64)
+        config = stored["config"]
+        ok = xy.ndim == 2 and xy.shape[1:] == (2,) and task_ids.shape == xy.shape[:1]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"{path} is not an embedding points file ({err!r}); move it away") from err
+    if not ok:
+        raise ConfigError(f"{path} is not an embedding points file (xy {xy.shape}, task ids {task_ids.shape})")
+    diff = config_diff(config, json.loads(cfg.to_json_best_effort()))
+    if diff:
+        raise ConfigMismatchError(f"{path} holds the panel of a different config; differing fields:\n  "
+                                  + "\n  ".join(diff))
+    return xy, task_ids
+
+
 def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
     """Draws the maps of the embedding group's finished cells into `path`. -> names of the cells drawn.
 
-    finished: names of cells known to have finished (records kept from results.json); if one of them is an
-    embedding cell whose workdir is gone, its panel would drop out, so nothing is drawn and `path` stays."""
-    drawable = []  # checked for all cells before any checkpoint is restored
+    A cell with its workdir is embedded from its checkpoint and its panel is stored (`points_path`); a cell in
+    `finished` (records kept from results.json) whose workdir is gone is drawn from its stored panel. If it has
+    none, its panel would drop out, so nothing is drawn and `path` stays."""
+    todo = []  # checked for all cells before any checkpoint is restored
     for cell in all_cells:
         if "embedding" not in cell.groups:
             continue
         cfg, workdir = sweep.cell_config(bcfg, cell), sweep.cell_workdir(root, cell)
-        if sweep.finished_summary(cfg, workdir) is not None:
-            drawable.append((cell, cfg, workdir))
-        elif cell.name in finished:
-            return []
-    panels = []
-    for cell, cfg, workdir in drawable:
-        z, task_ids = cell_embeddings(cfg, workdir)
-        panels.append((cell, pca_2d(z), task_ids))
+        stored = points_path(os.path.dirname(path), cell)
+        points = None
+        if sweep.finished_summary(cfg, workdir) is None:
+            if cell.name not in finished:
+                continue
+            points = stored_points(cfg, stored)
+            if points is None:
+                return []
+        todo.append((cell, cfg, workdir, stored, points))
+    panels = [(cell, *(points or panel_points(cfg, workdir, stored))) for cell, cfg, workdir, stored, points in todo]
     if not panels:
         return []
     import matplotlib
@@ -67,7 +123,6 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
     for ax in axes.flat:
         ax.axis("off")
     colours = plt.get_cmap("tab10")
-    rng = np.random.default_rng(0)
     task_names = suites.task_names(bcfg.base.suite)
     first = None
     for cell, xy, task_ids in panels:
@@ -76,7 +131,6 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
         first = first or ax
         for t in np.unique(task_ids):
             idx = np.flatnonzero(task_ids == t)
-            idx = rng.choice(idx, min(POINTS_PER_TASK, idx.size), replace=False)
             ax.scatter(xy[idx, 0], xy[idx, 1], s=2, color=colours(int(t) % 10), label=task_names[int(t)])
         ax.set_title(f"{cell.method} on {sweep.slug(cell.configuration)}", fontsize=9)
         ax.set_xticks([])

@@ -128,10 +128,25 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     assert [r["success_per_seed_task"] for r in again["records"]] == [r["success_per_seed_task"] for r in records]
     assert "Kept from the earlier results.json" in open(os.path.join(b.results_dir, "table1.md")).read()
     maps = os.path.join(b.results_dir, "embeddings.png")
-    drawn_before = open(maps, "rb").read()
+    stored = embedding_map.points_path(b.results_dir, cells[1])
+    xy, ids = embedding_map.stored_points(sweep.cell_config(b, cells[1]), stored)  # written by the draw above
+    assert xy.shape == (len(ids), 2) and set(ids) == set(range(10))
+    full = embedding_map.pca_2d(z)  # every stored point is a projected window of its own task
+    nearest = np.abs(xy[:, None] - full[None]).max(-1).argmin(1)
+    assert np.abs(xy - full[nearest]).max() < 1e-3 and (task_ids[nearest] == ids).all()
     shutil.move(os.path.join(b.workdir, "rp10", "srtd"), str(tmp_path / "moved"))  # a kept embedding cell
+    os.remove(maps)
+    assert embedding_map.draw(b, cells, b.workdir, maps, finished={"rp10/srtd"}) == ["rp10/srtd"]  # from its points
+    assert os.path.exists(maps)
+    drawn_before = open(maps, "rb").read()
+    shutil.move(stored, str(tmp_path / "points.json"))
     assert embedding_map.draw(b, cells, b.workdir, maps, finished={"rp10/srtd"}) == []  # its panel is not lost
     assert open(maps, "rb").read() == drawn_before
+    with open(stored, "w") as f:
+        f.write("{not json")
+    with pytest.raises(ConfigError, match="embedding_points"):
+        embedding_map.draw(b, cells, b.workdir, maps, finished={"rp10/srtd"})
+    shutil.move(str(tmp_path / "points.json"), stored)
     shutil.move(str(tmp_path / "moved"), os.path.join(b.workdir, "rp10", "srtd"))
 
     b.base.rl.alpha = 1.0  # a changed sweep on the same workdirs is refused, naming the field
