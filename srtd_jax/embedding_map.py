@@ -16,6 +16,7 @@ from srtd_jax.config_check import (
 )
 
 POINTS_PER_TASK = 400
+KNN_K = 10  # neighbours of the task-separation score
 
 
 def cell_embeddings(cfg, workdir: str, seed: int = 0, episodes_per_task: int = 20, rng_seed: int = 0):
@@ -45,38 +46,56 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
+def knn_task_accuracy(z: np.ndarray, task_ids: np.ndarray, k: int = KNN_K) -> float:
+    """How well z separates the tasks: the share of points whose task is the majority task of their k nearest
+    other points (Euclidean; a tie goes to the lower task id). z (N, D), task_ids (N,) -> accuracy in [0, 1];
+    chance is about 1 / number of tasks."""
+    if not 0 < k < len(z):
+        raise ValueError(f"k={k} needs 0 < k < number of points ({len(z)})")
+    z = np.asarray(z, np.float64)
+    d = ((z[:, None, :] - z[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)  # leave each point out of its own vote
+    neighbours = np.argpartition(d, k - 1, axis=1)[:, :k]
+    votes = task_ids[neighbours]
+    counts = (votes[:, :, None] == np.unique(task_ids)[None, None, :]).sum(1)
+    return float((np.unique(task_ids)[counts.argmax(1)] == task_ids).mean())
+
+
 def points_path(out_dir: str, cell) -> str:
     """Where a cell's panel points are kept, beside the figure: <out_dir>/embedding_points/<conf>_<method>.json."""
     return os.path.join(out_dir, "embedding_points", f"{sweep.slug(cell.configuration)}_{cell.method}.json")
 
 
-def panel_points(cfg, workdir: str, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """A finished cell's panel: PCA of all its z, then up to POINTS_PER_TASK points per task, written to path
-    (with the cell config) so that the panel can be drawn again once the workdir and its checkpoints are gone.
-    -> (xy (M, 2), task ids (M,))"""
+def panel_points(cfg, workdir: str, path: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """A finished cell's panel: PCA of all its z, then up to POINTS_PER_TASK points per task, and the k-NN task
+    accuracy of those points' z (latent space, not the projection). Written to path (with the cell config) so
+    that the panel can be drawn again once the workdir and its checkpoints are gone.
+    -> (xy (M, 2), task ids (M,), accuracy)"""
     z, task_ids = cell_embeddings(cfg, workdir)
     xy = pca_2d(z)
     rng = np.random.default_rng(0)
     keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(task_ids == t))[:POINTS_PER_TASK]
                                    for t in np.unique(task_ids)]))
+    accuracy = knn_task_accuracy(z[keep], task_ids[keep])
     xy, task_ids = xy[keep].astype(np.float32), task_ids[keep]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w") as f:
         json.dump({"config": json.loads(cfg.to_json_best_effort()), "task_ids": task_ids.tolist(),
-                   "xy": np.round(xy, 4).tolist()}, f)
+                   "xy": np.round(xy.astype(np.float64), 4).tolist(),
+                   "knn_task_accuracy": accuracy, "knn_k": KNN_K}, f)
     os.replace(path + ".tmp", path)  # a killed write leaves the earlier file whole
-    return xy, task_ids
+    return xy, task_ids, accuracy
 
 
 def stored_points(cfg, path: str):
-    """The panel kept at path by panel_points, None if there is none. -> (xy (M, 2), task ids (M,)) or None;
+    """The panel kept at path by panel_points, None if there is none. -> (xy (M, 2), task ids (M,), accuracy);
     a corrupt file raises ConfigError and one of another config ConfigMismatchError, both naming the file."""
     stored = read_json(path, "draw the maps without it (rerun the cell to get its panel back)")
     if stored is None:
         return None
     try:
         xy, task_ids = np.asarray(stored["xy"], np.float32), np.asarray(stored["task_ids"], np.int64)
-        config = stored["config"]
+        config, accuracy = stored["config"], float(stored["knn_task_accuracy"])
         ok = xy.ndim == 2 and xy.shape[1:] == (2,) and task_ids.shape == xy.shape[:1]
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"{path} is not an embedding points file ({err!r}); move it away") from err
@@ -86,7 +105,7 @@ def stored_points(cfg, path: str):
     if diff:
         raise ConfigMismatchError(f"{path} holds the panel of a different config; differing fields:\n  "
                                   + "\n  ".join(diff))
-    return xy, task_ids
+    return xy, task_ids, accuracy
 
 
 def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
@@ -116,8 +135,8 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    confs = list(dict.fromkeys(sweep.slug(c.configuration) for c, _, _ in panels))
-    methods = list(dict.fromkeys(c.method for c, _, _ in panels))
+    confs = list(dict.fromkeys(sweep.slug(c.configuration) for c, *_ in panels))
+    methods = list(dict.fromkeys(c.method for c, *_ in panels))
     fig, axes = plt.subplots(len(methods), len(confs), figsize=(3.6 * len(confs), 3.4 * len(methods)),
                              squeeze=False)
     for ax in axes.flat:
@@ -125,19 +144,22 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
     colours = plt.get_cmap("tab10")
     task_names = suites.task_names(bcfg.base.suite)
     first = None
-    for cell, xy, task_ids in panels:
+    for cell, xy, task_ids, accuracy in panels:
         ax = axes[methods.index(cell.method), confs.index(sweep.slug(cell.configuration))]
         ax.axis("on")
         first = first or ax
         for t in np.unique(task_ids):
             idx = np.flatnonzero(task_ids == t)
             ax.scatter(xy[idx, 0], xy[idx, 1], s=2, color=colours(int(t) % 10), label=task_names[int(t)])
-        ax.set_title(f"{cell.method} on {sweep.slug(cell.configuration)}", fontsize=9)
+        ax.set_title(f"{cell.method} on {sweep.slug(cell.configuration)}\n{KNN_K}-NN task accuracy {accuracy:.2f}",
+                     fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     first.legend(fontsize=6, markerscale=4, loc="best")
-    fig.suptitle("task embeddings z (seed 0), first two principal components", fontsize=10)
+    fig.suptitle(f"task embeddings z (seed 0), first two principal components; {KNN_K}-NN task accuracy: share of "
+                 f"windows whose {KNN_K} nearest z are mostly of their task (chance {1 / len(task_names):.2f})",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return [c.name for c, _, _ in panels]
+    return [c.name for c, *_ in panels]

@@ -129,7 +129,8 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     assert "Kept from the earlier results.json" in open(os.path.join(b.results_dir, "table1.md")).read()
     maps = os.path.join(b.results_dir, "embeddings.png")
     stored = embedding_map.points_path(b.results_dir, cells[1])
-    xy, ids = embedding_map.stored_points(sweep.cell_config(b, cells[1]), stored)  # written by the draw above
+    xy, ids, accuracy = embedding_map.stored_points(sweep.cell_config(b, cells[1]), stored)  # from the draw above
+    assert 0.0 <= accuracy <= 1.0
     assert xy.shape == (len(ids), 2) and set(ids) == set(range(10))
     full = embedding_map.pca_2d(z)  # every stored point is a projected window of its own task
     nearest = np.abs(xy[:, None] - full[None]).max(-1).argmin(1)
@@ -177,6 +178,22 @@ def test_keep_going_runs_the_other_cells_and_names_the_failures(tmp_path):
     with pytest.raises(DatasetError, match="reach_RP_.*npz does not exist"):
         sweep.run_cells(b, sweep.cells(b), str(tmp_path / "runs"), log=log.append)  # default: stop at the first
     assert not any("rp10/srtd:" in line for line in log)
+
+
+def test_knn_task_accuracy_by_hand():
+    from srtd_jax.embedding_map import knn_task_accuracy
+    # 1-D: task 0 at 0, 1, 2 and task 1 at 10, 11, 2.5. With k=2 the neighbours of 0 are {1, 2} (task 0, right);
+    # of 1: {0, 2} (right); of 2: {2.5, 1}, a 1-1 tie that goes to the lower id 0 (right); of 10: {11, 2.5} (1,
+    # right); of 11: {10, 2.5} (right); of 2.5: {2, 1} (0, wrong). 5 of 6.
+    z = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [2.5]])
+    tasks = np.array([0, 0, 0, 1, 1, 1])
+    assert knn_task_accuracy(z, tasks, k=2) == pytest.approx(5 / 6)
+    assert knn_task_accuracy(z[:5], tasks[:5], k=1) == 1.0  # without the stray every nearest point agrees
+    # ties against a point: 0 (task 0) has {1, 2} (task 1, wrong); 1 (task 1) has {0, 2}: tie -> 0, wrong;
+    # 2 (task 1) has {1, 0}: tie -> 0, wrong
+    assert knn_task_accuracy(np.array([[0.0], [1.0], [2.0]]), np.array([0, 1, 1]), k=2) == 0.0
+    with pytest.raises(ValueError, match="k=6"):
+        knn_task_accuracy(z, tasks, k=6)
 
 
 def test_ordering_verdicts_by_hand():
