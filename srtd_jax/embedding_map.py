@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from srtd_jax import suites, sweep
+from srtd_jax import reporting, suites, sweep
 from srtd_jax.config_check import (
     ConfigError,
     ConfigMismatchError,
@@ -79,11 +79,9 @@ def panel_points(cfg, workdir: str, path: str) -> tuple[np.ndarray, np.ndarray, 
     accuracy = knn_task_accuracy(z[keep], task_ids[keep])
     xy, task_ids = xy[keep].astype(np.float32), task_ids[keep]
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump({"config": json.loads(cfg.to_json_best_effort()), "task_ids": task_ids.tolist(),
-                   "xy": np.round(xy.astype(np.float64), 4).tolist(),
-                   "knn_task_accuracy": accuracy, "knn_k": KNN_K}, f)
-    os.replace(path + ".tmp", path)  # a killed write leaves the earlier file whole
+    reporting.write_json(path, {"config": json.loads(cfg.to_json_best_effort()), "task_ids": task_ids.tolist(),
+                                "xy": np.round(xy.astype(np.float64), 4).tolist(),
+                                "knn_task_accuracy": accuracy, "knn_k": KNN_K}, indent=None)
     return xy, task_ids, accuracy
 
 

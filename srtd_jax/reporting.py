@@ -8,6 +8,14 @@ import numpy as np
 from scipy import stats
 
 
+def write_json(path: str, obj, indent: int | None = 2) -> None:
+    """Atomic JSON write: a temporary file renamed into place, so a killed write leaves the earlier file whole."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=indent)
+    os.replace(tmp, path)
+
+
 class MetricWriter:
     """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard.
 

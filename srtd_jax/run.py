@@ -133,20 +133,12 @@ def _nonfinite_handler(cfg, workdir: str, phase: str, log):
                   "note": "states/keys: each faulty seed as it was just before its first non-finite update; "
                           "that update is chunk(states, keys, step) with one step from the saved key"}
         if devices.is_primary():
-            _write_json(os.path.join(workdir, "nonfinite", f"{phase}_step{first}.json"), report)
+            reporting.write_json(os.path.join(workdir, "nonfinite", f"{phase}_step{first}.json"), report)
         raise NonFiniteError(
             f"{phase}: non-finite update: " + "; ".join(where) + f". The states and keys before it are saved in "
             f"{path} (report beside it); the last regular checkpoint is kept. Set on_nonfinite='skip' to drop "
             "such updates instead.")
     return handle
-
-
-def _write_json(path: str, obj) -> None:
-    """Atomic JSON write: a temporary file renamed into place."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
 
 
 def _prepare_workdir(cfg, workdir: str, diff: list, command: str | None, log) -> None:
@@ -321,7 +313,7 @@ def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) ->
     rates = run_eval(rl_total, rl_states)
     summary = reporting.summarize(rates, tasks, assignment, curve, cfg, metric=suite.metric)
     if devices.is_primary():
-        _write_json(summary_path, summary)
+        reporting.write_json(summary_path, summary)
     writer.close()
     log(reporting.console_table(summary))
     return summary

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from srtd_jax import paper_results, suites, sweep
+from srtd_jax import paper_results, reporting, suites, sweep
 from srtd_jax.config_check import ConfigMismatchError, config_diff, read_json
 from srtd_jax.data import mixtures
 from srtd_jax.reporting import mean_ci95
@@ -156,8 +156,7 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     verdicts = ordering(records, main_confs)
     result = {"command": command, "suite": suite, "table": table_file, "budget": bcfg.budget,
               "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts}
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    reporting.write_json(os.path.join(out_dir, "results.json"), result, indent=1)
 
     episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
     lines = [f"Made by: `{command}`", "",
