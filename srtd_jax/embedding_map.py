@@ -53,7 +53,8 @@ def knn_task_accuracy(z: np.ndarray, task_ids: np.ndarray, k: int = KNN_K) -> fl
     if not 0 < k < len(z):
         raise ValueError(f"k={k} needs 0 < k < number of points ({len(z)})")
     z = np.asarray(z, np.float64)
-    d = ((z[:, None, :] - z[None, :, :]) ** 2).sum(-1)
+    sq = (z ** 2).sum(1)
+    d = sq[:, None] + sq[None, :] - 2 * z @ z.T  # (N, N) squared distances without an (N, N, D) temporary
     np.fill_diagonal(d, np.inf)  # leave each point out of its own vote
     neighbours = np.argpartition(d, k - 1, axis=1)[:, :k]
     votes = task_ids[neighbours]
@@ -126,7 +127,8 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
             if points is None:
                 return []
         todo.append((cell, cfg, workdir, stored, points))
-    panels = [(cell, *(points or panel_points(cfg, workdir, stored))) for cell, cfg, workdir, stored, points in todo]
+    panels = [(cell, *(panel_points(cfg, workdir, stored) if points is None else points))
+              for cell, cfg, workdir, stored, points in todo]
     if not panels:
         return []
     import matplotlib
