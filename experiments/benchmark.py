@@ -7,7 +7,8 @@ resumable launcher run with all its seeds, then the tables and plots under the c
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --cells=none    # tables only
   python -m experiments.benchmark --config=configs/benchmark_drone.py:cpu                 # Table 2, results/drone/
 
-A killed sweep resumes where it stopped on the same command; finished cells are never re-run. Cells may run in
+A killed sweep resumes where it stopped on the same command; finished cells are never re-run, also those whose
+workdirs are gone but whose results are kept in results.json (`--rerun_kept` runs them again). Cells may run in
 separate processes or on separate machines sharing the workdir (any scheduler); each writes only its own
 workdir, and the tables are made from whatever cells have finished.
 """
@@ -20,6 +21,8 @@ flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), 
                     "name patterns ('mr10/*', '*/srtd_id'); comma-separated.")
 flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit.")
 flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
+flags.DEFINE_bool("rerun_kept", False, "Also run selected cells whose results are kept in results.json but whose "
+                  "workdirs are gone (e.g. to get their checkpoints back); by default they count as finished.")
 flags.DEFINE_bool("keep_going", False, "Run the other cells when one fails, then exit with the failures named.")
 flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the embedding cells' checkpoints, or the "
                   "panels stored under <results_dir>/embedding_points/ once a workdir is gone).")
@@ -30,16 +33,23 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     import shlex
 
-    from srtd_jax import sweep
+    from srtd_jax import sweep, sweep_report
 
     bcfg = FLAGS.config
     sweep.check(bcfg)
     all_cells = sweep.cells(bcfg)
+    kept = set(sweep_report.kept_cells(bcfg, all_cells, bcfg.workdir, bcfg.results_dir))
     if FLAGS.list:
         for i, cell in enumerate(all_cells):
-            print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {sweep.state(bcfg, cell, bcfg.workdir)}")
+            state = "finished (kept in results.json)" if cell.name in kept else sweep.state(bcfg, cell, bcfg.workdir)
+            print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {state}")
         return
     selected = [] if FLAGS.cells == "none" else sweep.select(all_cells, FLAGS.cells)
+    skipped = [c.name for c in selected if c.name in kept and not FLAGS.rerun_kept]
+    if skipped:  # finished on another machine or before runs/ was cleaned: not worth hours to redo
+        print(f"[sweep] skipping {len(skipped)} cell(s) finished in {bcfg.results_dir}/results.json whose workdirs "
+              f"are gone (--rerun_kept runs them again): {', '.join(skipped)}")
+        selected = [c for c in selected if c.name not in skipped]
     # the config file and its overrides as parsed (either flag spelling), for each cell's own command.txt
     config_arg = f"--config={config_flags.get_config_filename(FLAGS['config'])}"
     overrides = [f"--config.{k}={v}" for k, v in config_flags.get_override_values(FLAGS["config"]).items()]

@@ -122,6 +122,7 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
 
     # a fresh machine (two workdirs gone): rewriting the tables keeps those cells' records from results.json
     shutil.rmtree(os.path.join(b.workdir, "rp5_me5"))
+    assert sweep_report.kept_cells(b, cells, b.workdir, b.results_dir) == ["rp5_me5/td3bc", "rp5_me5/srtd"]
     again = sweep_report.write(b, cells, b.workdir, b.results_dir, "cmd")
     assert again["not_finished"] == [] and [r["cell"] for r in again["records"]] == [c.name for c in cells]
     assert ["kept_from" in r for r in again["records"]] == [False, False, True, True]
@@ -227,9 +228,26 @@ def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
 
 def test_the_command_lists_cells():
     out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--list",
-                          "--config.workdir=/nonexistent/runs"], cwd=ROOT, capture_output=True, text=True, check=True)
+                          "--config.workdir=/nonexistent/runs", "--config.results_dir=/nonexistent/results"], cwd=ROOT, capture_output=True, text=True, check=True)
     lines = out.stdout.splitlines()
     assert len(lines) == 55 and lines[0].split()[:2] == ["0", "mr10/td3bc"] and "not finished" in lines[0]
+
+
+def test_the_command_skips_cells_kept_in_results_json(tmp_path):
+    """A cell finished on another machine (record in results.json, no workdir) is not run again by default."""
+    cell = sweep.cells(benchmark_mt10.get_config("cpu"))[0]
+    config = json.loads(sweep.cell_config(benchmark_mt10.get_config("cpu"), cell).to_json_best_effort())
+    (tmp_path / "results.json").write_text(json.dumps({"records": [{"cell": cell.name, "config": config}]}))
+    args = [sys.executable, "-m", "experiments.benchmark", "--notables", f"--cells={cell.name},rp10/td3bc",
+            f"--config.workdir={tmp_path / 'runs'}", f"--config.results_dir={tmp_path}",
+            "--config.base.data.generate=False", f"--config.base.data.data_dir={tmp_path / 'no_data'}"]
+    listed = subprocess.run(args + ["--list"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "finished (kept in results.json)" in listed.splitlines()[0]
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)  # rp10/td3bc runs and fails: no data
+    assert f"skipping 1 cell(s) finished in {tmp_path}/results.json" in out.stdout
+    assert "cell 1/1 rp10/td3bc" in out.stdout and cell.name + ":" not in out.stdout
+    out = subprocess.run(args + ["--rerun_kept"], cwd=ROOT, capture_output=True, text=True)
+    assert f"cell 1/2 {cell.name}" in out.stdout and "skipping" not in out.stdout
 
 
 def test_summarize_runs_table_and_kind_means(tmp_path):
