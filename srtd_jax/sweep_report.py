@@ -91,8 +91,9 @@ def kept_records(bcfg, all_cells: list, missing: list[str], path: str) -> list[d
 
 def kept_cells(bcfg, all_cells: list, root: str, out_dir: str) -> list[str]:
     """Names of the cells finished only in out_dir's results.json (workdir gone, record kept, config checked as
-    in kept_records): a sweep run skips them like cells finished in their workdirs."""
-    missing = [c.name for c in all_cells if sweep.state(bcfg, c, root) != "finished"]
+    in kept_records): a sweep run skips them like cells finished in their workdirs. A workdir of another config
+    is not such a cell: running it must still raise ConfigMismatchError."""
+    missing = [c.name for c in all_cells if sweep.state(bcfg, c, root) == "not finished"]
     return [r["cell"] for r in kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))]
 
 
