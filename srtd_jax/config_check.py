@@ -76,6 +76,11 @@ def check_schema(cfg) -> None:
                               f"got {value!r} ({type(value).__name__})")
 
 
+def as_dict(cfg) -> dict:
+    """A ConfigDict as the plain dict its config.json holds (tuples as lists): what config_diff compares."""
+    return json.loads(cfg.to_json_best_effort())
+
+
 def config_diff(old: dict, new: dict, ignore=OPERATIONAL_FIELDS) -> list[str]:
     """'field: old -> new' for every result-affecting field that differs between two config dicts."""
     a, b = flatten(with_added_fields(old)), flatten(new)
@@ -102,7 +107,7 @@ def check_workdir_config(cfg, path: str, allow_change: bool = False) -> list[str
     old = read_json(path, "start a new run")
     if old is None:
         return []
-    diff = config_diff(old, json.loads(cfg.to_json_best_effort()))
+    diff = config_diff(old, as_dict(cfg))
     if diff and not allow_change:
         raise ConfigMismatchError(
             f"the workdir holds a run with a different config ({path}); differing fields:\n  " + "\n  ".join(diff)

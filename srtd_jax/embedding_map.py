@@ -2,7 +2,6 @@
 coloured by task, one panel per finished (configuration, method) cell of the sweep's embedding group."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -11,6 +10,7 @@ from srtd_jax import reporting, suites, sweep
 from srtd_jax.config_check import (
     ConfigError,
     ConfigMismatchError,
+    as_dict,
     config_diff,
     read_json,
 )
@@ -57,9 +57,9 @@ def knn_task_accuracy(z: np.ndarray, task_ids: np.ndarray, k: int = KNN_K) -> fl
     d = sq[:, None] + sq[None, :] - 2 * z @ z.T  # (N, N) squared distances without an (N, N, D) temporary
     np.fill_diagonal(d, np.inf)  # leave each point out of its own vote
     neighbours = np.argpartition(d, k - 1, axis=1)[:, :k]
-    votes = task_ids[neighbours]
-    counts = (votes[:, :, None] == np.unique(task_ids)[None, None, :]).sum(1)
-    return float((np.unique(task_ids)[counts.argmax(1)] == task_ids).mean())
+    tasks = np.unique(task_ids)
+    counts = (task_ids[neighbours][:, :, None] == tasks[None, None, :]).sum(1)  # (N, tasks) votes
+    return float((tasks[counts.argmax(1)] == task_ids).mean())
 
 
 def points_path(out_dir: str, cell) -> str:
@@ -80,7 +80,7 @@ def panel_points(cfg, workdir: str, path: str) -> tuple[np.ndarray, np.ndarray, 
     accuracy = knn_task_accuracy(z[keep], task_ids[keep])
     xy, task_ids = xy[keep].astype(np.float32), task_ids[keep]
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    reporting.write_json(path, {"config": json.loads(cfg.to_json_best_effort()), "task_ids": task_ids.tolist(),
+    reporting.write_json(path, {"config": as_dict(cfg), "task_ids": task_ids.tolist(),
                                 "xy": np.round(xy.astype(np.float64), 4).tolist(),
                                 "knn_task_accuracy": accuracy, "knn_k": KNN_K}, indent=None)
     return xy, task_ids, accuracy
@@ -100,7 +100,7 @@ def stored_points(cfg, path: str):
         raise ConfigError(f"{path} is not an embedding points file ({err!r}); move it away") from err
     if not ok:
         raise ConfigError(f"{path} is not an embedding points file (xy {xy.shape}, task ids {task_ids.shape})")
-    diff = config_diff(config, json.loads(cfg.to_json_best_effort()))
+    diff = config_diff(config, as_dict(cfg))
     if diff:
         raise ConfigMismatchError(f"{path} holds the panel of a different config; differing fields:\n  "
                                   + "\n  ".join(diff))

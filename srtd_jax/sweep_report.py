@@ -3,13 +3,12 @@ for MT10, Table 2 for drone navigation) with the paper's numbers beside ours, th
 plot and learning curves."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
 from srtd_jax import paper_results, reporting, suites, sweep
-from srtd_jax.config_check import ConfigMismatchError, config_diff, read_json
+from srtd_jax.config_check import ConfigMismatchError, as_dict, config_diff, read_json
 from srtd_jax.data import mixtures
 from srtd_jax.reporting import mean_ci95
 
@@ -58,7 +57,7 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
             "learning_curve": [{"step": p["step"], "per_seed_mean": np.mean(p["success"], axis=1).tolist()}
                                for p in summary["learning_curve"]],
             "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None),
-            "config": json.loads(sweep.cell_config(bcfg, cell).to_json_best_effort())})
+            "config": as_dict(sweep.cell_config(bcfg, cell))})
     return records, missing
 
 
@@ -77,7 +76,7 @@ def kept_records(bcfg, all_cells: list, missing: list[str], path: str) -> list[d
         if cell is None or cell.name not in missing:
             continue
         if "config" in record:
-            diff = config_diff(record["config"], json.loads(sweep.cell_config(bcfg, cell).to_json_best_effort()))
+            diff = config_diff(record["config"], as_dict(sweep.cell_config(bcfg, cell)))
         else:
             diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in (("budget", bcfg.budget), ("num_seeds", bcfg.num_seeds))
                     if old.get(k) != v]
