@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from srtd_jax import reporting, suites, sweep
+from srtd_jax import atomic, reporting, suites, sweep
 from srtd_jax.config_check import (
     ConfigError,
     ConfigMismatchError,
@@ -160,6 +160,7 @@ def draw(bcfg, all_cells, root: str, path: str, finished=()) -> list[str]:
                  f"windows whose {KNN_K} nearest z are mostly of their task (chance {1 / len(task_names):.2f})",
                  fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return [c.name for c, *_ in panels]

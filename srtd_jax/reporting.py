@@ -7,13 +7,13 @@ import os
 import numpy as np
 from scipy import stats
 
+from srtd_jax import atomic
+
 
 def write_json(path: str, obj, indent: int | None = 2) -> None:
-    """Atomic JSON write: a temporary file renamed into place, so a killed write leaves the earlier file whole."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    """Atomic JSON write (see `atomic.replacing`)."""
+    with atomic.replacing(path) as tmp, open(tmp, "w") as f:
         json.dump(obj, f, indent=indent)
-    os.replace(tmp, path)
 
 
 class MetricWriter:
@@ -36,10 +36,8 @@ class MetricWriter:
             kept = [line for line in kept if line.endswith("\n")]  # a line cut by a kill is dropped
             if keep_lines is not None:
                 kept = kept[:keep_lines]
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
+        with atomic.replacing(path) as tmp, open(tmp, "w") as f:
             f.writelines(kept)
-        os.replace(tmp, path)
         self.lines = len(kept)
         self._jsonl = open(path, "a")
         self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))

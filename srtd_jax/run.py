@@ -12,6 +12,7 @@ import numpy as np
 import optax
 
 from srtd_jax import (
+    atomic,
     augmentation,
     checkpointing,
     devices,
@@ -155,10 +156,7 @@ def _prepare_workdir(cfg, workdir: str, diff: list, command: str | None, log) ->
         os.replace(path, os.path.join(workdir, f"config.{k}.json"))
         log(f"config changed on resume (allowed; the earlier one is config.{k}.json): " + "; ".join(diff))
     if not os.path.exists(path):
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(cfg.to_json_best_effort(indent=2))
-        os.replace(tmp, path)
+        atomic.write_text(path, cfg.to_json_best_effort(indent=2))
     if command:
         with open(os.path.join(workdir, "command.txt"), "a") as f:
             f.write(command + "\n")

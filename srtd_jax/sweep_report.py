@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from srtd_jax import paper_results, reporting, suites, sweep
+from srtd_jax import atomic, paper_results, reporting, suites, sweep
 from srtd_jax.config_check import ConfigMismatchError, as_dict, config_diff, read_json
 from srtd_jax.data import mixtures
 from srtd_jax.reporting import mean_ci95
@@ -193,8 +193,7 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
         lines += ["## Ablations (Figure 5: the paper prints no values)", ""]
         lines += _table(records, abl_confs, list(bcfg.ablation_methods), False, suite) + [""]
     lines += ["## Runs", ""] + [f"- `{r['cell']}`: `{r['command']}`" for r in records]
-    with open(os.path.join(out_dir, table_file), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    atomic.write_text(os.path.join(out_dir, table_file), "\n".join(lines) + "\n")
     if abl_confs and bcfg.ablation_methods:
         _plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"), y_label)
     _plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
@@ -221,7 +220,8 @@ def _plot_figure5(records, configurations, path, y_label) -> None:
         ax.legend(fontsize=8)
     axes[0].set_ylabel(y_label)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
 
 
@@ -249,5 +249,6 @@ def _plot_curves(records, configurations, path, y_label) -> None:
     for ax in list(axes.flat)[len(configurations):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)

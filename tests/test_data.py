@@ -81,3 +81,21 @@ def test_unknown_task_name_is_named():
         task_index("reachh")
     with pytest.raises(ValueError, match="unknown MT10 task"):
         MT10Env("open-door")
+
+
+def test_atomic_replace_keeps_the_old_file_on_a_failed_write(tmp_path):
+    from srtd_jax import atomic
+    path = str(tmp_path / "table.md")
+    atomic.write_text(path, "old\n")
+    with pytest.raises(RuntimeError, match="killed"):
+        with atomic.replacing(path) as tmp, open(tmp, "w") as f:
+            f.write("half a ne")
+            raise RuntimeError("killed mid-write")
+    assert open(path).read() == "old\n"
+    assert os.listdir(tmp_path) == ["table.md"]  # the temporary file is gone
+    with atomic.replacing(path) as tmp:
+        assert tmp.endswith(".md") and os.path.dirname(tmp) == str(tmp_path)  # same disk, format from the name
+        with open(tmp, "w") as f:
+            f.write("new\n")
+        assert open(path).read() == "old\n"  # readers see the old file until the rename
+    assert open(path).read() == "new\n"

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import NamedTuple
 
 import numpy as np
+
+from srtd_jax import atomic
 
 FORMAT_VERSION = 1
 
@@ -99,17 +100,10 @@ def save(path: str, data: EpisodeDataset, meta: dict) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     meta = dict(meta, format_version=FORMAT_VERSION)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **data._asdict())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **data._asdict())
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def load(path: str, expected_meta: dict | None = None) -> tuple[EpisodeDataset, dict]:

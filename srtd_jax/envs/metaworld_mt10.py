@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from srtd_jax import atomic
+
 # Order fixes the task id used everywhere (one-hot baselines, dataset task_ids, tables).
 MT10_TASKS = (
     "reach", "push", "pick-place", "door-open", "drawer-open", "drawer-close",
@@ -70,10 +72,8 @@ def _benchmark() -> _Benchmark:
         tasks = list(metaworld.MT10(seed=0).train_tasks)
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
+            with atomic.replacing(path) as tmp, open(tmp, "wb") as fh:  # concurrent workers never read half a file
                 pickle.dump(tasks, fh)
-            os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
         except OSError:
             pass  # a read-only home: no cache, same tasks
     return _Benchmark(env_dict.MT10_V3, tasks)
