@@ -214,6 +214,12 @@ def test_ordering_verdicts_by_hand():
     (v,) = sweep_report.ordering(records[:3], ["rp10"])
     assert v["baselines_missing"] == ["pcgrad", "softmod"] and v["margin"] == pytest.approx(0.45 - 0.20)
     assert sweep_report.ordering(records[1:3], ["rp10"]) == []  # no SRTD+ID: no verdict
+    records[1] = rec("srtd", 0.28, 0.02)  # below SoftMod's 0.33 ± 0.02: intervals [0.26, 0.30] and [0.31, 0.35]
+    (v,) = sweep_report.ordering(records, ["rp10"])
+    assert not v["srtd_gt_baselines"] and v["margin"] == pytest.approx(-0.05) and v["margin_beyond_ci"]
+    records[1] = rec("srtd", 0.30, 0.02)  # [0.28, 0.32] overlaps SoftMod's [0.31, 0.35]
+    (v,) = sweep_report.ordering(records, ["rp10"])
+    assert not v["srtd_gt_baselines"] and not v["margin_beyond_ci"]
 
 
 def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
