@@ -19,7 +19,8 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/benchmark_mt10.py", "Sweep configuration.", lock_config=True)
 flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), indices and ranges ('0,3-5'), or "
                     "name patterns ('mr10/*', '*/srtd_id'); comma-separated.")
-flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit.")
+flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit (only those --cells "
+                  "selects, when it is given).")
 flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
 flags.DEFINE_bool("rerun_kept", False, "Also run selected cells whose results are kept in results.json but whose "
                   "workdirs are gone (e.g. to get their checkpoints back); by default they count as finished.")
@@ -40,8 +41,14 @@ def main(argv):
     all_cells = sweep.cells(bcfg)
     kept = set(sweep_report.kept_cells(bcfg, all_cells, bcfg.workdir, bcfg.results_dir))
     if FLAGS.list:
+        shown = set(sweep.select(all_cells, FLAGS.cells)) if FLAGS.cells not in ("all", "none") else set(all_cells)
         for i, cell in enumerate(all_cells):
+            if cell not in shown:
+                continue
             state = "finished (kept in results.json)" if cell.name in kept else sweep.state(bcfg, cell, bcfg.workdir)
+            progress = sweep.last_logged(sweep.cell_workdir(bcfg.workdir, cell))
+            if state == "not finished" and progress:
+                state += f" (last logged: {progress})"
             print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {state}")
         return
     selected = [] if FLAGS.cells == "none" else sweep.select(all_cells, FLAGS.cells)

@@ -172,3 +172,20 @@ def state(bcfg, cell: Cell, root: str) -> str:
         return "finished" if finished_summary(cell_config(bcfg, cell), cell_workdir(root, cell)) else "not finished"
     except ConfigMismatchError:
         return "config differs"
+
+
+def last_logged(workdir: str) -> str | None:
+    """'<phase> step <n>' of the last whole line of a workdir's metrics.jsonl (None: nothing logged yet), to
+    show how far an unfinished cell has got; a line cut by a kill is skipped."""
+    try:
+        with open(os.path.join(workdir, "metrics.jsonl")) as f:
+            lines = f.readlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            row = json.loads(line)
+            return f"{row['phase']} step {row['step']}"
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None

@@ -232,6 +232,13 @@ def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
     assert lines[3].startswith("| 10 | 0 | 0 | not run<br>paper 19.7 ± 2.7% |")
 
 
+def test_last_logged_skips_a_cut_line(tmp_path):
+    assert sweep.last_logged(str(tmp_path)) is None  # no metrics.jsonl
+    (tmp_path / "metrics.jsonl").write_text('{"phase": "encoder", "step": 400, "mmd": [0.1]}\n'
+                                            '{"phase": "rl", "step": 2000, "critic_loss": [1.0]}\n{"phase": "rl", "st')
+    assert sweep.last_logged(str(tmp_path)) == "rl step 2000"
+
+
 def test_the_command_lists_cells():
     out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--list",
                           "--config.workdir=/nonexistent/runs", "--config.results_dir=/nonexistent/results"], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -248,7 +255,9 @@ def test_the_command_skips_cells_kept_in_results_json(tmp_path):
             f"--config.workdir={tmp_path / 'runs'}", f"--config.results_dir={tmp_path}",
             "--config.base.data.generate=False", f"--config.base.data.data_dir={tmp_path / 'no_data'}"]
     listed = subprocess.run(args + ["--list"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert len(listed.splitlines()) == 2  # --list shows the cells --cells selects, with their sweep index
     assert "finished (kept in results.json)" in listed.splitlines()[0]
+    assert listed.splitlines()[1].split()[:2] == ["5", "rp10/td3bc"] and "not finished" in listed.splitlines()[1]
     out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)  # rp10/td3bc runs and fails: no data
     assert f"skipping 1 cell(s) finished in {tmp_path}/results.json" in out.stdout
     assert "cell 1/1 rp10/td3bc" in out.stdout and cell.name + ":" not in out.stdout
