@@ -97,12 +97,22 @@ def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, share
         rate = (done - start) / (time.time() - t0)
         if done - start == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
             shown = ", ".join(f"{k} {_seed_mean(v):.4g}" for k, v in sorted(metrics.items()))
-            log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch): {shown}")
+            left = f", {duration(max(total_steps - done, 0) / rate)} left" if done < total_steps else ""
+            log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch{left}): {shown}")
         if (fault["step"] >= 0).any() and on_fault:
             on_fault(done, states, keys, fault)
         if after_chunk:
             after_chunk(done, states, keys)
     return states, keys
+
+
+def duration(seconds: float) -> str:
+    """A rough time for progress lines: '45 s', '12 min', '1 h 05 min'."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _seed_mean(values) -> float:

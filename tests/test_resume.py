@@ -12,7 +12,7 @@ import pytest
 
 from srtd_jax import checkpointing
 from srtd_jax.config_check import ConfigMismatchError, check_workdir_config
-from srtd_jax.run import _prepare_workdir, train_and_evaluate
+from srtd_jax.run import _prepare_workdir, duration, train_and_evaluate
 from tests.conftest import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -138,3 +138,8 @@ def test_changed_config_is_refused_with_a_diff(tiny_data_dir, tmp_path):
     assert json.load(open(tmp_path / "config.1.json"))["rl"]["steps"] == 40  # the earlier config is kept
     assert json.load(open(tmp_path / "config.json"))["rl"]["steps"] == 30
     assert open(tmp_path / "command.txt").read() == "first command\nsecond command\n"
+
+
+def test_progress_durations_by_hand():
+    assert [duration(s) for s in (0.4, 59.4, 89, 3569, 3600, 3930, 7199)] == [
+        "0 s", "59 s", "1 min", "59 min", "1 h 00 min", "1 h 06 min", "2 h 00 min"]
