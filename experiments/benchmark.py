@@ -46,8 +46,8 @@ def main(argv):
             if cell not in shown:
                 continue
             state = "finished (kept in results.json)" if cell.name in kept else sweep.state(bcfg, cell, bcfg.workdir)
-            progress = sweep.last_logged(sweep.cell_workdir(bcfg.workdir, cell))
-            if state == "not finished" and progress:
+            progress = state == "not finished" and sweep.last_logged(sweep.cell_workdir(bcfg.workdir, cell))
+            if progress:
                 state += f" (last logged: {progress})"
             print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {state}")
         return

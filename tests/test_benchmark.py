@@ -12,7 +12,7 @@ from scipy import stats
 
 from configs import benchmark_mt10
 from srtd_jax import paper_results, sweep, sweep_report
-from srtd_jax.config_check import ConfigError, ConfigMismatchError
+from srtd_jax.config_check import ConfigError, ConfigMismatchError, as_dict
 from srtd_jax.data.dataset import DatasetError
 from tests.conftest import tiny_config
 
@@ -249,7 +249,7 @@ def test_the_command_lists_cells():
 def test_the_command_skips_cells_kept_in_results_json(tmp_path):
     """A cell finished on another machine (record in results.json, no workdir) is not run again by default."""
     cell = sweep.cells(benchmark_mt10.get_config("cpu"))[0]
-    config = json.loads(sweep.cell_config(benchmark_mt10.get_config("cpu"), cell).to_json_best_effort())
+    config = as_dict(sweep.cell_config(benchmark_mt10.get_config("cpu"), cell))
     (tmp_path / "results.json").write_text(json.dumps({"records": [{"cell": cell.name, "config": config}]}))
     args = [sys.executable, "-m", "experiments.benchmark", "--notables", f"--cells={cell.name},rp10/td3bc",
             f"--config.workdir={tmp_path / 'runs'}", f"--config.results_dir={tmp_path}",
