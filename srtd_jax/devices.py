@@ -76,6 +76,13 @@ def to_host(tree):
     return jax.tree.map(np.asarray, tree)
 
 
+def describe(mesh: Mesh) -> str:
+    """What a run's seeds ran on, e.g. 'cpu (cpu) x1' or 'gpu (NVIDIA H200) x1': kept in the summary because
+    the same config gives the same numbers only on the same kind of machine."""
+    d = mesh.devices.flat[0]
+    return f"{d.platform} ({d.device_kind}) x{mesh.size}"
+
+
 def is_primary() -> bool:
     """Whether this process writes the run's files (orbax coordinates its own writes across hosts)."""
     return jax.process_index() == 0

@@ -33,7 +33,7 @@ from srtd_jax.networks import make_encoder_networks
 
 # Seed-axis strategy chosen by 'auto', per platform (README, "Seeds"; results/seed_axis.md). On CPU, lax.map
 # kept 1.03x the single-seed rate at the paper's encoder shape where vmap fell to 0.75x, and tied elsewhere.
-# On accelerators batching the seeds is what pays (not yet measured here: no GPU was available).
+# On accelerators vmap batches the seeds into one program (map vs vmap not yet compared on a GPU).
 AUTO_SEED_AXIS = {"cpu": "map", "gpu": "vmap", "tpu": "vmap"}
 
 
@@ -320,6 +320,7 @@ def _train(cfg, workdir, log, ckpt, resume, data, assignment, strategy, mesh) ->
                                     after_chunk=after_rl_chunk, on_fault=on_fault(learner.name))
     rates = run_eval(rl_total, rl_states)
     summary = reporting.summarize(rates, tasks, assignment, curve, cfg, metric=suite.metric)
+    summary["device"] = devices.describe(mesh)
     if devices.is_primary():
         reporting.write_json(summary_path, summary)
     writer.close()

@@ -56,7 +56,7 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
             "mean": mean, "ci95": ci, "paper": paper_results.published(suite, configuration, cell.method),
             "learning_curve": [{"step": p["step"], "per_seed_mean": np.mean(p["success"], axis=1).tolist()}
                                for p in summary["learning_curve"]],
-            "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None),
+            "device": summary.get("device"), "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None),
             "config": as_dict(sweep.cell_config(bcfg, cell))})
     return records, missing
 
@@ -178,6 +178,10 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     if kept:
         lines += [f"Kept from the earlier results.json (workdirs gone, configs checked equal; {len(kept)} cells): "
                   + ", ".join(r["cell"] for r in kept), ""]
+    elsewhere = [r for r in records if r.get("device") and not r["device"].startswith("cpu")]
+    if elsewhere:  # same config, other arithmetic: the numbers are not bit-identical to a CPU run's
+        lines += [f"Run on an accelerator ({len(elsewhere)} cells; same config, not bit-identical to a CPU run): "
+                  + ", ".join(f"{r['cell']} ({r['device']})" for r in elsewhere), ""]
     lines += [f"## {table} layout", ""] + _table(records, main_confs, list(bcfg.methods), True, suite) + [""]
     if verdicts:
         lines += ["## The paper's ordering (SRTD+ID ≥ SRTD > SoftMod, PCGrad, TD3+BC), on our seed means", "",

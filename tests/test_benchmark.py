@@ -113,6 +113,14 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
         best = max(r["mean"] for r in records if r["configuration"] == conf)
         row = next(line for line in table.splitlines() if line.startswith(start))
         assert f"**{100 * best:.1f} ±" in row
+    assert {r["device"] for r in records} == {"cpu (cpu) x1"} and "Run on an accelerator" not in table
+    summary_path = os.path.join(b.workdir, "rp10", "td3bc", "summary.json")  # as if run on a GPU machine
+    summary = json.load(open(summary_path))
+    with open(summary_path, "w") as f:
+        json.dump(dict(summary, device="gpu (NVIDIA H200) x1"), f)
+    sweep_report.write(b, cells, b.workdir, b.results_dir, "cmd")
+    assert ("Run on an accelerator (1 cells; same config, not bit-identical to a CPU run): rp10/td3bc "
+            "(gpu (NVIDIA H200) x1)") in open(os.path.join(b.results_dir, "table1.md")).read()
 
     from srtd_jax import embedding_map
     drawn = embedding_map.draw(b, cells, b.workdir, os.path.join(b.results_dir, "embeddings.png"))
@@ -294,3 +302,21 @@ def test_summarize_runs_table_and_kind_means(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={tmp_path / 'unfinished'}",
                               f"--out={out}"], cwd=ROOT, capture_output=True, text=True)
     assert missing.returncode != 0 and "no summary.json" in missing.stderr
+
+
+def test_compare_machines_by_hand():
+    from experiments.compare_machines import compare
+    rec = lambda cell, mean, ci, **kw: dict(cell=cell, mean=mean, ci95=ci, num_seeds=3, episodes_per_task=10,
+                                            tasks=["a", "b"], **kw)
+    reference = [rec("x/td3bc", 0.50, 0.05), rec("y/td3bc", 0.40, 0.02, config={"lr": 1})]
+    other = [rec("x/td3bc", 0.58, 0.04, device="gpu (H200) x1"), rec("y/td3bc", 0.45, 0.02, config={"lr": 1}),
+             rec("z/td3bc", 0.9, 0.1)]  # z: not in the reference, left out
+    rows = compare(reference, other)
+    assert [r["cell"] for r in rows] == ["x/td3bc", "y/td3bc"]
+    assert rows[0]["difference"] == pytest.approx(0.08) and rows[0]["intervals_overlap"] is True  # 0.08 <= 0.09
+    assert rows[1]["difference"] == pytest.approx(0.05) and rows[1]["intervals_overlap"] is False  # 0.05 > 0.04
+    assert rows[0]["reference_device"] == "not recorded" and rows[0]["other_device"] == "gpu (H200) x1"
+    with pytest.raises(ValueError, match="y/td3bc"):
+        compare(reference, [rec("y/td3bc", 0.4, 0.02, config={"lr": 2})])
+    with pytest.raises(ValueError, match="x/td3bc"):
+        compare(reference, [dict(rec("x/td3bc", 0.5, 0.05), num_seeds=2)])
