@@ -19,42 +19,18 @@ flags.DEFINE_string("other", None, "A results.json of some of the same cells run
 flags.DEFINE_string("out", None, "Output path without extension (.json and .md are written).", required=True)
 
 
-def compare(reference: list[dict], other: list[dict]) -> list[dict]:
-    """Rows for the cells of `other` that `reference` also has: both means and 95% half-widths, the difference
-    (other - reference) and whether it lies within the sum of the half-widths (the intervals overlap). A cell
-    whose config differs between the two is refused: its numbers would not be comparable (a record of an older
-    results.json keeps no config; then its seeds, episodes and tasks must agree)."""
-    by_cell = {r["cell"]: r for r in reference}
-    rows = []
-    for r in other:
-        ref = by_cell.get(r["cell"])
-        if ref is None:
-            continue
-        if "config" in ref and "config" in r:  # older records keep no config: their seeds and episodes must agree
-            same = ref["config"] == r["config"]
-        else:
-            same = all(ref[k] == r[k] for k in ("num_seeds", "episodes_per_task", "tasks"))
-        if not same:
-            raise ValueError(f"cell {r['cell']}: the two results.json files hold different configs for it")
-        diff = r["mean"] - ref["mean"]
-        rows.append(dict(cell=r["cell"], reference_device=ref.get("device") or "not recorded",
-                         other_device=r.get("device"), reference=[ref["mean"], ref["ci95"]],
-                         other=[r["mean"], r["ci95"]], difference=diff,
-                         intervals_overlap=abs(diff) <= ref["ci95"] + r["ci95"]))
-    return rows
-
-
 def main(argv):
     del argv
     from srtd_jax import atomic, reporting
     from srtd_jax.config_check import read_json
+    from srtd_jax.sweep_report import compare_machines
 
     reference, other = (read_json(p, "check the path") for p in (FLAGS.reference, FLAGS.other))
     if reference is None or other is None:
         raise SystemExit(f"missing: {FLAGS.reference if reference is None else FLAGS.other}")
     if reference["budget"] != other["budget"]:
         raise SystemExit(f"the files are of different budgets ({reference['budget']} vs {other['budget']})")
-    rows = compare(reference["records"], other["records"])
+    rows = compare_machines(reference["records"], other["records"])
     if not rows:
         raise SystemExit("the two files have no cell in common")
     me = "python -m experiments.compare_machines " + " ".join(sys.argv[1:])

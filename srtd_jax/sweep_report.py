@@ -259,3 +259,29 @@ def _plot_curves(records, configurations, path, y_label) -> None:
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
+
+
+def compare_machines(reference: list[dict], other: list[dict]) -> list[dict]:
+    """The same cells run on two machines (experiments/compare_machines.py): rows for the cells of `other` that
+    `reference` also has, with both means and 95% half-widths, the difference (other - reference) and whether it
+    lies within the sum of the half-widths (the intervals overlap). A cell whose config differs between the two
+    is refused: its numbers would not be comparable (a record of an older results.json keeps no config; then
+    its seeds, episodes and tasks must agree)."""
+    by_cell = {r["cell"]: r for r in reference}
+    rows = []
+    for r in other:
+        ref = by_cell.get(r["cell"])
+        if ref is None:
+            continue
+        if "config" in ref and "config" in r:  # older records keep no config: their seeds and episodes must agree
+            same = ref["config"] == r["config"]
+        else:
+            same = all(ref[k] == r[k] for k in ("num_seeds", "episodes_per_task", "tasks"))
+        if not same:
+            raise ValueError(f"cell {r['cell']}: the two results.json files hold different configs for it")
+        diff = r["mean"] - ref["mean"]
+        rows.append(dict(cell=r["cell"], reference_device=ref.get("device") or "not recorded",
+                         other_device=r.get("device"), reference=[ref["mean"], ref["ci95"]],
+                         other=[r["mean"], r["ci95"]], difference=diff,
+                         intervals_overlap=abs(diff) <= ref["ci95"] + r["ci95"]))
+    return rows

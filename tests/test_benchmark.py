@@ -305,7 +305,7 @@ def test_summarize_runs_table_and_kind_means(tmp_path):
 
 
 def test_compare_machines_by_hand():
-    from experiments.compare_machines import compare
+    compare = sweep_report.compare_machines
     rec = lambda cell, mean, ci, **kw: dict(cell=cell, mean=mean, ci95=ci, num_seeds=3, episodes_per_task=10,
                                             tasks=["a", "b"], **kw)
     reference = [rec("x/td3bc", 0.50, 0.05), rec("y/td3bc", 0.40, 0.02, config={"lr": 1})]
