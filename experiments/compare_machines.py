@@ -27,7 +27,7 @@ def main(argv):
 
     reference, other = (read_json(p, "check the path") for p in (FLAGS.reference, FLAGS.other))
     if reference is None or other is None:
-        raise SystemExit(f"missing: {FLAGS.reference if reference is None else FLAGS.other}")
+        raise SystemExit(f"no such file: {FLAGS.reference if reference is None else FLAGS.other}")
     if reference["budget"] != other["budget"]:
         raise SystemExit(f"the files are of different budgets ({reference['budget']} vs {other['budget']})")
     rows = compare_machines(reference["records"], other["records"])

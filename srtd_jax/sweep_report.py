@@ -56,7 +56,8 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
             "mean": mean, "ci95": ci, "paper": paper_results.published(suite, configuration, cell.method),
             "learning_curve": [{"step": p["step"], "per_seed_mean": np.mean(p["success"], axis=1).tolist()}
                                for p in summary["learning_curve"]],
-            "device": summary.get("device"), "workdir": workdir, "command": next((c for c in reversed(commands) if c.strip()), None),
+            "device": summary.get("device"), "workdir": workdir,
+            "command": next((c for c in reversed(commands) if c.strip()), None),
             "config": as_dict(sweep.cell_config(bcfg, cell))})
     return records, missing
 
