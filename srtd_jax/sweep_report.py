@@ -274,12 +274,13 @@ def compare_machines(reference: list[dict], other: list[dict]) -> list[dict]:
         ref = by_cell.get(r["cell"])
         if ref is None:
             continue
-        if "config" in ref and "config" in r:  # older records keep no config: their seeds and episodes must agree
-            same = ref["config"] == r["config"]
-        else:
-            same = all(ref[k] == r[k] for k in ("num_seeds", "episodes_per_task", "tasks"))
-        if not same:
-            raise ValueError(f"cell {r['cell']}: the two results.json files hold different configs for it")
+        if "config" in ref and "config" in r:
+            diff = config_diff(ref["config"], r["config"])
+        else:  # older records keep no config: their seeds, episodes and tasks must agree
+            diff = [f"{k}: {ref[k]!r} -> {r[k]!r}" for k in ("num_seeds", "episodes_per_task", "tasks") if ref[k] != r[k]]
+        if diff:
+            raise ValueError(f"cell {r['cell']}: the two results.json files hold different configs for it; "
+                             "differing fields:\n  " + "\n  ".join(diff))
         diff = r["mean"] - ref["mean"]
         rows.append(dict(cell=r["cell"], reference_device=ref.get("device") or "not recorded",
                          other_device=r.get("device"), reference=[ref["mean"], ref["ci95"]],

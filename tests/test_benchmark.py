@@ -306,17 +306,21 @@ def test_summarize_runs_table_and_kind_means(tmp_path):
 
 def test_compare_machines_by_hand():
     compare = sweep_report.compare_machines
+    bcfg = benchmark_mt10.get_config("cpu")
+    config = as_dict(sweep.cell_config(bcfg, sweep.cells(bcfg)[0]))
+    other_config = json.loads(json.dumps(config))
+    other_config["rl"]["alpha"] = 1.0
     rec = lambda cell, mean, ci, **kw: dict(cell=cell, mean=mean, ci95=ci, num_seeds=3, episodes_per_task=10,
                                             tasks=["a", "b"], **kw)
-    reference = [rec("x/td3bc", 0.50, 0.05), rec("y/td3bc", 0.40, 0.02, config={"lr": 1})]
-    other = [rec("x/td3bc", 0.58, 0.04, device="gpu (H200) x1"), rec("y/td3bc", 0.45, 0.02, config={"lr": 1}),
+    reference = [rec("x/td3bc", 0.50, 0.05), rec("y/td3bc", 0.40, 0.02, config=config)]
+    other = [rec("x/td3bc", 0.58, 0.04, device="gpu (H200) x1"), rec("y/td3bc", 0.45, 0.02, config=config),
              rec("z/td3bc", 0.9, 0.1)]  # z: not in the reference, left out
     rows = compare(reference, other)
     assert [r["cell"] for r in rows] == ["x/td3bc", "y/td3bc"]
     assert rows[0]["difference"] == pytest.approx(0.08) and rows[0]["intervals_overlap"] is True  # 0.08 <= 0.09
     assert rows[1]["difference"] == pytest.approx(0.05) and rows[1]["intervals_overlap"] is False  # 0.05 > 0.04
     assert rows[0]["reference_device"] == "not recorded" and rows[0]["other_device"] == "gpu (H200) x1"
-    with pytest.raises(ValueError, match="y/td3bc"):
-        compare(reference, [rec("y/td3bc", 0.4, 0.02, config={"lr": 2})])
-    with pytest.raises(ValueError, match="x/td3bc"):
+    with pytest.raises(ValueError, match="y/td3bc(.|\n)*rl.alpha: 2.5 -> 1.0"):
+        compare(reference, [rec("y/td3bc", 0.4, 0.02, config=other_config)])
+    with pytest.raises(ValueError, match="x/td3bc(.|\n)*num_seeds: 3 -> 2"):
         compare(reference, [dict(rec("x/td3bc", 0.5, 0.05), num_seeds=2)])
