@@ -8,9 +8,12 @@ SoftMod) with drone data: per task MR 150 / RP 100 / ME 50 episodes of 100 steps
 normalised returns (the return divided by the noise-free expert's best return on the task).
 """
 from configs import benchmark_drone
-from srtd_jax import sweep
 
 
 def get_config(method: str = "srtd"):
     bench = benchmark_drone.get_config("cpu")
-    return sweep.cell_config(bench, sweep.Cell(bench.base.data.configuration, method, ()))
+    c = bench.base
+    if method in bench.per_method:
+        c.update(bench.per_method[method])  # recursive: only the fields the method's overrides name
+    c.method, c.num_seeds, c.seed = method, bench.num_seeds, bench.seed
+    return c

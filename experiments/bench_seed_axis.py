@@ -23,11 +23,14 @@ def main(argv):
     import jax
     import jax.numpy as jnp
     import numpy as np
-    import optax
 
-    from srtd_jax import train, train_state
+    from configs import default
+    from srtd_jax.agents.learners import make_learner
+    from srtd_jax.agents.methods import resolve
+    from srtd_jax.core import chunks
+    from srtd_jax.data import samplers
     from srtd_jax.data.windows import DeviceData
-    from srtd_jax.networks import make_actor_critic, make_encoder_networks
+    from srtd_jax.runtime.encoder_phase import encoder_parts
 
     S, A, E, L, Z, N = 39, 4, 230, 150, 4, 4
     rng = np.random.default_rng(0)
@@ -35,20 +38,17 @@ def main(argv):
     data = DeviceData(f(E, L, S), jnp.tanh(f(E, L, A)), f(E, L), f(E, L, S), jnp.zeros((E, L)), jnp.asarray(rng.random(E), jnp.float32), jnp.zeros(E, jnp.int32))
 
     def encoder_case(hidden, batch, steps):
-        nets = make_encoder_networks(S, A, Z, hidden, hidden[:2])
-        opt = optax.adam(1e-4)
-        update = train.make_encoder_update(nets, opt, latent_dim=Z, mmd_weight=100.0, skill_reg_weight=1.0,
-                                           quality_weighted=True, kernel="imq", scales=(16.0,), weight_decay=0.0)
-        init = lambda k: train_state.init_encoder_state(k, nets, opt, S, A, Z, N)
-        return (update, train.window_sampler(batch, N)), init, steps, lambda n: None
+        enc = default.get_config().encoder
+        enc.update(dict(skill_hidden=hidden, task_hidden=hidden[:2], latent_dim=Z, n=N, batch_size=batch))
+        _, update, init = encoder_parts(enc, resolve("srtd"), S, A)
+        return (update, samplers.window_sampler(batch, N)), init, steps, lambda n: None
 
     def td3bc_case(hidden, batch, steps):
-        ac = make_actor_critic(A, hidden, hidden)
-        opt = optax.adam(3e-4)
-        update = train.make_td3bc_update(ac, opt, opt, tau=0.005, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
-                                         policy_delay=2)
-        init = lambda k: train_state.init_td3bc_state(k, ac, opt, opt, S + Z, A)
-        return (update, train.transition_sampler(batch, 0.99)), init, steps, lambda n: jnp.zeros((n, E, L + 1, Z))
+        cfg = default.get_config()
+        cfg.rl.update(dict(actor_hidden=hidden, critic_hidden=hidden, learning_rate=3e-4, batch_size=batch))
+        lrn = make_learner(resolve("td3bc"), cfg.rl, cfg.cql, obs_dim=S, cond_dim=Z, action_dim=A, task_ids=(0,),
+                           num_tasks=1, aug_count=0)
+        return (lrn.update, lrn.sampler), lrn.init, steps, lambda n: jnp.zeros((n, E, L + 1, Z))
 
     cases = {"td3bc quick (2x256, batch 256)": td3bc_case((256, 256), 256, 200),
              "td3bc paper (3x256, batch 1280)": td3bc_case((256, 256, 256), 1280, 50),
@@ -58,9 +58,9 @@ def main(argv):
     for name, (step, init, steps, per_seed) in cases.items():
         for n_seeds in map(int, FLAGS.seeds):
             for strategy in ("vmap", "map"):
-                chunk = train.make_chunk(*step, steps, strategy)
+                chunk = chunks.make_chunk(*step, steps, strategy)
                 keys = jax.random.split(jax.random.PRNGKey(0), n_seeds)
-                states = train.stack_states(init, keys)
+                states = chunks.stack_states(init, keys)
                 cond = per_seed(n_seeds)
                 t0 = time.perf_counter()
                 states, keys, m, _ = chunk(states, keys, jnp.int32(0), data, cond)

@@ -32,7 +32,9 @@ import warnings
 
 from absl import app, flags
 
-from srtd_jax import flops as flop_count
+from srtd_jax.core import chunks
+from srtd_jax.data import samplers
+from srtd_jax.studies import flops as flop_count
 
 FLAGS = flags.FLAGS
 SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "methods", "profile")
@@ -80,16 +82,15 @@ def _synthetic_data(num_episodes: int = 300, length: int = 200):
 
 
 def _td3bc_setup(hidden, batch):
-    import optax
-
-    from srtd_jax import train, train_state
-    from srtd_jax.networks import make_actor_critic
-    nets = make_actor_critic(ACT, hidden, hidden)
-    opt = optax.adam(3e-4)
-    update = train.make_td3bc_update(nets, opt, opt, tau=0.005, alpha=2.5, policy_noise=0.2, noise_clip=0.5,
-                                     policy_delay=2)
-    init = lambda k: train_state.init_td3bc_state(k, nets, opt, opt, OBS + ONE_HOT, ACT)
-    return update, init, train.transition_sampler(batch, 0.99)
+    """The launcher's TD3+BC learner (default settings, learning rate 3e-4) at a width and batch size."""
+    from configs import default
+    from srtd_jax.agents.learners import make_learner
+    from srtd_jax.agents.methods import resolve
+    cfg = default.get_config()
+    cfg.rl.update(dict(actor_hidden=hidden, critic_hidden=hidden, learning_rate=3e-4, batch_size=batch))
+    lrn = make_learner(resolve("td3bc"), cfg.rl, cfg.cql, obs_dim=OBS, cond_dim=ONE_HOT, action_dim=ACT,
+                       task_ids=(0,), num_tasks=1, aug_count=0)
+    return lrn.update, lrn.init, lrn.sampler
 
 
 def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed):
@@ -97,9 +98,8 @@ def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_s
     import jax
     import jax.numpy as jnp
 
-    from srtd_jax import train
-    chunk = train.make_chunk(update, sampler, steps, strategy)
-    holder = {"states": train.stack_states(init, jax.random.split(jax.random.PRNGKey(0), num_seeds)),
+    chunk = chunks.make_chunk(update, sampler, steps, strategy)
+    holder = {"states": chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), num_seeds)),
               "keys": jax.random.split(jax.random.PRNGKey(1), num_seeds), "step": 0}
 
     def call():
@@ -141,9 +141,9 @@ def section_td3bc(out, repeats):
     import jax
     import jax.numpy as jnp
 
-    from srtd_jax import run
+    from srtd_jax.core.seeds import AUTO_SEED_AXIS
     data = _synthetic_data()
-    strategy = run.AUTO_SEED_AXIS.get(jax.default_backend(), "map")
+    strategy = AUTO_SEED_AXIS.get(jax.default_backend(), "map")
     rows = []
     for name, hidden, batch, steps in (("peer", (256, 256), 256, FLAGS.td3bc_steps),
                                        ("paper", (256, 256, 256), 1280, max(FLAGS.td3bc_steps // 4, 2))):
@@ -168,21 +168,16 @@ def section_td3bc(out, repeats):
 
 def section_encoder(out, repeats):
     import jax
-    import optax
 
     from configs import paper
-    from srtd_jax import run, train, train_state
-    from srtd_jax.networks import make_encoder_networks
+    from srtd_jax.agents.methods import resolve
+    from srtd_jax.core.seeds import AUTO_SEED_AXIS
+    from srtd_jax.runtime.encoder_phase import encoder_parts
     e = paper.get_config().encoder
-    nets = make_encoder_networks(OBS, ACT, e.latent_dim, e.skill_hidden, e.task_hidden)
-    opt = optax.adam(e.learning_rate)
-    update = train.make_encoder_update(nets, opt, latent_dim=e.latent_dim, mmd_weight=e.mmd_weight,
-                                       skill_reg_weight=e.skill_reg_weight, quality_weighted=True, kernel=e.kernel,
-                                       scales=e.kernel_scales, weight_decay=e.weight_decay)
-    init = lambda k: train_state.init_encoder_state(k, nets, opt, OBS, ACT, e.latent_dim, e.n)
-    sampler = train.window_sampler(e.batch_size, e.n)
+    _, update, init = encoder_parts(e, resolve("srtd"), OBS, ACT)
+    sampler = samplers.window_sampler(e.batch_size, e.n)
     data = _synthetic_data()
-    strategy = run.AUTO_SEED_AXIS.get(jax.default_backend(), "map")
+    strategy = AUTO_SEED_AXIS.get(jax.default_backend(), "map")
     rate, first = _run_chunk(update, sampler, init, FLAGS.encoder_steps, 1, strategy, data, None, repeats)
     state = init(jax.random.PRNGKey(0))
     batch = sampler(data, None, jax.random.PRNGKey(1))
@@ -215,7 +210,7 @@ def _raw_env_rate(length: int, repeats: int) -> float:
     """Meta-World steps/s with random actions, one environment per MT10 task, each reset then stepped."""
     import numpy as np
 
-    from srtd_jax.envs.metaworld_mt10 import MT10_TASKS, MT10Env
+    from srtd_jax.benchmarks.mt10.env import MT10_TASKS, MT10Env
     envs = [MT10Env(t) for t in MT10_TASKS]
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, (length, ACT)).astype(np.float32)
@@ -233,9 +228,10 @@ def section_eval(out, repeats):
     import jax.numpy as jnp
     import numpy as np
 
-    from srtd_jax import evaluation
+    from srtd_jax.agents import conditioning
+    from srtd_jax.benchmarks.mt10 import evaluation
+    from srtd_jax.core.networks import make_actor_critic
     from srtd_jax.data.windows import Normalizer
-    from srtd_jax.networks import make_actor_critic
     warnings.filterwarnings("ignore", message="Constant.*may be too high")
     length, seeds, n = FLAGS.eval_length, 3, 4
     raw = _raw_env_rate(length, repeats)
@@ -243,7 +239,7 @@ def section_eval(out, repeats):
     params = jax.vmap(lambda k: nets.actor.init(k, jnp.zeros((1, OBS + ONE_HOT))))(
         jax.random.split(jax.random.PRNGKey(0), seeds))
     one_hot = lambda cond_params, history, task_ids: jax.nn.one_hot(task_ids, ONE_HOT)
-    act = evaluation.make_policy(nets.actor.apply, one_hot)
+    act = conditioning.make_policy(nets.actor.apply, one_hot)
     norm = Normalizer(np.zeros(OBS, np.float32), np.ones(OBS, np.float32))
     workers = os.cpu_count() or 1
     loop = lambda policy, actor_params, cond_params, env_workers: lambda: evaluation.evaluate(
@@ -269,9 +265,9 @@ def section_eval(out, repeats):
 
 
 def section_datagen(out, repeats):
+    from srtd_jax.benchmarks.mt10 import generate as gen
+    from srtd_jax.benchmarks.mt10.env import MT10_TASKS
     from srtd_jax.data import dataset as ds
-    from srtd_jax.data import mt10_generate as gen
-    from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
     cores = os.cpu_count() or 1
     raw = out.get("eval", {}).get("raw_env_steps_per_s") or _raw_env_rate(FLAGS.datagen_length, repeats)
     tasks = MT10_TASKS
@@ -303,8 +299,7 @@ def section_drone(out, repeats, num_envs: int = 1024, length: int = 100):
     import jax
     import jax.numpy as jnp
 
-    from srtd_jax.data import drone_generate
-    from srtd_jax.envs.drone import maps, sim
+    from srtd_jax.benchmarks.drone import generate, maps, sim
     m = sim.map_arrays()
     tasks = jnp.arange(num_envs, dtype=jnp.int32) % len(maps.DRONE_TASKS)
     keys = jax.random.split(jax.random.PRNGKey(0), num_envs)
@@ -323,7 +318,7 @@ def section_drone(out, repeats, num_envs: int = 1024, length: int = 100):
     rate, first = _median_rate(lambda: random_rollout(keys), num_envs * length, repeats)
     quality = jnp.full(num_envs, 0.5)
     behaviour, first_b = _median_rate(
-        lambda: drone_generate.rollouts(keys, tasks, quality, length=length, noise=0.3)["reward"],
+        lambda: generate.rollouts(keys, tasks, quality, length=length, noise=0.3)["reward"],
         num_envs * length, repeats)
     out["drone"] = dict(measured=True, num_envs=num_envs, length=length, env_steps_per_s=rate,
                         behaviour_env_steps_per_s=behaviour, compile_s=first, behaviour_compile_s=first_b)
@@ -339,17 +334,18 @@ def section_methods(out, repeats):
     import numpy as np
 
     from configs import benchmark_mt10
-    from srtd_jax import run, sweep
-    from srtd_jax.learners import make_learner
-    from srtd_jax.methods import resolve
+    from srtd_jax.agents.learners import make_learner
+    from srtd_jax.agents.methods import resolve
+    from srtd_jax.core.seeds import AUTO_SEED_AXIS
+    from srtd_jax.studies import sweep
     data = _synthetic_data()
     data = data._replace(task_ids=jnp.arange(data.obs.shape[0], dtype=jnp.int32) % ONE_HOT)
     bcfg = benchmark_mt10.get_config("cpu")
-    strategy = run.AUTO_SEED_AXIS.get(jax.default_backend(), "map")
+    strategy = AUTO_SEED_AXIS.get(jax.default_backend(), "map")
     rows = []
     for method in ("pcgrad", "softmod"):
         cfg = sweep.cell_config(bcfg, sweep.Cell("mr10", method, ()))
-        learner = make_learner(cfg, resolve(cfg), obs_dim=OBS, cond_dim=ONE_HOT, action_dim=ACT,
+        learner = make_learner(resolve(cfg.method, cfg.rl.learner, cfg.rl.network), cfg.rl, cfg.cql, obs_dim=OBS, cond_dim=ONE_HOT, action_dim=ACT,
                                task_ids=np.asarray(data.task_ids), num_tasks=ONE_HOT, aug_count=0)
         one_hot = jax.nn.one_hot(data.task_ids, ONE_HOT)[:, None, :]
         cond = jnp.broadcast_to(one_hot, (cfg.num_seeds, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))

@@ -34,7 +34,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     import shlex
 
-    from srtd_jax import sweep, sweep_report
+    from srtd_jax.studies import sweep, sweep_report
 
     bcfg = FLAGS.config
     sweep.check(bcfg)
@@ -78,7 +78,7 @@ def _tables(bcfg, all_cells) -> None:
     import shlex
     import sys
 
-    from srtd_jax import embedding_map, sweep_report
+    from srtd_jax.studies import embedding_map, sweep_report
 
     command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, sys.argv[1:])])
     result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,

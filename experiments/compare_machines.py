@@ -21,9 +21,10 @@ flags.DEFINE_string("out", None, "Output path without extension (.json and .md a
 
 def main(argv):
     del argv
-    from srtd_jax import atomic, reporting
-    from srtd_jax.config_check import read_json
-    from srtd_jax.sweep_report import compare_machines
+    from srtd_jax.core import atomic
+    from srtd_jax.runtime import reporting
+    from srtd_jax.runtime.config_check import read_json
+    from srtd_jax.studies.sweep_report import compare_machines
 
     reference, other = (read_json(p, "check the path") for p in (FLAGS.reference, FLAGS.other))
     if reference is None or other is None:

@@ -17,22 +17,23 @@ flags.DEFINE_string("report", None, "Write a Markdown + JSON table of success ra
 
 def main(argv):
     del argv
+    from srtd_jax.benchmarks.mt10 import generate
+    from srtd_jax.benchmarks.mt10.env import MT10_TASKS
     from srtd_jax.data import dataset as ds
-    from srtd_jax.data import mixtures, mt10_generate
-    from srtd_jax.envs.metaworld_mt10 import MT10_TASKS
+    from srtd_jax.data import mixtures
 
     cfg = FLAGS.config.data
-    settings = mt10_generate.settings_from_config(cfg)
+    settings = generate.settings_from_config(cfg)
     if FLAGS.all_kinds:
-        wanted = [(t, k) for k in mt10_generate.KINDS for t in MT10_TASKS]
+        wanted = [(t, k) for k in generate.KINDS for t in MT10_TASKS]
     else:
-        wanted = list(mixtures.assign(cfg.configuration, cfg.assignment_seed).items())
+        wanted = list(mixtures.assign(cfg.configuration, cfg.assignment_seed, MT10_TASKS).items())
     for kind in sorted({k for _, k in wanted}):  # one call per kind: a task maps to one kind per call
-        mt10_generate.ensure_datasets({t: k for t, k in wanted if k == kind}, settings, cfg.data_dir, cfg.num_workers)
+        generate.ensure_datasets({t: k for t, k in wanted if k == kind}, settings, cfg.data_dir, cfg.num_workers)
     if FLAGS.report:
         rows = []
         for task, kind in wanted:
-            data, meta = ds.load(mt10_generate.file_path(cfg.data_dir, settings, task, kind))
+            data, meta = ds.load(generate.file_path(cfg.data_dir, settings, task, kind))
             rows.append(dict(task=task, kind=kind, episodes=data.num_episodes, medium_rung=meta["medium_rung"],
                              success=float(data.successes.any(1).mean()),
                              mean_return=float(data.episode_returns[:, 0].mean())))

@@ -1,4 +1,4 @@
-"""Diagnoses the imaginary demonstrations of finished SRTD+ID runs (srtd_jax/imagination_check.py): decoder
+"""Diagnoses the imaginary demonstrations of finished SRTD+ID runs (srtd_jax/imagination.py): decoder
 one-step errors and imagined-rollout statistics beside the real data, with each run's score and final critic loss.
 
   python -m experiments.imagination_check --workdirs=runs/a,runs/b --out=results/drone/imagination_check
@@ -24,8 +24,8 @@ def _final_critic_loss(workdir: str):
 
 def main(argv):
     del argv
-    from srtd_jax import imagination_check
-    from srtd_jax.config_check import read_run_config
+    from srtd_jax.runtime.config_check import read_run_config
+    from srtd_jax.studies import imagination
     rows = []
     for wd in FLAGS.workdirs:
         for name in ("config.json", "summary.json"):
@@ -39,7 +39,7 @@ def main(argv):
         rows.append(dict(workdir=wd, command=command, method=cfg.method, encoder_epochs=cfg.encoder.epochs,
                          score=summary["mean_success"], ci95=summary["ci95"], metric=summary["success_definition"],
                          final_critic_loss=_final_critic_loss(wd),
-                         diagnosis=imagination_check.diagnose(cfg, wd, num=FLAGS.num)))
+                         diagnosis=imagination.diagnose(cfg, wd, num=FLAGS.num)))
     me = "python -m experiments.imagination_check " + " ".join(sys.argv[1:])
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
@@ -49,9 +49,9 @@ def main(argv):
     lines += [f"| `{r['workdir']}` | {r['method']} | {r['encoder_epochs']:g} | {100 * r['score']:.1f} ± "
               f"{100 * r['ci95']:.1f}% | {r['final_critic_loss']:.3g} |" for r in rows]
     lines += ["", "Mean ± std over the drawn steps. The states are the normalised policy inputs.", ""]
-    lines += imagination_check.TABLE_HEADER
+    lines += imagination.TABLE_HEADER
     for r in rows:
-        lines += imagination_check.markdown_rows(f"`{r['workdir']}`", r["diagnosis"])
+        lines += imagination.markdown_rows(f"`{r['workdir']}`", r["diagnosis"])
     open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

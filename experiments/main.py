@@ -25,7 +25,7 @@ def main(argv):
     import shlex
     import sys
 
-    from srtd_jax import devices
+    from srtd_jax.core import devices
     devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     from srtd_jax.run import train_and_evaluate
     command = "python -m experiments.main " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -29,7 +29,7 @@ TITLES = {"source": "(a) source dataset", "expert": "(b) expert dataset", "imagi
 
 def write_outputs(result: dict, out: str, command: str) -> None:
     """OUT.json, OUT.md and OUT.png from a `relabel_study.run_study` result."""
-    from srtd_jax.relabel_study import SETS
+    from srtd_jax.studies.relabel import SETS
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     result = dict(result, command=command, paper=PAPER)
     with open(out + ".json", "w") as f:
@@ -79,8 +79,8 @@ def write_outputs(result: dict, out: str, command: str) -> None:
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from srtd_jax.config_check import check_config
-    from srtd_jax.relabel_study import run_study
+    from srtd_jax.runtime.config_check import check_config
+    from srtd_jax.studies.relabel import run_study
     cfg = FLAGS.config
     check_config(cfg)
     os.makedirs(FLAGS.workdir, exist_ok=True)

@@ -16,7 +16,7 @@ flags.DEFINE_string("out", None, "Output path without extension.", required=True
 
 def main(argv):
     del argv
-    from srtd_jax.reporting import mean_ci95
+    from srtd_jax.runtime.reporting import mean_ci95
 
     rows = []
     for wd in FLAGS.workdirs:

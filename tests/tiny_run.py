@@ -1,13 +1,37 @@
-"""The tiny test config's full run in its own process, for the kill-and-resume and multi-device tests.
+"""The tiny test config's full run in its own process, for the kill-and-resume and multi-device tests, and what
+those tests read back from such a run.
 
   python -m tests.tiny_run DATA_DIR WORKDIR '{"rl.steps": 40, ...}'
 
 Prints the run's log line by line and, at the end, one line 'SUMMARY <json>'."""
 import json
+import os
 import sys
 
 from srtd_jax.run import train_and_evaluate
-from tests.conftest import tiny_config
+from srtd_jax.runtime import checkpointing
+from tests.tiny import tiny_config
+
+# srtd_id: encoder phase, imaginary data rebuilt on resume, TD3+BC with periodic evaluation. 40 + 40 steps.
+# tests/core/test_devices.py runs the same config, so its single-device run reuses the compiled programs.
+RESUME_OVERRIDES = {"method": "srtd_id", "num_seeds": 4, "encoder.epochs": 2.0, "rl.steps": 40,
+                    "eval.every_steps": 20, "eval.tasks": ["reach", "push"], "checkpoint.every_steps": 10,
+                    "checkpoint.every_seconds": 0.0, "checkpoint.keep": 2}
+
+
+def finish(proc) -> tuple[str, dict]:
+    """Waits for a run started in a subprocess -> (its output, its summary); a failed run fails the test."""
+    out = proc.stdout.read()
+    assert proc.wait() == 0, out[-4000:]
+    summary = [line for line in out.splitlines() if line.startswith("SUMMARY ")]
+    return out, json.loads(summary[-1][len("SUMMARY "):])
+
+
+def final_state(workdir):
+    """(step, saved tree) of a run's latest checkpoint."""
+    directory = os.path.join(workdir, "checkpoints")
+    last = max(int(d) for d in os.listdir(directory) if d.isdigit())
+    return last, checkpointing.restore_tree(os.path.join(directory, str(last), "state"))
 
 
 def main(data_dir: str, workdir: str, overrides: str) -> None:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from srtd_jax import atomic
+from srtd_jax.core import atomic
 
 FORMAT_VERSION = 1
 

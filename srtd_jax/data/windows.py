@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from srtd_jax.core.types import Transition, WindowBatch
 from srtd_jax.data.dataset import EpisodeDataset
-from srtd_jax.types import Transition, WindowBatch
 
 
 class DeviceData(NamedTuple):
@@ -73,6 +73,15 @@ def task_window(data: DeviceData, e: jax.Array, t: jax.Array, n: int) -> jax.Arr
     valid = k >= 0
     return jnp.concatenate([_gather(data.actions, e, k, valid), _gather(data.next_obs, e, k, valid),
                             _gather(data.rewards, e, k, valid)[..., None]], axis=-1)
+
+
+def append_step(history, action, next_obs, reward):
+    """The task window slid by one step: `history` (..., n, A + S + 1) without its oldest entry, then (a, s', r).
+    action (..., A), next_obs (..., S) normalised, reward (...) training reward. NumPy arrays stay NumPy (host
+    loops); JAX arrays and tracers use jnp. The one place where a window grows, in training and evaluation alike."""
+    xp = np if isinstance(history, np.ndarray) else jnp
+    step = xp.concatenate([action, next_obs, reward[..., None]], -1).astype(history.dtype)
+    return xp.concatenate([history[..., 1:, :], step[..., None, :]], axis=-2)
 
 
 def sample_windows(data: DeviceData, key: jax.Array, batch_size: int, n: int) -> WindowBatch:

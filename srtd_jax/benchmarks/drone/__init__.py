@@ -1,0 +1,1 @@
+"""Multi-task drone navigation: the built-in simulator and the AirSim client."""

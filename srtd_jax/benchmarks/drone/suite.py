@@ -1,0 +1,19 @@
+"""Drone navigation behind the registry's interface: sizes, data generation and evaluation on the built-in
+simulator (loads JAX)."""
+from __future__ import annotations
+
+from srtd_jax.benchmarks.drone import evaluation, generate, sim
+from srtd_jax.benchmarks.drone.declaration import DECLARATION
+from srtd_jax.benchmarks.registry import Suite
+
+
+def _evaluate(act, actor_params, cond_params, *, reward_type: str, env_workers: int, **settings):
+    del reward_type, env_workers  # the drone's reward is the progress reward; its environments step on the device
+    return evaluation.evaluate(act, actor_params, cond_params, **settings)
+
+
+def _ensure(assignment, settings, d):
+    return generate.ensure_datasets(assignment, settings, d.data_dir, generate=d.generate)
+
+
+SUITE = Suite(DECLARATION, sim.OBS_DIM, sim.ACTION_DIM, generate.settings_from_config, _ensure, _evaluate)

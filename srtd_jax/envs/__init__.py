@@ -1,1 +1,0 @@
-"""Environments: Meta-World MT10."""

@@ -1,0 +1,1 @@
+"""Running a training job: config checks, workdirs, checkpoints, the chunk loop, reporting."""

@@ -1,0 +1,181 @@
+"""Validation of a run config before any compute: names the field and the problem."""
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+
+import ml_collections
+
+from srtd_jax.agents.methods import LEARNERS, METHODS, NETWORKS, resolve
+from srtd_jax.benchmarks import registry
+from srtd_jax.core.options import NONFINITE_MODES
+from srtd_jax.data import mixtures
+from srtd_jax.runtime import defaults
+
+_POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.episodes_rp", "data.episodes_me",
+                 "data.num_rungs", "data.probe_episodes", "data.num_workers", "encoder.n", "encoder.latent_dim",
+                 "encoder.batch_size", "encoder.chunk_steps", "rl.batch_size", "rl.steps", "rl.chunk_steps",
+                 "rl.policy_delay", "eval.episodes_per_task", "augment.horizon", "cql.num_action_samples",
+                 "rl.softmod.num_layers", "rl.softmod.num_modules", "rl.softmod.hidden", "rl.softmod.representation",
+                 "checkpoint.keep", "eval.env_workers"]
+_CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
+            "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
+            "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
+            "on_nonfinite": NONFINITE_MODES}
+# Fields added after runs were made, with the value an older config.json without them meant.
+ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1}
+# Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
+OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
+                      "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers")
+
+
+class ConfigError(ValueError):
+    """A config field with a bad value; the message names the field."""
+
+
+class ConfigMismatchError(ConfigError):
+    """A workdir holding a run of a different config; the message lists the differing fields."""
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} -> {'a.b': 1}; tuples become lists (as after a JSON round trip)."""
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _type_ok(value, reference) -> bool:
+    if reference is None:
+        return True
+    if isinstance(reference, bool):
+        return isinstance(value, bool)
+    if isinstance(reference, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(reference, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(reference, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(reference))
+
+
+def check_schema(cfg) -> None:
+    """Every field of cfg exists in the default config (runtime/defaults.py), with a value of the default's type."""
+    reference, given = flatten(defaults.get_config().to_dict()), flatten(cfg.to_dict())
+    for field in sorted(set(given) - set(reference)):
+        close = difflib.get_close_matches(field, reference, n=1)
+        raise ConfigError(f"unknown config field {field}" + (f" (did you mean {close[0]}?)" if close else ""))
+    for field in sorted(set(reference) - set(given)):
+        raise ConfigError(f"config field {field} is missing (build configs on configs/default.py)")
+    for field, value in given.items():
+        if not _type_ok(value, reference[field]):
+            raise ConfigError(f"config field {field} must be of type {type(reference[field]).__name__}, "
+                              f"got {value!r} ({type(value).__name__})")
+
+
+def as_dict(cfg) -> dict:
+    """A ConfigDict as the plain dict its config.json holds (tuples as lists): what config_diff compares."""
+    return json.loads(cfg.to_json_best_effort())
+
+
+def config_diff(old: dict, new: dict, ignore=OPERATIONAL_FIELDS) -> list[str]:
+    """'field: old -> new' for every result-affecting field that differs between two config dicts."""
+    a, b = flatten(with_added_fields(old)), flatten(new)
+    return [f"{k}: {a.get(k, '<absent>')!r} -> {b.get(k, '<absent>')!r}"
+            for k in sorted(set(a) | set(b)) if k not in ignore and a.get(k, "<absent>") != b.get(k, "<absent>")]
+
+
+def read_json(path: str, remedy: str):
+    """The JSON in path, None if there is no file; an unreadable or corrupt file raises ConfigError naming it
+    (it is never silently replaced). remedy completes 'move it away to ...'."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} exists but cannot be read ({err}); move it away to {remedy}") from err
+
+
+def check_workdir_config(cfg, path: str, allow_change: bool = False) -> list[str]:
+    """Compares cfg with the config.json of an earlier run in the same workdir (if any).
+
+    Returns the differing fields; raises ConfigMismatchError listing them unless allow_change."""
+    old = read_json(path, "start a new run")
+    if old is None:
+        return []
+    diff = config_diff(old, as_dict(cfg))
+    if diff and not allow_change:
+        raise ConfigMismatchError(
+            f"the workdir holds a run with a different config ({path}); differing fields:\n  " + "\n  ".join(diff)
+            + "\nUse another --workdir, or pass --allow_config_change to resume with the new values.")
+    return diff
+
+
+def _get(cfg, dotted):
+    for part in dotted.split("."):
+        cfg = cfg[part]
+    return cfg
+
+
+def check_config(cfg) -> None:
+    """Raises ConfigError naming the first bad field: unknown, wrong type, out of range or inconsistent."""
+    check_schema(cfg)
+    for field in _POSITIVE_INT:
+        v = _get(cfg, field)
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise ConfigError(f"config field {field} must be a positive integer, got {v!r}")
+    for field, choices in _CHOICES.items():
+        if _get(cfg, field) not in choices:
+            raise ConfigError(f"config field {field}={_get(cfg, field)!r} is not one of {', '.join(choices)}")
+    for field in ("encoder.learning_rate", "rl.learning_rate", "encoder.epochs", "data.reward_scale", "augment.size_ratio",
+                  "cql.actor_learning_rate", "cql.critic_learning_rate", "cql.temperature_learning_rate",
+                  "cql.init_temperature"):
+        if not _get(cfg, field) > 0:
+            raise ConfigError(f"config field {field} must be > 0, got {_get(cfg, field)!r}")
+    for field in ("augment.z_noise", "augment.state_std", "augment.action_std", "cql.min_q_weight", "devices",
+                  "checkpoint.every_steps", "checkpoint.every_seconds"):
+        if not _get(cfg, field) >= 0:
+            raise ConfigError(f"config field {field} must be >= 0, got {_get(cfg, field)!r}")
+    if cfg.data.num_rungs < 2:
+        raise ConfigError(f"config field data.num_rungs must be >= 2, got {cfg.data.num_rungs}")
+    if cfg.data.episode_length <= cfg.encoder.n:
+        raise ConfigError(f"config field data.episode_length={cfg.data.episode_length} must exceed encoder.n={cfg.encoder.n}")
+    try:
+        mixtures.parse(cfg.data.configuration, len(registry.declaration(cfg.suite).tasks))
+    except ValueError as err:
+        raise ConfigError(f"config field data.configuration: {err}") from err
+    for task in cfg.eval.tasks:
+        try:
+            registry.task_index(cfg.suite, task)
+        except ValueError as err:
+            raise ConfigError(f"config field eval.tasks: {err}") from err
+    try:
+        resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
+    except ValueError as err:
+        raise ConfigError(f"config fields method={cfg.method!r}, rl.learner={cfg.rl.learner!r}, "
+                          f"rl.network={cfg.rl.network!r}: {err}") from err
+
+
+def with_added_fields(tree: dict) -> dict:
+    """A copy of an earlier run's config dict with the fields added since (ADDED_FIELDS) set to the value the run
+    meant where it lacks them."""
+    tree = copy.deepcopy(tree)
+    for name, value in ADDED_FIELDS.items():
+        *parents, leaf = name.split(".")
+        node = tree
+        for key in parents:
+            node = node.setdefault(key, {})
+        node.setdefault(leaf, value)
+    return tree
+
+
+def read_run_config(path: str):
+    """The config of a run from its config.json -> ConfigDict, with the fields added after it was made."""
+    with open(path) as f:
+        return ml_collections.ConfigDict(with_added_fields(json.load(f)))

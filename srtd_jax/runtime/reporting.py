@@ -1,0 +1,100 @@
+"""Metrics over time (JSON lines + TensorBoard), the final summary with 95% CIs, and the console table."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+from scipy import stats
+
+from srtd_jax.benchmarks import registry
+from srtd_jax.core import atomic
+from srtd_jax.runtime.config_check import ADDED_FIELDS
+
+
+def write_json(path: str, obj, indent: int | None = 2) -> None:
+    """Atomic JSON write (see `atomic.replacing`)."""
+    with atomic.replacing(path) as tmp, open(tmp, "w") as f:
+        json.dump(obj, f, indent=indent)
+
+
+class MetricWriter:
+    """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard.
+
+    keep_lines: on resume, metrics.jsonl is cut back to the lines written before the checkpoint (None: kept
+    whole), so a resumed run's file equals an uninterrupted run's. TensorBoard may show the re-run steps twice.
+    enabled=False (non-primary hosts of a multi-host run) writes nothing."""
+
+    def __init__(self, workdir: str, keep_lines: int | None = None, enabled: bool = True):
+        self.enabled, self.lines = enabled, 0
+        if not enabled:
+            return
+        from tensorboardX import SummaryWriter
+        path = os.path.join(workdir, "metrics.jsonl")
+        kept = []
+        if os.path.exists(path):
+            with open(path) as f:
+                kept = f.readlines()
+            kept = [line for line in kept if line.endswith("\n")]  # a line cut by a kill is dropped
+            if keep_lines is not None:
+                kept = kept[:keep_lines]
+        with atomic.replacing(path) as tmp, open(tmp, "w") as f:
+            f.writelines(kept)
+        self.lines = len(kept)
+        self._jsonl = open(path, "a")
+        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def write(self, phase: str, step: int, metrics: dict):
+        if not self.enabled:
+            return
+        self.lines += 1
+        row = {"phase": phase, "step": int(step)}
+        for k, v in metrics.items():
+            v = np.asarray(v, np.float64)
+            row[k] = np.where(np.isfinite(v), v, None).tolist()
+            if np.isfinite(v).any():
+                self._tb.add_scalar(f"{phase}/{k}", float(np.nanmean(v)), int(step))
+        self._jsonl.write(json.dumps(row) + "\n")
+        self._jsonl.flush()
+
+    def close(self):
+        if not self.enabled:
+            return
+        self._jsonl.close()
+        self._tb.close()
+
+
+def mean_ci95(values) -> tuple:
+    """Mean and half-width of the Student t 95% interval over seeds (0 for a single seed)."""
+    v = np.asarray(values, np.float64)
+    if v.size < 2:
+        return float(v.mean()), 0.0
+    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+
+
+def summarize(rates: np.ndarray, tasks, assignment: dict, curve: list, *, method: str, configuration: str,
+              suite: str, episodes_per_task: int, metric: str) -> dict:
+    """rates: (seeds, tasks) scores -> a JSON-ready summary. `metric` says what a score is: MT10's success rate
+    (the 'success' keys keep that name for every suite) or the drone's normalised return."""
+    mean, ci = mean_ci95(rates.mean(1))
+    per_task = {}
+    for i, task in enumerate(tasks):
+        m, c = mean_ci95(rates[:, i])
+        per_task[task] = {"kind": assignment.get(task), "mean": m, "ci95": c, "per_seed": rates[:, i].tolist()}
+    return {"method": method, "configuration": configuration, "num_seeds": int(rates.shape[0]),
+            "episodes_per_task": episodes_per_task,
+            "suite": suite, "success_definition": metric,
+            "mean_success": mean, "ci95": ci, "per_seed_mean": rates.mean(1).tolist(), "per_task": per_task,
+            "learning_curve": curve}
+
+
+def console_table(summary: dict) -> str:
+    """A fixed-width per-task success table for the end of a run."""
+    label = registry.declaration(summary.get("suite", ADDED_FIELDS["suite"])).column
+    lines = [f"{'task':<22}{'kind':<6}{label:>9}  {'95% CI':>8}   per seed"]
+    for task, row in summary["per_task"].items():
+        seeds = " ".join(f"{s:.2f}" for s in row["per_seed"])
+        lines.append(f"{task:<22}{row['kind'] or '':<6}{row['mean']:>9.3f}  ±{row['ci95']:>7.3f}   {seeds}")
+    seeds = " ".join(f"{s:.2f}" for s in summary["per_seed_mean"])
+    lines.append(f"{'MEAN':<28}{summary['mean_success']:>9.3f}  ±{summary['ci95']:>7.3f}   {seeds}")
+    return "\n".join(lines)

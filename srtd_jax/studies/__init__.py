@@ -1,0 +1,2 @@
+"""Studies built on runs: sweeps, tables and figures, the paper's numbers, embedding maps, relabel and imagination
+studies."""

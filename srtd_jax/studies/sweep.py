@@ -1,0 +1,191 @@
+"""A benchmark sweep as data: its cells (dataset configuration x method), the launcher config of each cell, its
+workdir, cell selection for schedulers, and running cells (each resumable, finished ones never re-run)."""
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import json
+import os
+
+import ml_collections
+
+from srtd_jax.agents.methods import METHODS
+from srtd_jax.benchmarks import registry
+from srtd_jax.data import mixtures
+from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, check_workdir_config
+
+# Groups of a sweep: (name, config field of its configurations, config field of its methods).
+GROUPS = (("main", "configurations", "methods"), ("ablation", "ablation_configurations", "ablation_methods"),
+          ("embedding", "embedding_configurations", "embedding_methods"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    configuration: str   # a table's name ('mr5_rp3_me2', 'rp6') or a spec ('MR 5, RP 3, ME 2')
+    method: str
+    groups: tuple        # the sweep groups that list this cell
+
+    @property
+    def name(self) -> str:
+        return f"{slug(self.configuration)}/{self.method}"
+
+
+def slug(configuration: str) -> str:
+    """A configuration's directory name: the tables' names stay, 'MR 5, RP 3, ME 2' -> 'mr5_rp3_me2'."""
+    counts = mixtures.parse(configuration, num_tasks=None)  # sweep.check holds the counts to the suite's tasks
+    return "_".join(f"{k.lower()}{n}" for k, n in zip(("MR", "RP", "ME"), counts) if n) or "empty"
+
+
+def cells(bcfg) -> list[Cell]:
+    """Every cell of the sweep in a fixed order (main group first); a cell listed by several groups once."""
+    order, groups = [], {}
+    for group, conf_field, method_field in GROUPS:
+        for configuration in bcfg[conf_field]:
+            for method in bcfg[method_field]:
+                key = (slug(configuration), method)
+                if key not in groups:
+                    order.append((configuration, method))
+                    groups[key] = []
+                groups[key].append(group)
+    return [Cell(c, m, tuple(groups[(slug(c), m)])) for c, m in order]
+
+
+def check(bcfg) -> None:
+    """Names every unknown method or configuration and every bad field of the sweep before anything runs."""
+    try:
+        num_tasks = len(registry.task_names(bcfg.base.suite))
+    except ValueError as err:
+        raise ConfigError(f"base.suite: {err}") from None
+    for _, conf_field, method_field in GROUPS:
+        for method in bcfg[method_field]:
+            if method not in METHODS:
+                raise ConfigError(f"{method_field}: unknown method {method!r}; valid: {', '.join(METHODS)}")
+        for configuration in bcfg[conf_field]:
+            try:
+                mixtures.parse(configuration, num_tasks)
+            except ValueError as err:
+                raise ConfigError(f"{conf_field}: {err}") from None
+    if bcfg.num_seeds < 1:
+        raise ConfigError(f"num_seeds must be >= 1, got {bcfg.num_seeds}")
+    unknown = set(bcfg.per_method) - set(METHODS)
+    if unknown:
+        raise ConfigError(f"per_method: unknown method(s) {sorted(unknown)}; valid: {', '.join(METHODS)}")
+
+
+def select(all_cells: list[Cell], spec: str) -> list[Cell]:
+    """Cells picked by `spec`: 'all', indices and ranges ('0,3-5', e.g. a scheduler's array index), or name
+    patterns ('mr10/*', '*/srtd_id'), comma-separated and mixed. Raises ValueError naming what matched nothing."""
+    if spec.strip() in ("", "all"):
+        return list(all_cells)
+    picked = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if part.replace("-", "").isdigit():
+            lo, _, hi = part.partition("-")
+            idx = range(int(lo), int(hi or lo) + 1)
+            if not idx or idx[-1] >= len(all_cells):
+                raise ValueError(f"--cells: {part!r} is out of range; the sweep has cells 0-{len(all_cells) - 1}")
+            picked.update(idx)
+        else:
+            hits = [i for i, c in enumerate(all_cells) if fnmatch.fnmatchcase(c.name, part)]
+            if not hits:
+                raise ValueError(f"--cells: {part!r} matches no cell; cells are "
+                                 + ", ".join(c.name for c in all_cells))
+            picked.update(hits)
+    return [all_cells[i] for i in sorted(picked)]
+
+
+def merge_overrides(target: ml_collections.ConfigDict, overrides) -> None:
+    """Writes the (nested) fields of `overrides` into `target`; an unknown field raises ConfigError."""
+    for key, value in overrides.items():
+        if key not in target:
+            raise ConfigError(f"per_method override: unknown launcher field {key!r}")
+        if isinstance(value, ml_collections.ConfigDict):
+            merge_overrides(target[key], value)
+        else:
+            target[key] = value
+
+
+def cell_config(bcfg, cell: Cell) -> ml_collections.ConfigDict:
+    """The launcher config of a cell: the sweep's base config, the method's per_method overrides, the method,
+    the configuration, the seeds."""
+    cfg = ml_collections.ConfigDict(bcfg.base.to_dict())
+    if cell.method in bcfg.per_method:
+        merge_overrides(cfg, bcfg.per_method[cell.method])
+    cfg.method, cfg.data.configuration = cell.method, cell.configuration
+    cfg.num_seeds, cfg.seed = bcfg.num_seeds, bcfg.seed
+    return cfg
+
+
+def cell_workdir(root: str, cell: Cell) -> str:
+    return os.path.join(root, slug(cell.configuration), cell.method)
+
+
+def finished_summary(cfg, workdir: str):
+    """The summary of a finished cell (None if it has not finished). Raises ConfigMismatchError when the
+    workdir was made with another config."""
+    path = os.path.join(workdir, "summary.json")
+    if not os.path.exists(path):
+        return None
+    check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_change=False)
+    with open(path) as f:
+        return json.load(f)
+
+
+class SweepError(RuntimeError):
+    """Some cells of a sweep failed (keep_going=True); the message names each cell and its error."""
+
+
+def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None, keep_going: bool = False) -> dict:
+    """Runs the selected cells one after the other; finished cells are skipped, interrupted ones resume.
+
+    command_for(cell) gives the command recorded in the cell's command.txt. keep_going: a failing cell is logged
+    and the others still run, then SweepError names every failure. -> {cell name: summary}"""
+    from srtd_jax.run import train_and_evaluate  # jax loads only when cells run
+
+    out, failed = {}, []
+    for i, cell in enumerate(selected):
+        cfg, workdir = cell_config(bcfg, cell), cell_workdir(root, cell)
+        try:
+            summary = finished_summary(cfg, workdir)
+            if summary is not None:
+                log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: finished earlier, mean success "
+                    f"{summary['mean_success']:.3f}")
+            else:
+                log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: running in {workdir}")
+                summary = train_and_evaluate(cfg, workdir, log=log,
+                                             command=command_for(cell) if command_for else None)
+        except Exception as err:  # noqa: BLE001 -- reported below, with the cell's name
+            if not keep_going:
+                raise
+            log(f"[sweep] cell {cell.name} FAILED: {type(err).__name__}: {err}")
+            failed.append(f"{cell.name}: {type(err).__name__}: {err}")
+            continue
+        out[cell.name] = summary
+    if failed:
+        raise SweepError(f"{len(failed)} of {len(selected)} cells failed:\n  " + "\n  ".join(failed))
+    return out
+
+
+def state(bcfg, cell: Cell, root: str) -> str:
+    """'finished', 'not finished', or 'config differs' (the workdir was made with another config)."""
+    try:
+        return "finished" if finished_summary(cell_config(bcfg, cell), cell_workdir(root, cell)) else "not finished"
+    except ConfigMismatchError:
+        return "config differs"
+
+
+def last_logged(workdir: str) -> str | None:
+    """'<phase> step <n>' of the last whole line of a workdir's metrics.jsonl (None: nothing logged yet), to
+    show how far an unfinished cell has got; a line cut by a kill is skipped."""
+    try:
+        with open(os.path.join(workdir, "metrics.jsonl")) as f:
+            lines = f.readlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            row = json.loads(line)
+            return f"{row['phase']} step {row['step']}"
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None

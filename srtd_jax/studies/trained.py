@@ -1,0 +1,20 @@
+"""A finished run's trained encoder, rebuilt as the run had it, for studies of its embeddings and imagination."""
+from __future__ import annotations
+
+from srtd_jax.agents.methods import resolve
+from srtd_jax.benchmarks import registry
+from srtd_jax.benchmarks.loading import load_training_data
+from srtd_jax.data import windows
+from srtd_jax.runtime import checkpointing
+from srtd_jax.runtime.encoder_phase import encoder_parts
+
+
+def trained_encoder(cfg, workdir: str, seed: int = 0):
+    """A run's training data and seed `seed`'s trained encoder from its latest checkpoint, rebuilt as the run had
+    them -> (EpisodeDataset, DeviceData with the states normalised by the whole dataset's statistics, encoder
+    networks, encoder params {'skill', 'task'})."""
+    _, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log=lambda *_: None)
+    device_data = windows.to_device(data, windows.make_normalizer(data), cfg.data.reward_type, cfg.data.reward_scale)
+    method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
+    nets, _, _ = encoder_parts(cfg.encoder, method, data.observations.shape[-1], registry.get(cfg.suite).action_dim)
+    return data, device_data, nets, checkpointing.latest_encoder_params(workdir, seed)

@@ -1,0 +1,112 @@
+"""Bad configs: unknown fields, wrong types, values out of range, unknown method / task / dataset configuration
+names. Each is refused before anything is written, with a message naming the field and the problem."""
+import os
+import subprocess
+import sys
+
+import ml_collections
+import pytest
+
+from srtd_jax.run import train_and_evaluate
+from srtd_jax.runtime.config_check import ConfigError, check_config
+from tests.tiny import (
+    ROOT,
+    tiny_config,
+)
+
+
+def _with(cfg, field, value):
+    section, _, name = field.rpartition(".")
+    node = cfg
+    for part in filter(None, section.split(".")):
+        node = node[part]
+    node[name] = value
+    return cfg
+
+
+def _from_dict(cfg, field, value):
+    """A config as a config file may build it: a fresh ConfigDict, so no type is fixed in advance."""
+    d = cfg.to_dict()
+    node = d
+    *path, name = field.split(".")
+    for part in path:
+        node = node[part]
+    node[name] = value
+    return ml_collections.ConfigDict(d)
+
+
+CASES = [
+    # out of range
+    ("num_seeds", 0, "num_seeds must be a positive integer, got 0"),
+    ("encoder.n", 0, "encoder.n must be a positive integer, got 0"),
+    ("rl.batch_size", -5, "rl.batch_size must be a positive integer, got -5"),
+    ("rl.learning_rate", 0.0, "rl.learning_rate must be > 0"),
+    ("augment.action_std", -0.1, "augment.action_std must be >= 0"),
+    ("devices", -1, "devices must be >= 0"),
+    ("data.episode_length", 4, "data.episode_length=4 must exceed encoder.n=4"),
+    # unknown names
+    ("method", "srdt", "method='srdt' is not one of srtd, srtd_id"),
+    ("on_nonfinite", "ignore", "on_nonfinite='ignore' is not one of stop, skip"),
+    ("data.configuration", "MR 3", "data.configuration: dataset configuration 'MR 3' assigns 3 tasks, expected 10"),
+    ("data.configuration", "MQ 10", "data.configuration: bad dataset configuration 'MQ 10'"),
+    ("eval.tasks", ("reach", "fly-away"), "eval.tasks: unknown MT10 task 'fly-away'; valid tasks: reach, push"),
+    ("suite", "mars", "suite='mars' is not one of mt10, drone"),
+]
+
+
+@pytest.mark.parametrize("field,value,message", CASES, ids=[f"{c[0]}={c[1]}" for c in CASES])
+def test_bad_field_is_named_and_nothing_is_written(field, value, message, tmp_path):
+    cfg = _with(tiny_config(str(tmp_path / "data")), field, value)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        train_and_evaluate(cfg, str(tmp_path / "run"), log=lambda *_: None)
+    assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "data")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("rl.stpes", 5, r"unknown config field rl.stpes \(did you mean rl.steps\?\)"),
+    ("encoder.batch_size", "256", r"encoder.batch_size must be of type int, got '256' \(str\)"),
+    ("rl.batch_size", 2.5, r"rl.batch_size must be of type int, got 2.5 \(float\)"),
+    ("data.generate", 1, r"data.generate must be of type bool, got 1 \(int\)"),
+    ("encoder.learning_rate", "fast", r"encoder.learning_rate must be of type float"),
+])
+def test_unknown_field_or_wrong_type_in_a_config_file(field, value, message, tmp_path):
+    cfg = _from_dict(tiny_config(str(tmp_path)), field, value)
+    with pytest.raises(ConfigError, match=message):
+        check_config(cfg)
+
+
+def test_a_missing_field_is_named(tmp_path):
+    d = tiny_config(str(tmp_path)).to_dict()
+    del d["checkpoint"]["keep"]
+    with pytest.raises(ConfigError, match="config field checkpoint.keep is missing"):
+        check_config(ml_collections.ConfigDict(d))
+
+
+@pytest.mark.slow
+def test_launcher_rejects_a_config_typo(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/quick.py",
+                          f"--workdir={tmp_path}", "--config.rl.stpes=5"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode != 0 and "stpes" in out.stderr
+    assert not os.listdir(tmp_path)  # nothing written
+
+
+def test_every_preset_passes_the_checks():
+    import importlib
+
+    from srtd_jax.agents.methods import METHODS
+    for name in ("default", "quick", "paper", "srtd_id", "srtd_n", "srtd_q", "te", "td3bc", "pcgrad", "softmod"):
+        cfg = importlib.import_module(f"configs.{name}").get_config()
+        check_config(cfg)  # raises ConfigError naming a bad field
+        assert cfg.method == (name if name in METHODS else "srtd")  # a method's preset trains that method
+
+
+def test_read_run_config_fills_fields_added_after_the_run(tmp_path):
+    import json
+
+    from srtd_jax.runtime.config_check import read_run_config
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"method": "srtd", "encoder": {"epochs": 3.0}}))  # made before `suite` existed
+    cfg = read_run_config(str(path))
+    assert cfg.suite == "mt10" and cfg.method == "srtd" and cfg.encoder.epochs == 3.0
+    path.write_text(json.dumps({"method": "srtd", "suite": "drone"}))
+    assert read_run_config(str(path)).suite == "drone"

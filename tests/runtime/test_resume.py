@@ -1,0 +1,129 @@
+"""Checkpoint and resume: a run killed with SIGKILL mid-phase and restarted ends bit-identical to a run that was
+never interrupted; half-written checkpoints are never restored; a changed config on a workdir is refused."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from srtd_jax.run import train_and_evaluate
+from srtd_jax.runtime import checkpointing
+from srtd_jax.runtime.config_check import ConfigMismatchError, check_workdir_config
+from srtd_jax.runtime.loop import duration
+from srtd_jax.runtime.workdir import prepare_workdir
+from tests.tiny import ROOT, tiny_config
+from tests.tiny_run import RESUME_OVERRIDES, final_state, finish
+
+
+def _start(data_dir, workdir, overrides=RESUME_OVERRIDES, env=None):
+    return subprocess.Popen([sys.executable, "-m", "tests.tiny_run", data_dir, workdir, json.dumps(overrides)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+
+
+def _kill_after(proc, marker: str) -> str:
+    """Reads the run's output until `marker`, then SIGKILLs it. Returns the output."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if marker in line:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return "".join(lines)
+    proc.wait()
+    raise AssertionError(f"the run ended before {marker!r}:\n" + "".join(lines[-40:]))
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_numbers(tiny_data_dir, tmp_path):
+    full = _start(tiny_data_dir, str(tmp_path / "full"))  # the uninterrupted run, beside the killed one
+    killed = str(tmp_path / "killed")
+    _kill_after(_start(tiny_data_dir, killed), "[checkpoint] encoder step 20")
+    out = _kill_after(_start(tiny_data_dir, killed), "[checkpoint] td3bc step 20")
+    assert "resuming encoder at step" in out  # the first kill landed inside the encoder phase
+    out, summary = finish(_start(tiny_data_dir, killed))
+    assert "resuming rl at step" in out  # and the second inside the offline-RL phase
+    _, reference = finish(full)
+    _check_outputs(tmp_path / "full", reference)
+
+    assert summary == reference
+    assert open(tmp_path / "full" / "metrics.jsonl").read() == open(tmp_path / "killed" / "metrics.jsonl").read()
+    (step_a, state_a), (step_b, state_b) = final_state(tmp_path / "full"), final_state(killed)
+    assert step_a == step_b == 80
+    assert jax.tree.structure(state_a) == jax.tree.structure(state_b)
+    for a, b in zip(jax.tree.leaves(state_a), jax.tree.leaves(state_b)):
+        np.testing.assert_array_equal(a, b)  # bit for bit
+    assert len([d for d in os.listdir(os.path.join(killed, "checkpoints")) if d.isdigit()]) == 2  # keep = 2
+    # the finished run is not redone
+    again = train_and_evaluate(_tiny(tiny_data_dir), killed, log=lambda *_: None)
+    assert again == summary
+
+
+def _check_outputs(workdir, summary):
+    """Every output of a finished run is there and well formed."""
+    assert list(summary["per_task"]) == ["reach", "push"] and len(summary["per_seed_mean"]) == 4
+    assert 0.0 <= summary["mean_success"] <= 1.0
+    assert [p["step"] for p in summary["learning_curve"]] == [20, 40]
+    assert json.load(open(workdir / "summary.json")) == summary
+    rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+    assert {r["phase"] for r in rows} == {"encoder", "td3bc", "eval"}
+    for r in rows:
+        if r["phase"] != "eval":
+            vals = [v for k, v in r.items() if k not in ("phase", "step")]
+            assert all(x is None or np.isfinite(x) for v in vals for x in v)  # finite losses, per seed
+            assert r["nonfinite_updates"] == [0, 0, 0, 0]
+    assert os.listdir(workdir / "tensorboard")
+    assert sorted(int(d) for d in os.listdir(workdir / "checkpoints")) == [70, 80]  # the last two kept
+    assert json.load(open(workdir / "config.json"))["num_seeds"] == 4
+
+
+def _tiny(data_dir, **overrides):
+    cfg = tiny_config(data_dir)
+    for field, value in {**RESUME_OVERRIDES, **overrides}.items():
+        section, _, name = field.rpartition(".")
+        (cfg[section] if section else cfg)[name] = value
+    return cfg
+
+
+def test_half_written_checkpoint_is_never_restored(tmp_path):
+    ckpt = checkpointing.RunCheckpointer(str(tmp_path / "ckpt"), keep=3)
+    ckpt.save(10, {"w": np.arange(3.0)}, {"phase": "rl", "phase_step": 10})
+    # what a process killed during a save leaves: orbax's temporary directory without the commit marker
+    os.makedirs(tmp_path / "ckpt" / "20.orbax-checkpoint-tmp-1234" / "state")
+    ckpt.close()
+    again = checkpointing.RunCheckpointer(str(tmp_path / "ckpt"), keep=3)
+    step, meta = again.latest()
+    assert step == 10 and meta["phase_step"] == 10
+    np.testing.assert_array_equal(again.restore_state(10, {"w": np.zeros(3)})["w"], np.arange(3.0))
+
+
+def test_changed_config_is_refused_with_a_diff(tiny_data_dir, tmp_path):
+    cfg = _tiny(tiny_data_dir)
+    prepare_workdir(cfg, str(tmp_path), [], "first command", log=lambda *_: None)
+    (tmp_path / "summary.json").write_text('{"kept": true}')
+    before = {p: open(tmp_path / p, "rb").read() for p in os.listdir(tmp_path)}
+
+    changed = _tiny(tiny_data_dir, **{"rl.steps": 30, "encoder.n": 3})
+    changed.data.num_workers = 2  # how the run is carried out: not a difference
+    with pytest.raises(ConfigMismatchError) as err:
+        train_and_evaluate(changed, str(tmp_path), log=lambda *_: None)
+    message = str(err.value)
+    assert "rl.steps: 40 -> 30" in message and "encoder.n: 4 -> 3" in message
+    assert "num_workers" not in message and "--allow_config_change" in message
+    assert {p: open(tmp_path / p, "rb").read() for p in os.listdir(tmp_path)} == before  # nothing touched
+
+    diff = check_workdir_config(changed, str(tmp_path / "config.json"), allow_change=True)
+    assert diff == ["encoder.n: 4 -> 3", "rl.steps: 40 -> 30"]
+    prepare_workdir(changed, str(tmp_path), diff, "second command", log=lambda *_: None)
+    assert json.load(open(tmp_path / "config.1.json"))["rl"]["steps"] == 40  # the earlier config is kept
+    assert json.load(open(tmp_path / "config.json"))["rl"]["steps"] == 30
+    assert open(tmp_path / "command.txt").read() == "first command\nsecond command\n"
+
+
+def test_progress_durations_by_hand():
+    assert [duration(s) for s in (0.4, 59.4, 89, 3569, 3600, 3930, 7199)] == [
+        "0 s", "59 s", "1 min", "59 min", "1 h 00 min", "1 h 06 min", "2 h 00 min"]
