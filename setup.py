@@ -22,5 +22,5 @@ setup(
         "tensorboardX>=2.6",
         "matplotlib>=3.7",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6"]},
 )

@@ -1,4 +1,4 @@
-"""Diagnoses the imaginary demonstrations of finished SRTD+ID runs (srtd_jax/imagination.py): decoder
+"""Diagnoses the imaginary demonstrations of finished SRTD+ID runs (srtd_jax/studies/imagination.py): decoder
 one-step errors and imagined-rollout statistics beside the real data, with each run's score and final critic loss.
 
   python -m experiments.imagination_check --workdirs=runs/a,runs/b --out=results/drone/imagination_check

@@ -4,7 +4,7 @@ the same command resumes.
   python -m experiments.main --config=configs/quick.py --workdir=runs/quick [--config.num_seeds=5 ...]
 
 Multi-host: start the same command on every host with --coordinator_address=HOST:PORT --num_processes=N
---process_id=i (or the SRTD_* environment variables; see srtd_jax/devices.py).
+--process_id=i (or the SRTD_* environment variables; see srtd_jax/core/devices.py).
 """
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -19,6 +19,17 @@ flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
 flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
 
 
+def _user_errors() -> tuple:
+    """The errors that report a problem with the input or the workdir, not a bug."""
+    from srtd_jax.core.devices import DeviceError
+    from srtd_jax.data.dataset import DatasetError
+    from srtd_jax.runtime.checkpointing import ResumeError
+    from srtd_jax.runtime.config_check import ConfigError
+    from srtd_jax.runtime.loop import NonFiniteError
+    from srtd_jax.runtime.workdir import WorkdirInUseError
+    return ConfigError, DatasetError, DeviceError, NonFiniteError, ResumeError, WorkdirInUseError
+
+
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # progress is printed; keep library INFO logs (orbax) out of it
@@ -26,12 +37,17 @@ def main(argv):
     import sys
 
     from srtd_jax.core import devices
+    user_errors = _user_errors()
     devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     from srtd_jax.run import train_and_evaluate
     command = "python -m experiments.main " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     log = print if devices.is_primary() else (lambda *_: None)
-    train_and_evaluate(FLAGS.config, FLAGS.workdir, log=log, allow_config_change=FLAGS.allow_config_change,
-                       command=command)
+    try:
+        train_and_evaluate(FLAGS.config, FLAGS.workdir, log=log, allow_config_change=FLAGS.allow_config_change,
+                           command=command)
+    except user_errors as err:  # a bad input or a busy workdir: one line that names it, no traceback
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 evaluation → summary. The config is read here; the stages below take explicit arguments."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -19,10 +20,10 @@ from srtd_jax.core import chunks, devices
 from srtd_jax.core.seeds import phase_keys, seed_axis_strategy
 from srtd_jax.data import windows
 from srtd_jax.runtime import checkpointing, reporting
-from srtd_jax.runtime.config_check import check_config, check_workdir_config
+from srtd_jax.runtime.config_check import check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps, run_encoder_phase
-from srtd_jax.runtime.loop import nonfinite_handler, round_up, run_chunks
-from srtd_jax.runtime.workdir import check_fingerprints, prepare_workdir
+from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
+from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
 
 
 class _Run(NamedTuple):
@@ -33,19 +34,21 @@ class _Run(NamedTuple):
     mesh: Any
     strategy: str
     on_nonfinite: str
+    skip_limit: float
     ckpt: checkpointing.RunCheckpointer
     progress: int             # the checkpoint to resume from (0: none)
     meta: dict                # its metadata: phase, phase_step, metrics_lines, curve, fingerprints
     resuming: bool
     writer: reporting.MetricWriter
     prints: dict              # fingerprints of the data, normaliser and augmentation
+    skipped: dict             # non-finite updates skipped so far, per phase and seed
 
     def on_fault(self, phase: str):
-        return nonfinite_handler(self.on_nonfinite, self.workdir, phase, self.log)
+        return NonFiniteGuard(self.on_nonfinite, self.skip_limit, self.workdir, phase, self.log, self.skipped)
 
     def state_meta(self, phase: str, step: int, curve=()) -> dict:
         return {"phase": phase, "phase_step": step, "metrics_lines": self.writer.lines, "curve": list(curve),
-                "fingerprints": self.prints}
+                "fingerprints": self.prints, "skipped": self.skipped}
 
     def seeded(self, tree):
         return devices.put(tree, devices.seed_sharding(self.mesh))
@@ -62,16 +65,26 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
     summary. Writes into workdir: config.json, command.txt (appended), metrics.jsonl, TensorBoard events,
     checkpoints/ (orbax), summary.json. Returns the summary dict."""
     check_config(cfg)
-    diff = check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
+    check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)  # fail early
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
     suite = registry.get(cfg.suite)
     strategy = seed_axis_strategy(cfg.seed_axis)
     mesh = devices.seed_mesh(cfg.num_seeds, cfg.devices)
-    e, r, a = cfg.encoder, cfg.rl, cfg.augment
-    rl_total = round_up(r.steps, r.chunk_steps)
+    e = cfg.encoder
 
     # data
     assignment, data = load_training_data(cfg.suite, cfg.data, e.n + 1, log)
+    check_against_data(cfg, method, data.num_episodes * data.episode_length)
+    with (locked(workdir, log) if devices.is_primary() else contextlib.nullcontext()):
+        # again under the lock: another launcher may have written the workdir since the first check
+        diff = check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
+        return _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, assignment, data)
+
+
+def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, assignment, data) -> dict:
+    """The stages, once the inputs are checked and the workdir is locked."""
+    e, r, a = cfg.encoder, cfg.rl, cfg.augment
+    rl_total = round_up(r.steps, r.chunk_steps)
     prepare_workdir(cfg, workdir, diff, command, log)
     ckpt = checkpointing.RunCheckpointer(os.path.join(workdir, "checkpoints"), every_steps=cfg.checkpoint.every_steps,
                                          every_seconds=cfg.checkpoint.every_seconds, keep=cfg.checkpoint.keep)
@@ -92,9 +105,10 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
                                   devices.replicated(mesh))
         prints = {"data": checkpointing.fingerprint(data), "normalizer": checkpointing.fingerprint(normalizer)}
         check_fingerprints(meta, prints, resume)
-        run = _Run(workdir, log, mesh, strategy, cfg.on_nonfinite, ckpt, progress, meta, bool(resume),
+        run = _Run(workdir, log, mesh, strategy, cfg.on_nonfinite, cfg.nonfinite_skip_limit, ckpt, progress, meta,
+                   bool(resume),
                    reporting.MetricWriter(workdir, keep_lines=meta["metrics_lines"], enabled=devices.is_primary()),
-                   prints)
+                   prints, dict(meta.get("skipped", {})))
         enc_keys, rl_keys = phase_keys(cfg.seed, cfg.num_seeds)  # initial states are built from these host keys
         obs_dim, task_ids = data.observations.shape[-1], data.task_ids[:, 0]
         cond_dim = e.latent_dim if method.encoders else len(suite.tasks)
@@ -164,6 +178,8 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
                                       configuration=cfg.data.configuration, suite=cfg.suite,
                                       episodes_per_task=cfg.eval.episodes_per_task, metric=suite.metric)
         summary["device"] = devices.describe(mesh)
+        summary["nonfinite_skipped"] = {phase: run.skipped.get(phase, [0] * cfg.num_seeds)
+                                        for phase in (["encoder"] if method.encoders else []) + [learner.name]}
         if devices.is_primary():
             reporting.write_json(summary_path, summary)
         run.writer.close()

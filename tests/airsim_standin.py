@@ -1,6 +1,6 @@
 """A loopback stand-in for an AirSim multirotor server: speaks AirSim's msgpack-RPC protocol for the calls the
-drone environment makes, backed by the built-in simulator's dynamics (srtd_jax/envs/drone/sim.py), so that the
-AirSim code path (srtd_jax/envs/drone/airsim_env.py) runs end to end with the unmodified `airsim` client where
+drone environment makes, backed by the built-in simulator's dynamics (srtd_jax/benchmarks/drone/sim.py), so that
+the AirSim code path (srtd_jax/benchmarks/drone/gym_env.py:AirSimDroneEnv) runs end to end with the unmodified `airsim` client where
 Unreal cannot run.
 
 Wire format (msgpack-RPC): requests [0, id, method, params], responses [1, id, error, result]; objects travel as
@@ -9,10 +9,14 @@ APIs (the 0.5 one that msgpack-rpc-python installs and the 1.x one). Simulated t
 a moveByVelocity of 0.5 s returns at once, after 0.5 s of simulated flight.
 
 The stand-in plays the Unreal level: it is built for one task's map (obstacles for collisions and lidar); the wind
-is whatever simSetWind last set, as in AirSim.
+is whatever simSetWind last set, as in AirSim. Bad requests get an RPC error and change nothing: non-finite
+velocities, a non-finite or negative duration; a frame that is not a msgpack-RPC request gets an error reply, then
+the connection closes. Its call log and its cache of compiled flight durations are bounded.
 """
 from __future__ import annotations
 
+import collections
+import functools
 import math
 import socketserver
 import threading
@@ -24,8 +28,15 @@ import numpy as np
 from srtd_jax.benchmarks.drone import maps, sim
 
 SERVER_VERSION = 1
-_advance = jax.jit(sim.advance, static_argnames=("duration",))
+CALL_LOG = 1000        # most recent calls kept in StandInVehicle.calls
+COMPILED_DURATIONS = 8  # flight durations whose compiled step is kept (each new one compiles once)
 _lidar = jax.jit(sim.lidar)
+
+
+@functools.lru_cache(maxsize=COMPILED_DURATIONS)
+def _advance(duration: float):
+    """The simulator's step for one flight duration, compiled; the least recently used are dropped."""
+    return jax.jit(functools.partial(sim.advance, duration=duration))
 
 
 def _vec(x, y, z) -> dict:
@@ -48,7 +59,7 @@ class StandInVehicle:
         self.task_id = maps.task_index(task)
         self.m = sim.map_arrays()
         self.lock = threading.Lock()
-        self.calls: list[str] = []
+        self.calls: collections.deque[str] = collections.deque(maxlen=CALL_LOG)
         self.reset()
 
     # --- state kept in the simulator's frame: (x, y, height) ---
@@ -95,9 +106,13 @@ class StandInVehicle:
     def moveByVelocity(self, vx, vy, vz, duration, drivetrain, yaw_mode, vehicle_name=""):
         if not (self.api_control and self.armed):
             raise RuntimeError("moveByVelocity needs enableApiControl(True) and armDisarm(True) first")
+        if not all(math.isfinite(float(v)) for v in (vx, vy, vz)):
+            raise ValueError(f"moveByVelocity: velocities must be finite, got ({vx}, {vy}, {vz})")
+        if not (math.isfinite(float(duration)) and float(duration) >= 0):
+            raise ValueError(f"moveByVelocity: duration must be finite and >= 0, got {duration}")
         v_cmd = np.asarray([vx, vy, -vz], np.float32)
-        pos, vel, yaw, hit = _advance(self.pos, self.vel, np.float32(self.yaw), v_cmd, self.wind, self.task_id,
-                                      self.m, duration=float(duration))
+        pos, vel, yaw, hit = _advance(float(duration))(self.pos, self.vel, np.float32(self.yaw), v_cmd, self.wind,
+                                                       self.task_id, self.m)
         self.clock_ns += int(round(float(duration) * 1e9))
         self.pos, self.vel, self.yaw = np.asarray(pos), np.asarray(vel), float(yaw)
         if bool(hit):
@@ -153,17 +168,35 @@ class _Handler(socketserver.BaseRequestHandler):
             if not chunk:
                 return
             unpacker.feed(chunk)
-            for msg in unpacker:
-                if msg[0] != 0:  # notifications ([2, method, params]) need no answer
-                    if msg[0] == 2:
+            try:
+                messages = list(unpacker)
+            except Exception as err:  # bytes that are not msgpack: say so, then close
+                self._reply(None, f"malformed frame: {type(err).__name__}: {err}", None)
+                return
+            for msg in messages:
+                request = isinstance(msg, (list, tuple)) and len(msg) == 4 and msg[0] == 0
+                notification = isinstance(msg, (list, tuple)) and len(msg) == 3 and msg[0] == 2
+                if not (request or notification) or not isinstance(msg[-2], str) or \
+                        not isinstance(msg[-1], (list, tuple)):
+                    msgid = msg[1] if isinstance(msg, (list, tuple)) and len(msg) > 1 else None
+                    self._reply(msgid, f"malformed frame {msg!r}: expected [0, id, method, params] or "
+                                       "[2, method, params]", None)
+                    return
+                if notification:  # needs no answer
+                    try:
                         vehicle.call(msg[1], msg[2])
+                    except Exception:  # noqa: BLE001  (nobody to tell: rpclib drops a failed notification too)
+                        pass
                     continue
                 _, msgid, method, params = msg
                 try:
                     result, error = vehicle.call(method, params), None
                 except Exception as err:  # sent back as the RPC error, as rpclib does
                     result, error = None, f"{type(err).__name__}: {err}"
-                self.request.sendall(msgpack.packb([1, msgid, error, result], use_bin_type=True))
+                self._reply(msgid, error, result)
+
+    def _reply(self, msgid, error, result):
+        self.request.sendall(msgpack.packb([1, msgid, error, result], use_bin_type=True))
 
 
 class StandInServer(socketserver.ThreadingTCPServer):

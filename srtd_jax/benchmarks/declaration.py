@@ -14,7 +14,8 @@ class Declaration:
     the end-of-run table's score column.
     table_name: the paper's table ("Table 1"); configurations: that table's rows, name -> (MR, RP, ME) task counts;
     paper: {row: {method: (mean %, 95% CI half-width %)}}, the paper's published cells.
-    cell_text: what a sweep table's cell is; episode_text: how an evaluation episode starts; y_label: the plots'."""
+    cell_text: what a sweep table's cell is; episode_text: how an evaluation episode starts; y_label: the plots'.
+    max_episode_length: the longest episode its environments run (None: no limit)."""
 
     name: str
     label: str
@@ -28,6 +29,7 @@ class Declaration:
     cell_text: str
     episode_text: str
     y_label: str
+    max_episode_length: int | None = None
 
     def published(self, configuration: str, method: str):
         """(mean %, CI %) of the paper's cell, or None where the paper has none (e.g. the ablations of Figure 5,

@@ -1,8 +1,6 @@
 """The training data of a run: a benchmark's datasets for a mixture, generated where missing, checked, concatenated."""
 from __future__ import annotations
 
-import numpy as np
-
 from srtd_jax.benchmarks import registry
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures
@@ -16,18 +14,8 @@ def load_training_data(suite_name: str, data_cfg, min_length: int, log=print):
     assignment = mixtures.assign(data_cfg.configuration, data_cfg.assignment_seed, tasks=suite.tasks)
     settings = suite.settings(data_cfg)
     paths = suite.ensure(assignment, settings, data_cfg)
-    parts = []
-    for task, path in paths.items():
-        data, _ = ds.load(path, expected_meta=settings.key(task, assignment[task]))
-        ds.validate(data, where=path, obs_dim=suite.obs_dim, action_dim=suite.action_dim)
-        if data.episode_length != settings.episode_length:
-            raise ds.DatasetError(f"dataset file {path} has episodes of {data.episode_length} steps, expected "
-                                  f"{settings.episode_length} (data.episode_length)")
-        wrong = np.unique(data.task_ids[data.task_ids != suite.tasks.index(task)])
-        if wrong.size:
-            raise ds.DatasetError(f"dataset file {path} is for task {task} (id {suite.tasks.index(task)}) but holds "
-                                  f"task ids {wrong.tolist()}")
-        parts.append(data)
+    # ensure checked every file against its settings (data/ladder.py: check_file); this loads what it checked
+    parts = [ds.load(path, expected_meta=settings.key(task, assignment[task]))[0] for task, path in paths.items()]
     data = ds.concatenate(parts)
     ds.validate(data, where="training data", num_tasks=len(suite.tasks), min_length=min_length)
     log(f"data: {data.num_episodes} episodes x {data.episode_length} steps; kinds "

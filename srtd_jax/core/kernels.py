@@ -46,5 +46,6 @@ def mmd_unbiased(x: jnp.ndarray, y: jnp.ndarray, kernel: str = "imq", scales: Se
     k = KERNELS[kernel]
     m, mp = x.shape[0], y.shape[0]
     kxx, kyy, kxy = k(x, x, scales), k(y, y, scales), k(x, y, scales)
-    off = lambda kk, n: (jnp.sum(kk) - jnp.sum(jnp.diagonal(kk))) / (n * (n - 1))
+    # n(n - 1) as a Python float: as an int it would overflow int32 from n = 46,341
+    off = lambda kk, n: (jnp.sum(kk) - jnp.sum(jnp.diagonal(kk))) / float(n * (n - 1))
     return off(kxx, m) + off(kyy, mp) - 2.0 * jnp.mean(kxy)

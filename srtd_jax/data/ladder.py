@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -102,21 +104,68 @@ def episode_dataset(obs, actions, raw_rewards, rewards, next_obs, successes, run
         episode_returns=per_step(raw.sum(axis=1)).astype(np.float32), rungs=per_step(rungs).astype(np.int32))
 
 
-def cached_files(assignment: dict, settings, data_dir: str, generate: bool = True) -> tuple[dict, list]:
+class FileSpec(NamedTuple):
+    """What a benchmark's dataset files must hold beyond their metadata: observation and action sizes, and the task
+    id of every task name (task_index)."""
+
+    obs_dim: int
+    action_dim: int
+    task_index: Callable[[str], int]
+
+
+def check_file(path: str, settings, task: str, kind: str, spec: FileSpec) -> ds.EpisodeDataset:
+    """Loads a generated file and checks it against what its settings promise: metadata, sizes, episode count and
+    length, and the task id of every step. Raises DatasetError naming the file and the problem."""
+    data, _ = ds.load(path, expected_meta=settings.key(task, kind))
+    ds.validate(data, where=path, obs_dim=spec.obs_dim, action_dim=spec.action_dim)
+    if data.episode_length != settings.episode_length:
+        raise ds.DatasetError(f"dataset file {path} has episodes of {data.episode_length} steps, expected "
+                              f"{settings.episode_length} (data.episode_length)")
+    if data.num_episodes != settings.episodes_for(kind):
+        raise ds.DatasetError(f"dataset file {path} has {data.num_episodes} episodes, expected "
+                              f"{settings.episodes_for(kind)} ({kind})")
+    wrong = np.unique(data.task_ids[data.task_ids != spec.task_index(task)])
+    if wrong.size:
+        raise ds.DatasetError(f"dataset file {path} is for task {task} (id {spec.task_index(task)}) but holds "
+                              f"task ids {wrong.tolist()}")
+    return data
+
+
+def cached_files(assignment: dict, settings, data_dir: str, spec: FileSpec, generate: bool = True) -> tuple[dict, list]:
     """({task: path}, [(task, kind) to generate]) for an assignment: valid cached files are reused (the file name
-    is a hash of settings.key); invalid ones are listed for regeneration. generate=False: a missing or invalid
-    file raises DatasetError instead."""
+    is a hash of settings.key; see check_file). An invalid file is moved aside to <path>.invalid[.k] (never deleted
+    or overwritten) and listed for regeneration. A path that is not a regular file (a directory, a link) was not
+    written by the generator and raises DatasetError; so does a missing or invalid file with generate=False."""
     paths, todo = {}, []
     for task, kind in assignment.items():
         path = paths[task] = file_path(data_dir, settings, task, kind)
+        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+            raise ds.DatasetError(f"dataset path {path} is not a regular file ({_what(path)}); the generator only "
+                                  "writes its own files: move it away")
         if not generate:
-            ds.load(path, expected_meta=settings.key(task, kind))  # raises DatasetError naming the file
+            check_file(path, settings, task, kind, spec)  # raises DatasetError naming the file
             continue
         if os.path.exists(path):
             try:
-                ds.load(path, expected_meta=settings.key(task, kind))
+                check_file(path, settings, task, kind, spec)
                 continue
             except ds.DatasetError as err:
-                print(f"regenerating {path}: {err}", file=sys.stderr, flush=True)
+                aside = _aside(path)
+                os.replace(path, aside)
+                print(f"regenerating {path} (the invalid file is kept as {aside}): {err}", file=sys.stderr,
+                      flush=True)
         todo.append((task, kind))
     return paths, todo
+
+
+def _what(path: str) -> str:
+    return "a link" if os.path.islink(path) else "a directory" if os.path.isdir(path) else "not a file"
+
+
+def _aside(path: str) -> str:
+    """The first free name of <path>.invalid, <path>.invalid.1, ..."""
+    aside, k = path + ".invalid", 0
+    while os.path.lexists(aside):
+        k += 1
+        aside = f"{path}.invalid.{k}"
+    return aside

@@ -17,12 +17,17 @@ def parse(spec: str, num_tasks: int | None) -> tuple:
         counts = tuple(int(g or 0) for g in slug.groups())
     else:
         found = {"MR": 0, "RP": 0, "ME": 0}
+        seen = set()
         for part in spec.split(","):
             m = _SPEC.match(part)
             if not m:
                 raise ValueError(f"bad dataset configuration {spec!r}: expected e.g. 'MR 5, RP 3, ME 2' "
                                  "or a name like 'mr5_rp3_me2'")
-            found[m.group(1).upper()] = int(m.group(2))
+            kind = m.group(1).upper()
+            if kind in seen:
+                raise ValueError(f"bad dataset configuration {spec!r}: {kind} is given twice")
+            seen.add(kind)
+            found[kind] = int(m.group(2))
         counts = (found["MR"], found["RP"], found["ME"])
     if num_tasks is not None and sum(counts) != num_tasks:
         raise ValueError(f"dataset configuration {spec!r} assigns {sum(counts)} tasks, expected {num_tasks}")

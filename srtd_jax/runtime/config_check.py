@@ -11,23 +11,18 @@ from srtd_jax.agents.methods import LEARNERS, METHODS, NETWORKS, resolve
 from srtd_jax.benchmarks import registry
 from srtd_jax.core.options import NONFINITE_MODES
 from srtd_jax.data import mixtures
-from srtd_jax.runtime import defaults
+from srtd_jax.runtime import defaults, schema
 
-_POSITIVE_INT = ["num_seeds", "data.episode_length", "data.episodes_mr", "data.episodes_rp", "data.episodes_me",
-                 "data.num_rungs", "data.probe_episodes", "data.num_workers", "encoder.n", "encoder.latent_dim",
-                 "encoder.batch_size", "encoder.chunk_steps", "rl.batch_size", "rl.steps", "rl.chunk_steps",
-                 "rl.policy_delay", "eval.episodes_per_task", "augment.horizon", "cql.num_action_samples",
-                 "rl.softmod.num_layers", "rl.softmod.num_modules", "rl.softmod.hidden", "rl.softmod.representation",
-                 "checkpoint.keep", "eval.env_workers"]
 _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
             "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
             "on_nonfinite": NONFINITE_MODES}
 # Fields added after runs were made, with the value an older config.json without them meant.
-ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1}
+ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
+# nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes.
 OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
-                      "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers")
+                      "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers", "nonfinite_skip_limit")
 
 
 class ConfigError(ValueError):
@@ -126,24 +121,23 @@ def _get(cfg, dotted):
 def check_config(cfg) -> None:
     """Raises ConfigError naming the first bad field: unknown, wrong type, out of range or inconsistent."""
     check_schema(cfg)
-    for field in _POSITIVE_INT:
-        v = _get(cfg, field)
-        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            raise ConfigError(f"config field {field} must be a positive integer, got {v!r}")
     for field, choices in _CHOICES.items():
         if _get(cfg, field) not in choices:
             raise ConfigError(f"config field {field}={_get(cfg, field)!r} is not one of {', '.join(choices)}")
-    for field in ("encoder.learning_rate", "rl.learning_rate", "encoder.epochs", "data.reward_scale", "augment.size_ratio",
-                  "cql.actor_learning_rate", "cql.critic_learning_rate", "cql.temperature_learning_rate",
-                  "cql.init_temperature"):
-        if not _get(cfg, field) > 0:
-            raise ConfigError(f"config field {field} must be > 0, got {_get(cfg, field)!r}")
-    for field in ("augment.z_noise", "augment.state_std", "augment.action_std", "cql.min_q_weight", "devices",
-                  "checkpoint.every_steps", "checkpoint.every_seconds"):
-        if not _get(cfg, field) >= 0:
-            raise ConfigError(f"config field {field} must be >= 0, got {_get(cfg, field)!r}")
-    if cfg.data.num_rungs < 2:
-        raise ConfigError(f"config field data.num_rungs must be >= 2, got {cfg.data.num_rungs}")
+    for field in schema.RANGES:
+        problem = schema.out_of_range(field, _get(cfg, field))
+        if problem:
+            raise ConfigError(problem)
+    if cfg.rl.steps % cfg.rl.chunk_steps:
+        raise ConfigError(f"config field rl.steps={cfg.rl.steps} is not a multiple of rl.chunk_steps="
+                          f"{cfg.rl.chunk_steps} (a run trains whole chunks)")
+    decl = registry.declaration(cfg.suite)
+    for field in ("data.episode_length", "eval.episode_length"):
+        if decl.max_episode_length and _get(cfg, field) > decl.max_episode_length:
+            raise ConfigError(f"config field {field}={_get(cfg, field)} exceeds {decl.label}'s episode limit of "
+                              f"{decl.max_episode_length} steps")
+    if len(set(cfg.eval.tasks)) != len(cfg.eval.tasks):
+        raise ConfigError(f"config field eval.tasks names a task twice: {list(cfg.eval.tasks)}")
     if cfg.data.episode_length <= cfg.encoder.n:
         raise ConfigError(f"config field data.episode_length={cfg.data.episode_length} must exceed encoder.n={cfg.encoder.n}")
     try:
@@ -179,3 +173,13 @@ def read_run_config(path: str):
     """The config of a run from its config.json -> ConfigDict, with the fields added after it was made."""
     with open(path) as f:
         return ml_collections.ConfigDict(with_added_fields(json.load(f)))
+
+
+def check_against_data(cfg, method, num_transitions: int) -> None:
+    """The checks that need the training data, run before anything is written: a batch larger than the dataset is
+    refused (it would draw most rows many times over, and slowly)."""
+    fields = (["encoder.batch_size"] if method.encoders else []) + ["rl.batch_size"]
+    for field in fields:
+        if _get(cfg, field) > num_transitions:
+            raise ConfigError(f"config field {field}={_get(cfg, field)} exceeds the {num_transitions} transitions of "
+                              "the training data")

@@ -17,6 +17,8 @@ def get_config():
     c.devices = 0              # devices the seeds are sharded over (0: the most of all devices that divide num_seeds)
     c.on_nonfinite = "stop"    # a non-finite update: 'stop' the run naming step, seed and loss (state saved under
                                # <workdir>/nonfinite/) | 'skip' the update and go on (counted in nonfinite_updates)
+    c.nonfinite_skip_limit = 0.01  # 'skip' gives up as 'stop' does once a seed skipped more than this share of a
+                                   # phase's updates so far
 
     c.checkpoint = k = ml_collections.ConfigDict()  # resume: re-run the same command on the same workdir
     k.every_steps = 0          # save when a phase's step crosses a multiple of this (0: off); phase ends always save

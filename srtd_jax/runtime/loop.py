@@ -22,7 +22,8 @@ def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, share
     """Runs steps `start` .. `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk.
 
     after_chunk(done, states, keys) runs after every chunk (evaluation, checkpoints);
-    on_fault(done, states, keys, fault) runs when a seed met a non-finite update in the chunk."""
+    on_fault(done, states, keys, fault, counts) runs when a seed met a non-finite update in the chunk; counts: how
+    many of the chunk's updates of each seed were non-finite."""
     done, t0 = start, time.time()
     while done < total_steps:
         states, keys, metrics, fault = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
@@ -35,7 +36,7 @@ def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, share
             left = f", {duration(max(total_steps - done, 0) / rate)} left" if done < total_steps else ""
             log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch{left}): {shown}")
         if (fault["step"] >= 0).any() and on_fault:
-            on_fault(done, states, keys, fault)
+            on_fault(done, states, keys, fault, metrics["nonfinite_updates"])
         if after_chunk:
             after_chunk(done, states, keys)
     return states, keys
@@ -57,34 +58,57 @@ def seed_mean(values) -> float:
     return float(v.mean()) if v.size else float("nan")
 
 
-def nonfinite_handler(on_nonfinite: str, workdir: str, phase: str, log):
-    """on_fault for run_chunks: 'stop' saves every seed's state and key as they were just before its first
-    non-finite update, writes what went wrong, and raises NonFiniteError; 'skip' logs the skipped updates."""
-    def handle(done, states, keys, fault):
+class NonFiniteGuard:
+    """on_fault for run_chunks in one phase, keeping the per-seed count of skipped updates in `skipped[phase]`.
+
+    'stop': saves every seed's state and key as they were just before its first non-finite update, writes what went
+    wrong, and raises NonFiniteError. 'skip': logs the skipped updates and goes on, until some seed has skipped more
+    than `limit` of the phase's updates so far; then it stops as 'stop' does, with the states as they are."""
+
+    def __init__(self, on_nonfinite: str, limit: float, workdir: str, phase: str, log, skipped: dict):
+        self.on_nonfinite, self.limit, self.workdir, self.phase, self.log = on_nonfinite, limit, workdir, phase, log
+        self.skipped = skipped
+
+    def __call__(self, done, states, keys, fault, counts):
+        counts = np.asarray(counts, np.int64)
+        total = np.asarray(self.skipped.get(self.phase, np.zeros_like(counts)), np.int64) + counts
+        self.skipped[self.phase] = total.tolist()
         seeds = np.flatnonzero(fault["step"] >= 0)
         where = []
         for s in seeds:
             bad = [k for k, v in fault["metrics"].items() if not np.isfinite(v[s])]
             losses_txt = ", ".join(f"{k}={fault['metrics'][k][s]}" for k in bad) or "metrics finite, state not"
             where.append(f"seed {s} at step {fault['step'][s]} ({losses_txt})")
-        if on_nonfinite == "skip":
-            log(f"[{phase}] WARNING non-finite updates skipped up to step {done}: first of " + "; ".join(where))
-            return
+        if self.on_nonfinite == "skip":
+            self.log(f"[{self.phase}] WARNING non-finite updates skipped up to step {done}: first of "
+                     + "; ".join(where) + f" (skipped so far per seed: {total.tolist()})")
+            over = np.flatnonzero(total > self.limit * done)
+            if not over.size:
+                return
+            share = ", ".join(f"seed {s}: {total[s]} of {done}" for s in over)
+            self._stop(done, states, keys, fault, f"skipped_step{done}",
+                       f"{self.phase}: more than {self.limit:g} of the updates were skipped as non-finite ({share}). "
+                       "The states and keys at the end of this chunk are saved in {path} (report beside it); the last "
+                       "regular checkpoint is kept. Raise nonfinite_skip_limit to go on skipping.",
+                       "states/keys: every seed at the end of the chunk that passed the skip limit")
         first = int(fault["step"][seeds].min())
-        path = os.path.join(workdir, "nonfinite", f"{phase}_step{first}")
+        self._stop(done, states, keys, fault, f"step{first}",
+                   f"{self.phase}: non-finite update: " + "; ".join(where) + ". The states and keys before it are "
+                   "saved in {path} (report beside it); the last regular checkpoint is kept. Set "
+                   "on_nonfinite='skip' to drop such updates instead.",
+                   "states/keys: each faulty seed as it was just before its first non-finite update; that update is "
+                   "chunk(states, keys, step) with one step from the saved key")
+
+    def _stop(self, done, states, keys, fault, name, message, note):
+        path = os.path.join(self.workdir, "nonfinite", f"{self.phase}_{name}")
         checkpointing.save_debug(path, {"states": states, "keys": keys})
-        report = {"phase": phase, "chunk_end": done, "seeds": seeds.tolist(),
-                  "step": fault["step"].tolist(),
-                  "metrics": {k: [float(x) if np.isfinite(x) else str(x) for x in v] for k, v in fault["metrics"].items()},
-                  "note": "states/keys: each faulty seed as it was just before its first non-finite update; "
-                          "that update is chunk(states, keys, step) with one step from the saved key"}
+        report = {"phase": self.phase, "chunk_end": done, "seeds": np.flatnonzero(fault["step"] >= 0).tolist(),
+                  "step": fault["step"].tolist(), "skipped": self.skipped.get(self.phase),
+                  "metrics": {k: [float(x) if np.isfinite(x) else str(x) for x in v]
+                              for k, v in fault["metrics"].items()}, "note": note}
         if devices.is_primary():
-            reporting.write_json(os.path.join(workdir, "nonfinite", f"{phase}_step{first}.json"), report)
-        raise NonFiniteError(
-            f"{phase}: non-finite update: " + "; ".join(where) + f". The states and keys before it are saved in "
-            f"{path} (report beside it); the last regular checkpoint is kept. Set on_nonfinite='skip' to drop "
-            "such updates instead.")
-    return handle
+            reporting.write_json(path + ".json", report)
+        raise NonFiniteError(message.format(path=path))
 
 
 def round_up(steps: int, chunk: int) -> int:

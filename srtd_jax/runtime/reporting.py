@@ -21,8 +21,9 @@ def write_json(path: str, obj, indent: int | None = 2) -> None:
 class MetricWriter:
     """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard.
 
-    keep_lines: on resume, metrics.jsonl is cut back to the lines written before the checkpoint (None: kept
-    whole), so a resumed run's file equals an uninterrupted run's. TensorBoard may show the re-run steps twice.
+    keep_lines: on resume, metrics.jsonl is cut back in place to the lines written before the checkpoint (None:
+    every whole line is kept), so a resumed run's file equals an uninterrupted run's; the file is truncated and
+    appended to, never replaced. TensorBoard may show the re-run steps twice.
     enabled=False (non-primary hosts of a multi-host run) writes nothing."""
 
     def __init__(self, workdir: str, keep_lines: int | None = None, enabled: bool = True):
@@ -31,16 +32,15 @@ class MetricWriter:
             return
         from tensorboardX import SummaryWriter
         path = os.path.join(workdir, "metrics.jsonl")
-        kept = []
+        size = 0
         if os.path.exists(path):
-            with open(path) as f:
-                kept = f.readlines()
-            kept = [line for line in kept if line.endswith("\n")]  # a line cut by a kill is dropped
-            if keep_lines is not None:
-                kept = kept[:keep_lines]
-        with atomic.replacing(path) as tmp, open(tmp, "w") as f:
-            f.writelines(kept)
-        self.lines = len(kept)
+            with open(path, "rb") as f:
+                for line in f:
+                    if not line.endswith(b"\n") or (keep_lines is not None and self.lines >= keep_lines):
+                        break  # a line cut by a kill, or one written after the checkpoint
+                    size += len(line)
+                    self.lines += 1
+            os.truncate(path, size)
         self._jsonl = open(path, "a")
         self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
 
@@ -97,4 +97,8 @@ def console_table(summary: dict) -> str:
         lines.append(f"{task:<22}{row['kind'] or '':<6}{row['mean']:>9.3f}  ±{row['ci95']:>7.3f}   {seeds}")
     seeds = " ".join(f"{s:.2f}" for s in summary["per_seed_mean"])
     lines.append(f"{'MEAN':<28}{summary['mean_success']:>9.3f}  ±{summary['ci95']:>7.3f}   {seeds}")
+    skipped = {phase: counts for phase, counts in summary.get("nonfinite_skipped", {}).items() if any(counts)}
+    if skipped:
+        lines.append("non-finite updates skipped per seed: "
+                     + "; ".join(f"{phase} {' '.join(map(str, counts))}" for phase, counts in skipped.items()))
     return "\n".join(lines)

@@ -136,6 +136,7 @@ def test_temperature_loss_and_group_weights_by_hand():
     np.testing.assert_allclose(np.asarray(cql.group_weights(log_alpha, False)), np.full(3, 1 / 3), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_balanced_critic_gradient_is_the_weighted_sum_of_task_gradients():
     ac, b, ap, cp, tp = _setup(batch=6)
     grouped = jax.tree.map(lambda x: x.reshape((T, 2) + x.shape[1:]), b)

@@ -161,3 +161,9 @@ def test_td3bc_losses_match_numpy():
     pi = np_mlp(actor, batch.obs, tanh=True)
     q1 = q(critic, batch.obs, pi, "q1")
     np.testing.assert_allclose(float(loss), -2.5 / np.abs(q1).mean() * q1.mean() + ((pi - batch.action) ** 2).mean(), rtol=1e-4)
+
+
+def test_mmd_normaliser_does_not_overflow_at_large_batches():
+    """n(n - 1) passes int32 from n = 46,341; traced (not run) at n = 46,342, the estimator builds its program."""
+    x = jax.ShapeDtypeStruct((46_342, 2), jnp.float32)
+    assert jax.eval_shape(lambda a, b: kernels.mmd_unbiased(a, b), x, x).shape == ()

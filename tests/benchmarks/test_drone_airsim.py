@@ -1,10 +1,13 @@
 """The AirSim back end through AirSim's real client against the stand-in server (tests/airsim_standin.py); skipped
 where the `airsim` client is not installed."""
+import socket
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 airsim = pytest.importorskip("airsim")
+msgpack = pytest.importorskip("msgpack")
 
 from srtd_jax.benchmarks.drone import navigation, sim  # after the skip
 from srtd_jax.benchmarks.drone.gym_env import AirSimDroneEnv, BuiltinDroneEnv
@@ -13,6 +16,7 @@ from tests.airsim_standin import StandInServer
 M = sim.map_arrays()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["indoor-complex-wind", "indoor-cloud"])
 def test_airsim_path_through_the_real_client_matches_the_builtin_simulator(task):
     """The same actions (the expert's, then random ones into obstacles) through both back ends."""
@@ -49,3 +53,52 @@ def test_standin_refuses_moves_without_api_control():
         client.reset()
         with pytest.raises(Exception, match="enableApiControl"):
             client.moveByVelocityAsync(1.0, 0.0, 0.0, 0.5).get()
+
+
+def _pose(client):
+    p = client.simGetVehiclePose().position
+    return (p.x_val, p.y_val, p.z_val)
+
+
+def test_standin_refuses_bad_moves_and_keeps_its_state():
+    with StandInServer("indoor-gt") as server:
+        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+        client.reset()
+        client.enableApiControl(True)
+        client.armDisarm(True)
+        before, clock = _pose(client), server.vehicle.clock_ns
+        for args, message in (((float("nan"), 0.0, 0.0, 0.5), "velocities must be finite"),
+                              ((0.0, float("inf"), 0.0, 0.5), "velocities must be finite"),
+                              ((1.0, 0.0, 0.0, -0.5), "duration must be finite and >= 0"),
+                              ((1.0, 0.0, 0.0, float("nan")), "duration must be finite and >= 0")):
+            with pytest.raises(Exception, match=message):
+                client.moveByVelocityAsync(*args).get()
+            assert _pose(client) == before and server.vehicle.clock_ns == clock  # untouched
+        client.moveByVelocityAsync(1.0, 0.0, 0.0, 0.5).get()  # a good move still flies
+        assert _pose(client) != before and server.vehicle.clock_ns == clock + 500_000_000
+
+
+@pytest.mark.slow
+def test_standin_bounds_its_compile_cache_and_call_log():
+    from tests import airsim_standin
+    with StandInServer("indoor-gt") as server:
+        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+        client.enableApiControl(True)
+        client.armDisarm(True)
+        for k in range(airsim_standin.COMPILED_DURATIONS + 3):  # more distinct durations than are kept
+            client.moveByVelocityAsync(0.0, 0.0, 0.0, 0.01 * (k + 1)).get()
+        assert airsim_standin._advance.cache_info().currsize == airsim_standin.COMPILED_DURATIONS
+        for _ in range(airsim_standin.CALL_LOG // 2):
+            client.simGetCollisionInfo()
+            client.simGetVehiclePose()
+        assert len(server.vehicle.calls) == airsim_standin.CALL_LOG and server.vehicle.calls[-1] == "simGetVehiclePose"
+
+
+@pytest.mark.parametrize("frame", [msgpack.packb([0, 7, "reset"]), msgpack.packb({"method": "reset"}), b"\xc1\xc1"])
+def test_standin_answers_a_malformed_frame_before_closing(frame):
+    with StandInServer("indoor-gt") as server, socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(frame)
+        reply = msgpack.unpackb(s.recv(65536), raw=False)
+        assert reply[0] == 1 and reply[3] is None and reply[2].startswith("malformed frame")
+        assert reply[1] == (7 if frame == msgpack.packb([0, 7, "reset"]) else None)
+        assert s.recv(65536) == b""  # then the connection closes

@@ -35,6 +35,7 @@ def _data():
                       jnp.ones(E), jnp.zeros(E, jnp.int32))
 
 
+@pytest.mark.slow
 def test_static_phase_chunk_matches_the_cond_chunk():
     """update.period makes make_chunk run policy_delay updates per scan step with static phases; the same
     update without the attribute takes the per-step lax.cond. Aligned and unaligned starts both agree."""
@@ -146,7 +147,7 @@ def test_environment_blocks_share_out_each_task():
 def test_hand_flop_count_matches_xla_cost_analysis():
     """The hand count covers the matrix products; XLA's also counts elementwise work (Adam, activations), a
     few percent on top at these widths."""
-    for hidden, batch in (((64, 64), 32), ((32, 32, 32), 16)):
+    for hidden, batch in (((32, 32, 32), 16),):
         obs, act = 39 + 10, 4
         lrn = learner(obs_dim=39, cond_dim=10, action_dim=act, actor_hidden=hidden, critic_hidden=hidden,
                       batch_size=batch)
@@ -185,6 +186,7 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
     assert bad.returncode != 0 and "typo" in bad.stderr
 
 
+@pytest.mark.slow
 def test_cached_mt10_goals_equal_a_fresh_benchmark(tmp_path, monkeypatch):
     monkeypatch.setenv("SRTD_JAX_CACHE", str(tmp_path))
     mw.load_benchmark.cache_clear()

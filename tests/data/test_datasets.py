@@ -60,6 +60,7 @@ def test_a_corrupt_cached_file_is_regenerated(tiny_data_dir, tmp_path):
     assert generate.ensure_datasets({"reach": "MR"}, s, str(tmp_path), num_workers=1) == {"reach": path}
     data, meta = ds.load(path, expected_meta=s.key("reach", "MR"))  # raises DatasetError if still corrupt
     assert data.num_episodes == s.episodes_for("MR") and meta["task"] == "reach"
+    assert open(path + ".invalid", "rb").read() == b"not a zip"  # set aside, not overwritten
 
 
 def test_mixtures():
@@ -74,6 +75,8 @@ def test_mixtures():
         mixtures.parse("MR 5, RP 4", 10)
     with pytest.raises(ValueError, match="bad dataset configuration"):
         mixtures.parse("MQ 10", 10)
+    with pytest.raises(ValueError, match="MR is given twice"):
+        mixtures.parse("MR 0, RP 6, ME 2, MR 2", 10)  # the second MR would silently replace the first
 
 
 def test_unknown_task_name_is_named():
@@ -100,3 +103,26 @@ def test_atomic_replace_keeps_the_old_file_on_a_failed_write(tmp_path):
             f.write("new\n")
         assert open(path).read() == "old\n"  # readers see the old file until the rename
     assert open(path).read() == "new\n"
+
+
+def test_an_invalid_file_is_set_aside_and_regenerated(tiny_data_dir, tmp_path):
+    """Valid metadata but arrays of another width: regenerated, and the invalid file kept beside it."""
+    s = _settings(str(tmp_path))
+    path = generate.file_path(str(tmp_path), s, "reach", "MR")
+    good, meta = ds.load(generate.file_path(tiny_data_dir, _settings(tiny_data_dir), "reach", "MR"))
+    ds.save(path, good._replace(observations=good.observations[..., :5], next_observations=good.observations[..., :5]),
+            meta)
+    bad_bytes = open(path, "rb").read()
+    assert generate.ensure_datasets({"reach": "MR"}, s, str(tmp_path), num_workers=1) == {"reach": path}
+    data, _ = ds.load(path)
+    assert data.observations.shape[-1] == 39
+    assert open(path + ".invalid", "rb").read() == bad_bytes  # set aside, not deleted
+
+
+def test_a_path_the_generator_did_not_write_is_left_alone(tmp_path):
+    s = _settings(str(tmp_path))
+    path = generate.file_path(str(tmp_path), s, "reach", "MR")
+    os.makedirs(os.path.join(path, "mine"))
+    with pytest.raises(ds.DatasetError, match=f"dataset path {path} is not a regular file \\(a directory\\)"):
+        generate.ensure_datasets({"reach": "MR"}, s, str(tmp_path), num_workers=1)
+    assert os.listdir(path) == ["mine"]

@@ -1,6 +1,7 @@
 """Bad configs: unknown fields, wrong types, values out of range, unknown method / task / dataset configuration
 names. Each is refused before anything is written, with a message naming the field and the problem."""
 import os
+import re
 import subprocess
 import sys
 
@@ -36,19 +37,41 @@ def _from_dict(cfg, field, value):
 
 
 CASES = [
-    # out of range
-    ("num_seeds", 0, "num_seeds must be a positive integer, got 0"),
-    ("encoder.n", 0, "encoder.n must be a positive integer, got 0"),
-    ("rl.batch_size", -5, "rl.batch_size must be a positive integer, got -5"),
-    ("rl.learning_rate", 0.0, "rl.learning_rate must be > 0"),
+    # out of range (what each range is: srtd_jax/runtime/schema.py)
+    ("num_seeds", 0, "num_seeds must be >= 1, got 0"),
+    ("encoder.n", 0, "encoder.n must be >= 1, got 0"),
+    ("rl.batch_size", -5, "rl.batch_size must be >= 1, got -5"),
+    ("rl.learning_rate", 0.0, "rl.learning_rate must be > 0, got 0.0"),
+    ("rl.learning_rate", float("inf"), "rl.learning_rate must be > 0, got inf"),
+    ("augment.size_ratio", float("inf"), "augment.size_ratio must be > 0, got inf"),
     ("augment.action_std", -0.1, "augment.action_std must be >= 0"),
     ("devices", -1, "devices must be >= 0"),
+    ("rl.gamma", -1.0, "rl.gamma must be in [0, 1), got -1.0"),
+    ("rl.gamma", 1.5, "rl.gamma must be in [0, 1), got 1.5"),
+    ("rl.tau", 2.0, "rl.tau must be in (0, 1], got 2.0"),
+    ("rl.tau", -0.1, "rl.tau must be in (0, 1], got -0.1"),
+    ("rl.alpha", -1.0, "rl.alpha must be >= 0"),
+    ("rl.policy_noise", -0.2, "rl.policy_noise must be >= 0"),
+    ("encoder.mmd_weight", -1.0, "encoder.mmd_weight must be >= 0"),
+    ("encoder.kernel_scales", (-1.0,), "encoder.kernel_scales: every entry must be > 0, got (-1.0,)"),
+    ("encoder.kernel_scales", (), "encoder.kernel_scales must not be empty"),
+    ("encoder.batch_size", 1, "encoder.batch_size must be >= 2, got 1"),
+    ("data.medium_success", 2.0, "data.medium_success must be in (0, 1], got 2.0"),
+    ("data.expert_noise", -0.1, "data.expert_noise must be >= 0"),
+    ("eval.every_steps", -1, "eval.every_steps must be >= 0, got -1"),
+    ("eval.episode_length", -5, "eval.episode_length must be >= 0, got -5"),
+    ("eval.episode_length", 600, "eval.episode_length=600 exceeds MT10's episode limit of 500 steps"),
+    ("eval.tasks", ("reach", "reach"), "eval.tasks names a task twice"),
+    ("rl.steps", 15, "rl.steps=15 is not a multiple of rl.chunk_steps=10"),
+    ("nonfinite_skip_limit", 1.5, "nonfinite_skip_limit must be in [0, 1], got 1.5"),
     ("data.episode_length", 4, "data.episode_length=4 must exceed encoder.n=4"),
     # unknown names
     ("method", "srdt", "method='srdt' is not one of srtd, srtd_id"),
     ("on_nonfinite", "ignore", "on_nonfinite='ignore' is not one of stop, skip"),
     ("data.configuration", "MR 3", "data.configuration: dataset configuration 'MR 3' assigns 3 tasks, expected 10"),
     ("data.configuration", "MQ 10", "data.configuration: bad dataset configuration 'MQ 10'"),
+    ("data.configuration", "MR 0, RP 6, ME 2, MR 2", "data.configuration: bad dataset configuration 'MR 0, RP 6, "
+                                                     "ME 2, MR 2': MR is given twice"),
     ("eval.tasks", ("reach", "fly-away"), "eval.tasks: unknown MT10 task 'fly-away'; valid tasks: reach, push"),
     ("suite", "mars", "suite='mars' is not one of mt10, drone"),
 ]
@@ -57,7 +80,7 @@ CASES = [
 @pytest.mark.parametrize("field,value,message", CASES, ids=[f"{c[0]}={c[1]}" for c in CASES])
 def test_bad_field_is_named_and_nothing_is_written(field, value, message, tmp_path):
     cfg = _with(tiny_config(str(tmp_path / "data")), field, value)
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         train_and_evaluate(cfg, str(tmp_path / "run"), log=lambda *_: None)
     assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "data")
 
@@ -110,3 +133,11 @@ def test_read_run_config_fills_fields_added_after_the_run(tmp_path):
     assert cfg.suite == "mt10" and cfg.method == "srtd" and cfg.encoder.epochs == 3.0
     path.write_text(json.dumps({"method": "srtd", "suite": "drone"}))
     assert read_run_config(str(path)).suite == "drone"
+
+
+@pytest.mark.parametrize("field", ["rl.batch_size", "encoder.batch_size"])
+def test_a_batch_larger_than_the_dataset_is_refused_before_anything_is_written(field, tiny_data_dir, tmp_path):
+    cfg = _with(tiny_config(tiny_data_dir), field, 100_000)
+    with pytest.raises(ConfigError, match=rf"config field {field}=100000 exceeds the \d+ transitions of the training"):
+        train_and_evaluate(cfg, str(tmp_path / "run"), log=lambda *_: None)
+    assert not os.path.exists(tmp_path / "run")

@@ -70,8 +70,24 @@ def test_diverging_run_stops_naming_step_seed_and_loss(tiny_data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_diverging_run_with_skip_finishes(tiny_data_dir, tmp_path):
-    summary = train_and_evaluate(_diverging(tiny_data_dir, "skip"), str(tmp_path), log=lambda *_: None)
+def test_diverging_run_with_skip_finishes_under_its_limit_and_counts_the_skips(tiny_data_dir, tmp_path):
+    cfg = _diverging(tiny_data_dir, "skip")
+    cfg.nonfinite_skip_limit = 1.0  # every update may be skipped
+    summary = train_and_evaluate(cfg, str(tmp_path), log=lambda *_: None)
     assert list(summary["per_task"]) == ["reach"]
     rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl") if '"td3bc"' in line]
-    assert sum(sum(r["nonfinite_updates"]) for r in rows) > 0
+    per_seed = np.sum([r["nonfinite_updates"] for r in rows], axis=0)
+    assert (per_seed >= 0.9 * cfg.rl.steps).all()  # nearly every update overflowed and was skipped
+    assert summary["nonfinite_skipped"] == {"td3bc": per_seed.astype(int).tolist()}
+
+
+@pytest.mark.slow
+def test_skip_gives_up_past_its_limit(tiny_data_dir, tmp_path):
+    """The default limit (1% of a phase's updates so far) stops a run that skips everything, as 'stop' does."""
+    with pytest.raises(NonFiniteError, match=r"td3bc: more than 0.01 of the updates were skipped as non-finite "
+                                             r"\(seed 0: \d+ of 10, seed 1: \d+ of 10\)"):
+        train_and_evaluate(_diverging(tiny_data_dir, "skip"), str(tmp_path), log=lambda *_: None)
+    report = json.load(open(tmp_path / "nonfinite" / "td3bc_skipped_step10.json"))
+    (first,) = [json.loads(line) for line in open(tmp_path / "metrics.jsonl") if '"td3bc"' in line]
+    assert report["skipped"] == [int(n) for n in first["nonfinite_updates"]] and report["chunk_end"] == 10
+    assert not os.path.exists(tmp_path / "summary.json")

@@ -44,6 +44,7 @@ class DroneGenerationSettings(LadderSettings):
 
 
 settings_from_config = functools.partial(ladder.settings_from_config, cls=DroneGenerationSettings)
+FILES = ladder.FileSpec(sim.OBS_DIM, sim.ACTION_DIM, maps.task_index)  # what every drone file must hold
 
 
 BUCKET = 256  # batches are padded to a multiple of this, so most calls reuse one compiled program
@@ -140,7 +141,7 @@ def to_dataset(out: dict, rungs: np.ndarray, task_id: int) -> ds.EpisodeDataset:
 def ensure_datasets(assignment: dict, settings: DroneGenerationSettings, data_dir: str, generate: bool = True) -> dict:
     """Makes sure a file exists for every (task -> kind); generates the missing or invalid ones. -> {task: path}.
     generate=False: a missing or invalid file raises DatasetError instead."""
-    paths, todo = cached_files(assignment, settings, data_dir, generate)
+    paths, todo = cached_files(assignment, settings, data_dir, FILES, generate)
     if todo:
         print(f"generating {len(todo)} drone data file(s) in {data_dir}", flush=True)
         generate_files(todo, settings, data_dir)

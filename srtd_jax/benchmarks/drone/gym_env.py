@@ -1,6 +1,6 @@
 """Gymnasium environments for one drone task, with two back ends behind one interface and observation layout:
 
-- `BuiltinDroneEnv`: the built-in JAX simulator (srtd_jax/envs/drone/sim.py), one environment stepped by a jitted
+- `BuiltinDroneEnv`: the built-in JAX simulator (srtd_jax/benchmarks/drone/sim.py), one environment stepped by a jitted
   call. Batched work (data generation, evaluation) uses sim.py vmapped instead.
 - `AirSimDroneEnv`: a real AirSim / Colosseum multirotor driven through the `airsim` client: API control, arming,
   reset, pose, the vortex wind through simSetWind (updated every step at the drone's position), velocity commands

@@ -103,7 +103,7 @@ def expert_action(state: sim.DroneState, obs: jax.Array, tables: jax.Array, m: m
 
 def behaviour_action(key: jax.Array, quality, expert: jax.Array, noise: float) -> jax.Array:
     """The quality ladder's action: with probability q the expert's plus N(0, (noise (1 - q))^2), else uniform
-    in [-1, 1]^3 (as for MT10, srtd_jax/data/mt10_generate.py)."""
+    in [-1, 1]^3 (as for MT10, srtd_jax/benchmarks/mt10/generate.py)."""
     k1, k2, k3 = jax.random.split(key, 3)
     noisy = expert + noise * (1.0 - quality) * jax.random.normal(k1, expert.shape)
     random = jax.random.uniform(k2, expert.shape, minval=-1.0, maxval=1.0)

@@ -1,6 +1,6 @@
 """Meta-World MT10 as the paper's Table 1 presents it."""
 from srtd_jax.benchmarks.declaration import Declaration, paper_table
-from srtd_jax.benchmarks.mt10.env import MT10_TASKS
+from srtd_jax.benchmarks.mt10.env import MAX_PATH_LENGTH, MT10_TASKS
 
 # The paper's Table 1: success rates in %, (mean, 95% CI half-width), 3 seeds.
 _METHODS = ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id")
@@ -26,4 +26,4 @@ DECLARATION = Declaration(
                     "rp7_me3": (0, 7, 3), "rp5_me5": (0, 5, 5)},
     paper=paper_table(_METHODS, _TABLE1),
     cell_text="Success rate on MT10 in %: success = the success flag at any step of an episode",
-    episode_text="each with a random goal", y_label="success rate (%)")
+    episode_text="each with a random goal", y_label="success rate (%)", max_episode_length=MAX_PATH_LENGTH)

@@ -43,6 +43,7 @@ class GenerationSettings(LadderSettings):
 
 
 settings_from_config = functools.partial(ladder.settings_from_config, cls=GenerationSettings)
+FILES = ladder.FileSpec(mw.OBS_DIM, mw.ACTION_DIM, mw.task_index)  # what every MT10 file must hold
 
 
 def run_episode(env: mw.MT10Env, expert, goal: int, quality: float, settings: GenerationSettings,
@@ -125,7 +126,7 @@ def ensure_datasets(assignment: dict, settings: GenerationSettings, data_dir: st
     """
     if settings.episode_length > mw.MAX_PATH_LENGTH:
         raise ValueError(f"data.episode_length={settings.episode_length} exceeds Meta-World's {mw.MAX_PATH_LENGTH}")
-    paths, missing = cached_files(assignment, settings, data_dir, generate)
+    paths, missing = cached_files(assignment, settings, data_dir, FILES, generate)
     todo = {}
     for task, kind in missing:
         todo.setdefault(task, []).append(kind)

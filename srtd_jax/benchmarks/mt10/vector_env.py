@@ -3,7 +3,7 @@
 A block is k MT10 environments behind one gymnasium.Env (observation (k, 39), action (k, 4)). The evaluation grid
 of seeds x tasks is dealt into equal blocks: one in this process (SyncVectorEnv), or one per worker process
 (AsyncVectorEnv, spawned so that no JAX thread is forked). Meta-World steps are deterministic, so both
-give the same trajectories (tests/test_throughput.py).
+give the same trajectories (tests/core/test_chunks_throughput.py).
 """
 from __future__ import annotations
 
