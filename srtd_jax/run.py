@@ -17,7 +17,7 @@ from srtd_jax.agents.methods import Method, resolve
 from srtd_jax.benchmarks import registry
 from srtd_jax.benchmarks.loading import load_training_data
 from srtd_jax.core import chunks, devices
-from srtd_jax.core.seeds import phase_keys, seed_axis_strategy
+from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import windows
 from srtd_jax.runtime import checkpointing, reporting
 from srtd_jax.runtime.config_check import check_against_data, check_config, check_workdir_config
@@ -101,7 +101,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
             f"({strategy} over the seeds of a device), {jax.process_count()} process(es)"
             + (f"; resuming {meta['phase']} at step {meta['phase_step']}" if resume else ""))
         normalizer = windows.make_normalizer(data)
-        device_data = devices.put(windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale),
+        device_data = devices.put(windows.device_data(data, normalizer, cfg.data, e.quality_weight, r.gamma),
                                   devices.replicated(mesh))
         prints = {"data": checkpointing.fingerprint(data), "normalizer": checkpointing.fingerprint(normalizer)}
         check_fingerprints(meta, prints, resume)
@@ -109,19 +109,22 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                    bool(resume),
                    reporting.MetricWriter(workdir, keep_lines=meta["metrics_lines"], enabled=devices.is_primary()),
                    prints, dict(meta.get("skipped", {})))
-        enc_keys, rl_keys = phase_keys(cfg.seed, cfg.num_seeds)  # initial states are built from these host keys
+        keys = run_keys(cfg.seed, cfg.num_seeds, cfg.key_streams)  # host keys of every random use
         obs_dim, task_ids = data.observations.shape[-1], data.task_ids[:, 0]
         cond_dim = e.latent_dim if method.encoders else len(suite.tasks)
-        aug_count = int(round(r.batch_size * a.size_ratio / (1.0 + a.size_ratio))) if method.augmentation else 0
+        share = a.batch_share or a.size_ratio / (1.0 + a.size_ratio)  # 0: uniform over offline + augmented data
+        aug_count = int(round(r.batch_size * share)) if method.augmentation else 0
         learner = make_learner(method, r, cfg.cql, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=suite.action_dim,
                                task_ids=task_ids, num_tasks=len(suite.tasks), aug_count=aug_count)
 
         # encoders (methods conditioned on z), and the learner's state: both as the checkpoint left them
         enc_nets, enc_params = None, None
         if method.encoders:
-            enc_nets, enc_params = _encoders(run, e, method, enc_keys, device_data, obs_dim, suite.action_dim,
+            enc_nets, enc_params = _encoders(run, e, method, keys.encoder_init, keys.encoder_chain, device_data,
+                                             obs_dim, suite.action_dim,
                                              data.num_episodes * data.episode_length)
-        rl_states, keys, enc_params, rl_start, curve = _learner_state(run, learner, rl_keys, enc_params)
+        rl_states, rl_keys, enc_params, rl_start, curve = _learner_state(run, learner, keys.rl_init, keys.rl_chain,
+                                                                         enc_params)
 
         # conditioning: z_t of every dataset step (or the one-hot task), and what the policy recomputes online
         if method.encoders:
@@ -133,12 +136,12 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         # augmentation (SRTD+ID, SRTD+N): a table per seed that a share of every batch draws from
         per_seed = cond
         if method.augmentation:
-            aug_keys = run.seeded(jax.vmap(lambda k: jax.random.fold_in(k, 1))(rl_keys))
+            aug_keys = run.seeded(keys.augmentation)
             aug = augmentation.augmentation_table(
                 method.augmentation, enc_params if method.augmentation == "imaginary" else cond, device_data,
                 aug_keys, over_seeds=lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh),
                 networks=enc_nets, n=e.n, size_ratio=a.size_ratio, horizon=a.horizon, z_noise=a.z_noise,
-                state_std=a.state_std, action_std=a.action_std, gamma=r.gamma)
+                state_std=a.state_std, action_std=a.action_std, gamma=r.gamma, noise_target=a.z_noise_target)
             prints["augmentation"] = checkpointing.fingerprint(devices.to_host(aug))
             check_fingerprints(meta, prints, resume and meta["phase"] == "rl")
             per_seed = (cond, aug)
@@ -157,7 +160,8 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                                     num_seeds=cfg.num_seeds, normalizer=normalizer, n=e.n, tasks=tasks,
                                     episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
                                     seed=cfg.eval.seed, reward_type=cfg.data.reward_type,
-                                    reward_scale=cfg.data.reward_scale, env_workers=cfg.eval.env_workers, log=log)
+                                    first_reward=cfg.data.first_relative_reward, reward_scale=cfg.data.reward_scale,
+                                    env_workers=cfg.eval.env_workers, log=log)
             rates = scores.mean(-1)  # (seeds, tasks): success rates (MT10) or normalised returns (drone)
             curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
             run.writer.write("eval", step, {"success": rates.mean(-1),
@@ -169,7 +173,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         log(f"{learner.name} ({method.network} networks{', loss balancing' if method.loss_balancing else ''}): "
             f"{rl_total} steps, batch {r.batch_size}")
         enc_total = encoder_steps(e, data.num_episodes * data.episode_length) if method.encoders else 0
-        rl_states = _train_learner(run, learner, rl_states, keys, rl_start, rl_total, r.chunk_steps, device_data,
+        rl_states = _train_learner(run, learner, rl_states, rl_keys, rl_start, rl_total, r.chunk_steps, device_data,
                                    per_seed, enc_params, enc_total, curve, evaluate, cfg.eval.every_steps)
 
         # evaluation and summary
@@ -189,15 +193,15 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         ckpt.close()
 
 
-def _encoders(run: _Run, enc, method: Method, host_keys, device_data, obs_dim: int, action_dim: int,
+def _encoders(run: _Run, enc, method: Method, init_keys, chain_keys, device_data, obs_dim: int, action_dim: int,
               num_transitions: int):
     """Phase 1 (Algorithm 1) from where the checkpoint left it. -> (networks, seed-stacked params); past phase 1
     the params are the initial ones until _learner_state restores the trained ones beside the learner's state."""
     nets, update, init = encoder_parts(enc, method, obs_dim, action_dim)
-    states = run.seeded(chunks.stack_states(init, host_keys))
+    states = run.seeded(chunks.stack_states(init, init_keys))
     if run.meta["phase"] != "encoder":
         return nets, states.params
-    keys = run.seeded(host_keys)
+    keys = run.seeded(chain_keys)
     if run.resuming:
         restored = run.ckpt.restore_state(run.progress, {"encoder": states, "keys": keys})
         states, keys = restored["encoder"], restored["keys"]
@@ -214,10 +218,10 @@ def _encoders(run: _Run, enc, method: Method, host_keys, device_data, obs_dim: i
     return nets, states.params
 
 
-def _learner_state(run: _Run, learner: Learner, host_keys, enc_params):
+def _learner_state(run: _Run, learner: Learner, init_keys, chain_keys, enc_params):
     """The learner's seed-stacked state and keys, initial or from a checkpoint of the RL phase (with the trained
     encoder params saved beside them). -> (states, keys, encoder params, start step, evaluation curve)"""
-    saved = {"rl": run.seeded(chunks.stack_states(learner.init, host_keys)), "keys": run.seeded(host_keys),
+    saved = {"rl": run.seeded(chunks.stack_states(learner.init, init_keys)), "keys": run.seeded(chain_keys),
              **({"encoder_params": enc_params} if enc_params is not None else {})}
     start, curve = 0, []
     if run.meta["phase"] == "rl":

@@ -10,30 +10,39 @@ import jax.numpy as jnp
 
 from srtd_jax.agents import srtd
 from srtd_jax.core.networks import EncoderNetworks
+from srtd_jax.core.options import NOISE_TARGETS
 from srtd_jax.core.types import Transition
 from srtd_jax.data.windows import DeviceData, append_step, task_window
 
 
 def imagine(enc_params, s0: jax.Array, tau0: jax.Array, key: jax.Array, *, networks: EncoderNetworks,
-            horizon: int, z_noise: float, gamma: float) -> Transition:
+            horizon: int, z_noise: float, gamma: float, noise_target: str = "all") -> Transition:
     """Rolls imaginary steps from dataset states with the skill and task decoders (eq. 9).
 
     At every step: z = q_theta(tau) + N(0, z_noise^2); a = p_phi(s, z); (s', r) = p_theta(s, a, z); the window
-    tau slides over the imagined step (a, s', r). enc_params: {'skill', 'task'} (one seed);
+    tau slides over the imagined step (a, s', r). noise_target 'all': the noisy z also goes into the task decoder
+    and the stored [s, z]; 'skill_decoder' (the released code's): only the skill decoder sees the noise, the task
+    decoder and the stored transitions use q_theta(tau). enc_params: {'skill', 'task'} (one seed);
     s0: (M, S) normalised start states; tau0: (M, n, A + S + 1) their task windows.
     Returns M * horizon transitions on [s, z] (next state conditioned on the next step's z)."""
+    if noise_target not in NOISE_TARGETS:
+        raise ValueError(f"unknown noise target {noise_target!r}; valid: {', '.join(NOISE_TARGETS)}")
     obs_dim = s0.shape[-1]
     noise = z_noise * jax.random.normal(key, (horizon + 1,) + s0.shape[:1] + (networks.task_encoder.out,))
     embed = lambda tau, eps: srtd.task_embed(enc_params["task"]["encoder"], tau, networks=networks) + eps
+
+    only_skill = noise_target == "skill_decoder"
 
     def step(carry, eps):
         s, tau = carry
         z = embed(tau, eps[0])
         a = networks.skill_decoder.apply(enc_params["skill"]["decoder"], jnp.concatenate([s, z], -1))
-        pred = networks.task_decoder.apply(enc_params["task"]["decoder"], jnp.concatenate([s, a, z], -1))
+        if only_skill:
+            z = embed(tau, 0.0)
+        pred = srtd.task_decode(enc_params["task"]["decoder"], jnp.concatenate([s, a, z], -1), networks=networks)
         s_next, r = pred[:, :obs_dim], pred[:, obs_dim]
         tau = append_step(tau, a, s_next, r)
-        z_next = embed(tau, eps[1])
+        z_next = embed(tau, 0.0 if only_skill else eps[1])
         return (s_next, tau), (jnp.concatenate([s, z], -1), a, r, jnp.concatenate([s_next, z_next], -1))
 
     pairs = jnp.stack([noise[:-1], noise[1:]], 1)  # the noise of step k and of step k + 1
@@ -44,13 +53,14 @@ def imagine(enc_params, s0: jax.Array, tau0: jax.Array, key: jax.Array, *, netwo
 
 
 def imaginary_dataset(enc_params, data: DeviceData, key: jax.Array, *, networks: EncoderNetworks, n: int,
-                      num_transitions: int, horizon: int, z_noise: float, gamma: float) -> Transition:
+                      num_transitions: int, horizon: int, z_noise: float, gamma: float,
+                      noise_target: str = "all") -> Transition:
     """`num_transitions` imaginary transitions (rounded up to a multiple of horizon) from uniformly drawn
     dataset steps, for one seed. Start states and windows come from the offline data."""
     k_start, k_roll = jax.random.split(key)
     e, t = draw_steps(data, k_start, -(-num_transitions // horizon))
     return imagine(enc_params, data.obs[e, t], task_window(data, e, t, n), k_roll, networks=networks,
-                   horizon=horizon, z_noise=z_noise, gamma=gamma)
+                   horizon=horizon, z_noise=z_noise, gamma=gamma, noise_target=noise_target)
 
 
 def draw_steps(data: DeviceData, key: jax.Array, num: int):
@@ -86,7 +96,7 @@ def noise_transitions(data: DeviceData, cond: jax.Array, e: jax.Array, t: jax.Ar
 
 def augmentation_table(kind: str, per_seed, device_data: DeviceData, keys: jax.Array, *, over_seeds,
                        networks: EncoderNetworks | None, n: int, size_ratio: float, horizon: int, z_noise: float,
-                       state_std: float, action_std: float, gamma: float) -> Transition:
+                       state_std: float, action_std: float, gamma: float, noise_target: str = "all") -> Transition:
     """The seed-stacked augmentation table, size_ratio x the dataset's transitions per seed, jitted over the seed
     axis by `over_seeds(fn, seeded)` (core.chunks.over_seeds with a strategy and mesh bound).
 
@@ -97,7 +107,7 @@ def augmentation_table(kind: str, per_seed, device_data: DeviceData, keys: jax.A
     num = int(round(size_ratio * device_data.obs.shape[0] * device_data.obs.shape[1]))
     if kind == "imaginary":
         fn = lambda p, k, d: imaginary_dataset(p, d, k, networks=networks, n=n, num_transitions=num, horizon=horizon,
-                                               z_noise=z_noise, gamma=gamma)
+                                               z_noise=z_noise, gamma=gamma, noise_target=noise_target)
     else:
         fn = lambda c, k, d: noise_dataset(d, c, k, num_transitions=num, state_std=state_std, action_std=action_std,
                                            gamma=gamma)

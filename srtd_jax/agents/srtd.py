@@ -56,11 +56,21 @@ def task_embed(encoder_params, task_window: jax.Array, *, networks: EncoderNetwo
     return networks.task_encoder.apply(encoder_params, task_window.reshape(task_window.shape[:-2] + (-1,)))
 
 
+def task_decode(decoder_params, x: jax.Array, *, networks: EncoderNetworks) -> jax.Array:
+    """p_theta: [s, a, z] (..., S + A + Z) -> [s', r] (..., S + 1), from one task decoder or from a transition
+    decoder and a reward decoder (decoder_params {'transition', 'reward'})."""
+    if networks.reward_decoder is None:
+        return networks.task_decoder.apply(decoder_params, x)
+    return jnp.concatenate([networks.task_decoder.apply(decoder_params["transition"], x),
+                            networks.reward_decoder.apply(decoder_params["reward"], x)], -1)
+
+
 def task_reconstruction_loss(decoder_params, z: jax.Array, batch: WindowBatch, *, networks: EncoderNetworks):
     """L_TE (eq. 3): predict (s_{t+j+1}, r_{t+j}), j = -n..0, from (s_{t+j}, a_{t+j}, z_t), positions
     before the episode start masked out. z: (B, Z). Returns (loss, metrics)."""
     z_rep = jnp.broadcast_to(z[:, None], batch.recon_obs.shape[:2] + z.shape[-1:])
-    pred = networks.task_decoder.apply(decoder_params, jnp.concatenate([batch.recon_obs, batch.recon_actions, z_rep], -1))
+    pred = task_decode(decoder_params, jnp.concatenate([batch.recon_obs, batch.recon_actions, z_rep], -1),
+                       networks=networks)
     target = jnp.concatenate([batch.recon_next_obs, batch.recon_rewards[..., None]], -1)
     loss = masked_sq_error(pred, target, batch.recon_mask)
     return loss, {"task_recon": loss}
@@ -92,12 +102,14 @@ def srtd_loss(task_params, skill_embedding: jax.Array, batch: WindowBatch, prior
 
 def encoder_loss(params, batch: WindowBatch, key: jax.Array, *, networks: EncoderNetworks, latent_dim: int,
                  mmd_weight: float, skill_reg_weight: float, quality_weighted: bool, kernel: str,
-                 scales: Sequence[float], weight_decay: float = 0.0):
+                 scales: Sequence[float], weight_decay: float = 0.0, weight_decay_mean: bool = False):
     """Algorithm 1's joint objective L_SE(phi) + L_SRTD(theta) over params {'skill', 'task'}.
 
     Because L_SR stops the gradient into b, the gradient of the sum w.r.t. phi is grad L_SE and w.r.t.
     theta is grad L_SRTD, exactly the two updates of Algorithm 1. key draws the N(0, I) prior samples.
-    weight_decay adds an L2 penalty on all weights (the released code's 1e-3; not in the paper)."""
+    weight_decay adds an L2 penalty on all weights and biases (the released code's 1e-3; not in the paper): the sum
+    over parameter arrays of their sum of squares, or with weight_decay_mean of their mean square (the released
+    code's form, far weaker per weight on wide layers)."""
     kb, kz = jax.random.split(key)
     num = batch.quality.shape[0]
     l_se, m_se = skill_embedding_loss(params["skill"], batch, jax.random.normal(kb, (num, latent_dim)),
@@ -106,7 +118,8 @@ def encoder_loss(params, batch: WindowBatch, key: jax.Array, *, networks: Encode
                                jax.random.normal(kz, (num, latent_dim)), networks=networks,
                                mmd_weight=mmd_weight, skill_reg_weight=skill_reg_weight,
                                quality_weighted=quality_weighted, kernel=kernel, scales=scales)
-    l2 = sum(jnp.sum(w ** 2) for w in jax.tree.leaves(params))
+    square = jnp.mean if weight_decay_mean else jnp.sum
+    l2 = sum(square(w ** 2) for w in jax.tree.leaves(params))
     return l_se + l_srtd + weight_decay * l2, {**m_se, **m_srtd, "skill_loss": l_se, "srtd_loss": l_srtd}
 
 
@@ -124,9 +137,16 @@ def init_encoder_state(key, networks: EncoderNetworks, optimizer: optax.Gradient
         "skill": {"encoder": networks.skill_encoder.init(ks[0], jnp.zeros((1, 2 * n * (obs_dim + action_dim)))),
                   "decoder": networks.skill_decoder.init(ks[1], jnp.zeros((1, obs_dim + latent_dim)))},
         "task": {"encoder": networks.task_encoder.init(ks[2], jnp.zeros((1, n * (action_dim + obs_dim + 1)))),
-                 "decoder": networks.task_decoder.init(ks[3], jnp.zeros((1, obs_dim + action_dim + latent_dim)))},
+                 "decoder": _init_task_decoder(ks[3], networks, jnp.zeros((1, obs_dim + action_dim + latent_dim)))},
     }
     return EncoderState(params, optimizer.init(params))
+
+
+def _init_task_decoder(key, networks: EncoderNetworks, x):
+    if networks.reward_decoder is None:
+        return networks.task_decoder.init(key, x)
+    k_transition, k_reward = jax.random.split(key)
+    return {"transition": networks.task_decoder.init(k_transition, x), "reward": networks.reward_decoder.init(k_reward, x)}
 
 
 def make_encoder_update(networks: EncoderNetworks, optimizer, **loss_settings):

@@ -18,7 +18,7 @@ class Suite(NamedTuple):
 
     settings(data_cfg) -> generation settings; ensure(assignment, settings, data_cfg) -> {task: path};
     evaluate(act, actor_params, cond_params, *, num_seeds, normalizer, n, tasks, episodes_per_task, episode_length,
-    seed, reward_type, reward_scale, env_workers, log) -> (seeds, tasks, episodes) scores (a benchmark ignores
+    seed, reward_type, first_reward, reward_scale, env_workers, log) -> (seeds, tasks, episodes) scores (a benchmark ignores
     the settings it has no use for)."""
 
     declaration: Declaration

@@ -133,22 +133,27 @@ class EncoderNetworks(NamedTuple):
     skill_encoder: d_t flattened (.., 2n (S + A)) -> b (.., Z)
     skill_decoder: [s, b] (.., S + Z) -> a (.., A) in [-1, 1]
     task_encoder: tau_t flattened (.., n (A + S + 1)) -> z (.., Z)
-    task_decoder: [s, a, z] (.., S + A + Z) -> [s', r] (.., S + 1)
+    task_decoder: [s, a, z] (.., S + A + Z) -> [s', r] (.., S + 1); with a reward_decoder, -> s' (.., S)
+    reward_decoder: None (the task decoder predicts the reward too) | [s, a, z] -> r (.., 1), a network of its own
     """
 
     skill_encoder: MLP
     skill_decoder: MLP
     task_encoder: MLP
     task_decoder: MLP
+    reward_decoder: MLP | None = None
 
 
-def make_encoder_networks(obs_dim: int, action_dim: int, latent_dim: int,
-                          skill_hidden: Sequence[int], task_hidden: Sequence[int]) -> EncoderNetworks:
+def make_encoder_networks(obs_dim: int, action_dim: int, latent_dim: int, skill_hidden: Sequence[int],
+                          task_hidden: Sequence[int], separate_reward: bool = False) -> EncoderNetworks:
+    """separate_reward: a transition decoder and a reward decoder of the task decoder's size (the released code's)
+    instead of one task decoder of [s', r]."""
     return EncoderNetworks(
         skill_encoder=MLP(tuple(skill_hidden), latent_dim),
         skill_decoder=MLP(tuple(skill_hidden), action_dim, "tanh"),
         task_encoder=MLP(tuple(task_hidden), latent_dim),
-        task_decoder=MLP(tuple(task_hidden), obs_dim + 1))
+        task_decoder=MLP(tuple(task_hidden), obs_dim if separate_reward else obs_dim + 1),
+        reward_decoder=MLP(tuple(task_hidden), 1) if separate_reward else None)
 
 
 class ActorCritic(NamedTuple):

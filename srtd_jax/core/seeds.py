@@ -1,8 +1,12 @@
 """Per-seed random keys and the seed-axis strategy: how the seeds of one run are drawn and laid out."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
+
+from srtd_jax.core.options import KEY_STREAMS
 
 # Seed-axis strategy chosen by 'auto', per platform (README, "Seeds"; results/seed_axis.md). On CPU, lax.map
 # kept 1.03x the single-seed rate at the paper's encoder shape where vmap fell to 0.75x, and tied elsewhere.
@@ -19,6 +23,33 @@ def seed_keys(seed: int, num_seeds: int) -> jax.Array:
     """Seed i's key is fold_in(PRNGKey(seed), i), independent of how many seeds run together."""
     base = jax.random.PRNGKey(seed)
     return jnp.stack([jax.random.fold_in(base, i) for i in range(num_seeds)])
+
+
+
+
+class RunKeys(NamedTuple):
+    """Host keys (num_seeds, 2) of every random use of a run: the initial states and the training chain of each
+    phase, and the augmentation table."""
+
+    encoder_init: jax.Array
+    encoder_chain: jax.Array
+    rl_init: jax.Array
+    rl_chain: jax.Array
+    augmentation: jax.Array
+
+
+def run_keys(seed: int, num_seeds: int, streams: str = "shared") -> RunKeys:
+    """'shared': a phase's initial states and its training chain start from the same key, and the augmentation key
+    is fold_in(rl key, 1); since split(k, n)[i] equals fold_in(k, i) here, the actor's init key then equals the
+    chain's next key and the critic's init key the first batch's and the augmentation's. 'independent': each use
+    gets its own key, fold_in(phase key, 0 | 1 | 2) for init, chain and augmentation."""
+    if streams not in KEY_STREAMS:
+        raise ValueError(f"unknown key streams {streams!r}; valid: {', '.join(KEY_STREAMS)}")
+    enc, rl = phase_keys(seed, num_seeds)
+    fold = lambda keys, i: jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
+    if streams == "shared":
+        return RunKeys(enc, enc, rl, rl, fold(rl, 1))
+    return RunKeys(fold(enc, 0), fold(enc, 1), fold(rl, 0), fold(rl, 1), fold(rl, 2))
 
 
 def phase_keys(seed: int, num_seeds: int) -> tuple[jax.Array, jax.Array]:

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from srtd_jax.core.options import FIRST_REWARDS, QUALITY_WEIGHTS
 from srtd_jax.core.types import Transition, WindowBatch
 from srtd_jax.data.dataset import EpisodeDataset
 
@@ -42,20 +43,64 @@ def make_normalizer(data: EpisodeDataset, eps: float = 1e-3) -> Normalizer:
     return Normalizer(flat.mean(0).astype(np.float32), (flat.std(0) + eps).astype(np.float32))
 
 
-def to_device(data: EpisodeDataset, normalizer: Normalizer, reward_type: str, reward_scale: float) -> DeviceData:
-    """Normalises states, picks the training reward ('relative' | 'raw') and quality weights."""
+
+
+def training_rewards(data: EpisodeDataset, reward_type: str, first_reward: str = "zero") -> np.ndarray:
+    """(E, L) rewards before scaling: 'relative' r_t - r_{t-1} (at t = 0: 0 as recorded, or r_0 with
+    first_reward='raw') or 'raw'."""
     if reward_type not in ("relative", "raw"):
         raise ValueError(f"unknown reward_type {reward_type!r}; valid: relative, raw")
-    rewards = data.rewards if reward_type == "relative" else data.raw_rewards
-    returns = data.episode_returns[:, 0].astype(np.float64)
-    span = returns.max() - returns.min()
-    quality = (returns - returns.min()) / span if span > 0 else np.ones_like(returns)
+    if first_reward not in FIRST_REWARDS:
+        raise ValueError(f"unknown first_reward {first_reward!r}; valid: {', '.join(FIRST_REWARDS)}")
+    if reward_type == "raw":
+        return data.raw_rewards
+    if first_reward == "zero":
+        return data.rewards
+    return np.concatenate([data.raw_rewards[:, :1], data.rewards[:, 1:]], axis=1)
+
+
+def relative_reward(raw, previous_raw, first_reward: str = "zero"):
+    """r_t - r_{t-1} of raw rewards (any shape) as an agent sees them online; at t = 0 (previous_raw None): 0, as the
+    datasets record it, or r_0 (first_reward='raw')."""
+    if previous_raw is not None:
+        return raw - previous_raw
+    return raw if first_reward == "raw" else raw - raw
+
+
+def quality_weights(data: EpisodeDataset, rewards: np.ndarray, kind: str = "minmax_return",
+                    gamma: float = 0.99) -> np.ndarray:
+    """(E,) the quality weight R~ of every episode. 'minmax_return': the raw-reward episode return min-max
+    normalised over the dataset to [0, 1]; 'discounted_clipped': the episode's discounted return of the training
+    reward `rewards` (E, L), sum_t gamma^t r_t, clipped below at 0 (not normalised)."""
+    if kind == "minmax_return":
+        returns = data.episode_returns[:, 0].astype(np.float64)
+        span = returns.max() - returns.min()
+        return (returns - returns.min()) / span if span > 0 else np.ones_like(returns)
+    if kind == "discounted_clipped":
+        discount = gamma ** np.arange(rewards.shape[1], dtype=np.float64)
+        return np.maximum(np.asarray(rewards, np.float64) @ discount, 0.0)
+    raise ValueError(f"unknown quality weight {kind!r}; valid: {', '.join(QUALITY_WEIGHTS)}")
+
+
+def to_device(data: EpisodeDataset, normalizer: Normalizer, reward_type: str, reward_scale: float, *,
+              quality: str = "minmax_return", gamma: float = 0.99, first_reward: str = "zero") -> DeviceData:
+    """Normalises states, picks the training reward (reward_type, first_reward; times reward_scale) and the quality
+    weights (quality, gamma: see quality_weights)."""
+    rewards = training_rewards(data, reward_type, first_reward)
+    quality = quality_weights(data, rewards * reward_scale, quality, gamma)
     return DeviceData(
         obs=jnp.asarray(normalizer(data.observations)), actions=jnp.asarray(data.actions),
         rewards=jnp.asarray(rewards * reward_scale, jnp.float32),
         next_obs=jnp.asarray(normalizer(data.next_observations)),
         terminals=jnp.asarray(data.terminals, jnp.float32), quality=jnp.asarray(quality, jnp.float32),
         task_ids=jnp.asarray(data.task_ids[:, 0]))
+
+
+def device_data(data: EpisodeDataset, normalizer: Normalizer, data_cfg, quality: str, gamma: float) -> DeviceData:
+    """to_device with the settings of a run config: data_cfg is its `data` block; quality its
+    encoder.quality_weight; gamma its rl.gamma (the quality weight's discount)."""
+    return to_device(data, normalizer, data_cfg.reward_type, data_cfg.reward_scale, quality=quality, gamma=gamma,
+                     first_reward=data_cfg.first_relative_reward)
 
 
 def _gather(arr, e, k, valid):

@@ -9,16 +9,21 @@ import ml_collections
 
 from srtd_jax.agents.methods import LEARNERS, METHODS, NETWORKS, resolve
 from srtd_jax.benchmarks import registry
-from srtd_jax.core.options import NONFINITE_MODES
+from srtd_jax.core.options import FIRST_REWARDS, KEY_STREAMS, NOISE_TARGETS, NONFINITE_MODES, QUALITY_WEIGHTS
 from srtd_jax.data import mixtures
 from srtd_jax.runtime import defaults, schema
 
 _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
             "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
-            "on_nonfinite": NONFINITE_MODES}
+            "on_nonfinite": NONFINITE_MODES, "key_streams": KEY_STREAMS,
+            "encoder.quality_weight": QUALITY_WEIGHTS, "data.first_relative_reward": FIRST_REWARDS,
+            "augment.z_noise_target": NOISE_TARGETS}
 # Fields added after runs were made, with the value an older config.json without them meant.
-ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01}
+ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01, "key_streams": "shared",
+                "encoder.quality_weight": "minmax_return", "data.first_relative_reward": "zero",
+                "augment.z_noise_target": "all", "augment.batch_share": 0.0,
+                "encoder.separate_reward_decoder": False, "encoder.weight_decay_mean": False}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 # nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes.
 OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",

@@ -43,7 +43,8 @@ def loss_settings(enc, method: Method) -> dict:
 def encoder_parts(enc, method: Method, obs_dim: int, action_dim: int):
     """(networks, update, init(key) -> EncoderState) of the skill and task WAEs (Algorithm 1) for the method's
     encoder losses. enc: the `encoder` block of a run config."""
-    nets = make_encoder_networks(obs_dim, action_dim, enc.latent_dim, enc.skill_hidden, enc.task_hidden)
+    nets = make_encoder_networks(obs_dim, action_dim, enc.latent_dim, enc.skill_hidden, enc.task_hidden,
+                                 separate_reward=enc.separate_reward_decoder)
     opt = optax.adam(enc.learning_rate)
     update = srtd.make_encoder_update(nets, opt, **loss_settings(enc, method))
     init = lambda k: srtd.init_encoder_state(k, nets, opt, obs_dim, action_dim, enc.latent_dim, enc.n)

@@ -59,6 +59,7 @@ RANGES = {
     "cql.critic_learning_rate": POSITIVE, "cql.temperature_learning_rate": POSITIVE, "cql.init_temperature": POSITIVE,
     "cql.target_entropy_per_dim": Range(),
     "augment.size_ratio": POSITIVE, "augment.horizon": AT_LEAST_1, "augment.z_noise": AT_LEAST_0,
+    "augment.batch_share": Range(0, 1, "[)"),
     "augment.state_std": AT_LEAST_0, "augment.action_std": AT_LEAST_0,
     "eval.episodes_per_task": AT_LEAST_1, "eval.episode_length": AT_LEAST_0, "eval.every_steps": AT_LEAST_0,
     "eval.seed": AT_LEAST_0, "eval.env_workers": AT_LEAST_1,

@@ -34,7 +34,7 @@ def diagnose(cfg, workdir: str, seed: int = 0, num: int = 4000, rng_seed: int = 
         e, t = augmentation.draw_steps(dd, key, num)
         s, a, r, s2 = dd.obs[e, t], dd.actions[e, t], dd.rewards[e, t], dd.next_obs[e, t]
         z = srtd.task_embed(params["task"]["encoder"], windows.task_window(dd, e, t, cfg.encoder.n), networks=nets)
-        pred = nets.task_decoder.apply(params["task"]["decoder"], jnp.concatenate([s, a, z], -1))
+        pred = srtd.task_decode(params["task"]["decoder"], jnp.concatenate([s, a, z], -1), networks=nets)
         a_hat = nets.skill_decoder.apply(params["skill"]["decoder"], jnp.concatenate([s, z], -1))
         real = {"reward": r, "state_step": norm(s2 - s), "action": norm(a)}
         one_step = {"reward_error": pred[:, obs_dim] - r, "next_state_error": norm(pred[:, :obs_dim] - s2),
@@ -44,7 +44,8 @@ def diagnose(cfg, workdir: str, seed: int = 0, num: int = 4000, rng_seed: int = 
     @jax.jit
     def imagined(params, key):
         aug = augmentation.imaginary_dataset(params, dd, key, networks=nets, n=cfg.encoder.n, num_transitions=num,
-                                             horizon=horizon, z_noise=cfg.augment.z_noise, gamma=cfg.rl.gamma)
+                                             horizon=horizon, z_noise=cfg.augment.z_noise, gamma=cfg.rl.gamma,
+                                             noise_target=cfg.augment.z_noise_target)
         per_step = lambda x: x.reshape((-1, horizon) + x.shape[1:])  # rollouts are laid out start-major
         s, s2 = per_step(aug.obs[:, :obs_dim]), per_step(aug.next_obs[:, :obs_dim])
         return {"reward": per_step(aug.reward), "state_step": norm(s2 - s), "action": norm(per_step(aug.action))}

@@ -49,7 +49,7 @@ def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_ta
     if not sources:
         raise ValueError(f"configuration {cfg.data.configuration!r} has no MR task to use as the source dataset")
     normalizer = windows.make_normalizer(data)
-    device_data = windows.to_device(data, normalizer, cfg.data.reward_type, cfg.data.reward_scale)
+    device_data = windows.device_data(data, normalizer, cfg.data, cfg.encoder.quality_weight, cfg.rl.gamma)
     enc_keys, rl_keys = phase_keys(cfg.seed, 1)
     aug_key = rl_keys[0]
     obs_dim = data.observations.shape[-1]

@@ -14,7 +14,8 @@ def trained_encoder(cfg, workdir: str, seed: int = 0):
     them -> (EpisodeDataset, DeviceData with the states normalised by the whole dataset's statistics, encoder
     networks, encoder params {'skill', 'task'})."""
     _, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log=lambda *_: None)
-    device_data = windows.to_device(data, windows.make_normalizer(data), cfg.data.reward_type, cfg.data.reward_scale)
+    device_data = windows.device_data(data, windows.make_normalizer(data), cfg.data, cfg.encoder.quality_weight,
+                                      cfg.rl.gamma)
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
     nets, _, _ = encoder_parts(cfg.encoder, method, data.observations.shape[-1], registry.get(cfg.suite).action_dim)
     return data, device_data, nets, checkpointing.latest_encoder_params(workdir, seed)

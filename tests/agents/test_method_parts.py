@@ -51,7 +51,8 @@ def test_encoder_loss_settings_come_from_the_config_block_and_the_method():
     srtd_settings = encoder_phase.loss_settings(enc, METHODS["srtd"])
     assert srtd_settings == dict(latent_dim=enc.latent_dim, mmd_weight=enc.mmd_weight, kernel=enc.kernel,
                                  scales=tuple(enc.kernel_scales), weight_decay=enc.weight_decay,
-                                 skill_reg_weight=enc.skill_reg_weight, quality_weighted=True)
+                                 weight_decay_mean=enc.weight_decay_mean, skill_reg_weight=enc.skill_reg_weight,
+                                 quality_weighted=True)
     assert encoder_phase.loss_settings(enc, METHODS["te"])["skill_reg_weight"] == 0.0
     assert encoder_phase.loss_settings(enc, METHODS["srtd_q"])["quality_weighted"] is False
     for method in METHODS.values():

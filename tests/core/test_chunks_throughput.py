@@ -166,21 +166,21 @@ def test_hand_flop_count_matches_xla_cost_analysis():
 @pytest.mark.slow
 def test_benchmark_runs_and_writes_its_table(tmp_path):
     out = tmp_path / "throughput"
-    # every section but those that step Meta-World environments (eval, datagen: their code is the launcher's,
-    # tested above) or train whole methods (methods, encoder at the paper's shape: minutes)
-    cmd = [sys.executable, "-m", "experiments.bench_throughput", "--only=ceiling,td3bc,seeds,drone",
-           "--repeats=1", "--td3bc_steps=4", "--seeds=1,3", f"--out={out}"]
+    # the sections that measure the chunk and the simulator; not those that step Meta-World environments (eval,
+    # datagen), train whole methods or the encoder at the paper's shape (minutes), or repeat the td3bc chunk per
+    # seed-axis strategy (seeds: the strategies are compared in tests/data/test_windows.py)
+    cmd = [sys.executable, "-m", "experiments.bench_throughput", "--only=ceiling,td3bc,drone",
+           "--repeats=1", "--td3bc_steps=4", f"--out={out}"]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True,
                    env=dict(os.environ, JAX_PLATFORMS="cpu"))
     res = json.loads((tmp_path / "throughput.json").read_text())
     assert res["ceiling_gflops"] > 0 and {r["shape"] for r in res["td3bc"]} == {"peer", "paper"}
     assert all(0 < r["fraction_of_ceiling"] for r in res["td3bc"])
-    assert [(r["strategy"], r["seeds"]) for r in res["seeds"]] == [("vmap", 1), ("vmap", 3), ("map", 1), ("map", 3)]
     assert res["drone"]["num_envs"] == 1024 and res["drone"]["env_steps_per_s"] > 0
     assert res["drone"]["behaviour_env_steps_per_s"] > 0
     assert "bench_throughput --only=ceiling" in res["meta"]["command"]
     table = (tmp_path / "throughput_table.md").read_text()
-    assert "TD3+BC peer" in table and "| >= 0.95 |" in table
+    assert "TD3+BC peer" in table and "| >= 70% |" in table  # the peer shape's target fraction of the ceiling
     assert "drone simulator, 1024 vmapped envs" in table
     bad = subprocess.run(cmd[:3] + ["--only=td3bc,typo"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "typo" in bad.stderr

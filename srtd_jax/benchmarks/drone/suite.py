@@ -7,8 +7,9 @@ from srtd_jax.benchmarks.drone.declaration import DECLARATION
 from srtd_jax.benchmarks.registry import Suite
 
 
-def _evaluate(act, actor_params, cond_params, *, reward_type: str, env_workers: int, **settings):
-    del reward_type, env_workers  # the drone's reward is the progress reward; its environments step on the device
+def _evaluate(act, actor_params, cond_params, *, reward_type: str, first_reward: str, env_workers: int, **settings):
+    del reward_type, first_reward, env_workers  # the drone's reward is the raw progress reward; its environments
+    # step on the device
     return evaluation.evaluate(act, actor_params, cond_params, **settings)
 
 

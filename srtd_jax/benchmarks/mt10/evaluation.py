@@ -10,12 +10,13 @@ import numpy as np
 
 from srtd_jax.benchmarks.mt10 import vector_env
 from srtd_jax.benchmarks.mt10.env import MT10_TASKS, task_goals
-from srtd_jax.data.windows import Normalizer, append_step
+from srtd_jax.data.windows import Normalizer, append_step, relative_reward
 
 
 def evaluate(act: Callable, actor_params, cond_params, *, num_seeds: int, normalizer: Normalizer, n: int,
              action_dim: int, episodes_per_task: int, episode_length: int, reward_type: str, reward_scale: float,
-             seed: int, tasks=MT10_TASKS, env_workers: int = 1, log: Callable | None = None) -> np.ndarray:
+             seed: int, tasks=MT10_TASKS, env_workers: int = 1, first_reward: str = "zero",
+             log: Callable | None = None) -> np.ndarray:
     """Success (at any step) of every seed, task and episode -> (num_seeds, num_tasks, episodes) bool.
 
     Goals are drawn from a seeded generator shared by all seeds, so every seed faces the same goals. The
@@ -39,7 +40,7 @@ def evaluate(act: Callable, actor_params, cond_params, *, num_seeds: int, normal
             next_obs, raw, done = envs.step(actions.reshape(num_seeds * num_tasks, action_dim))
             next_obs, raw = next_obs.reshape(num_seeds, num_tasks, obs_dim), raw.reshape(num_seeds, num_tasks)
             success[:, :, ep] |= done.reshape(num_seeds, num_tasks)
-            rel = raw - (raw if prev_raw is None else prev_raw)  # 0 at t = 0, as in the datasets
+            rel = relative_reward(raw, prev_raw, first_reward)
             reward = (rel if reward_type == "relative" else raw) * reward_scale
             history = append_step(history, actions, normalizer(next_obs), reward)
             obs, prev_raw = next_obs, raw
