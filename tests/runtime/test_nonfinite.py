@@ -91,3 +91,13 @@ def test_skip_gives_up_past_its_limit(tiny_data_dir, tmp_path):
     (first,) = [json.loads(line) for line in open(tmp_path / "metrics.jsonl") if '"td3bc"' in line]
     assert report["skipped"] == [int(n) for n in first["nonfinite_updates"]] and report["chunk_end"] == 10
     assert not os.path.exists(tmp_path / "summary.json")
+
+
+def test_the_end_table_names_the_skipped_updates():
+    from srtd_jax.runtime import reporting
+    rates = np.array([[0.5, 1.0], [0.0, 0.5]])
+    summary = reporting.summarize(rates, ("reach", "push"), {"reach": "MR", "push": "ME"}, [], method="td3bc",
+                                  configuration="rp10", suite="mt10", episodes_per_task=2, metric="success")
+    assert "skipped" not in reporting.console_table(summary)  # nothing skipped: no line
+    summary["nonfinite_skipped"] = {"encoder": [0, 0], "td3bc": [3, 0]}
+    assert reporting.console_table(summary).splitlines()[-1] == "non-finite updates skipped per seed: td3bc 3 0"
