@@ -198,7 +198,18 @@ def test_cached_mt10_goals_equal_a_fresh_benchmark(tmp_path, monkeypatch):
         with open(mw.tasks_cache_path(), "wb") as fh:
             fh.write(b"not a pickle")
         mw.load_benchmark.cache_clear()
-        rebuilt = mw.load_benchmark()  # a corrupt cache is rebuilt
+        import metaworld
+        calls = []
+
+        class MT10:  # metaworld.MT10 as counted: the corrupt cache must be rebuilt (a real build: ~10 s)
+            def __init__(self, seed):
+                calls.append(seed)
+                self.train_tasks = built.train_tasks
+        monkeypatch.setattr(metaworld, "MT10", MT10)
+        rebuilt = mw.load_benchmark()  # a corrupt cache is rebuilt ...
+        assert calls == [0]
+        mw.load_benchmark.cache_clear()
+        assert mw.load_benchmark().train_tasks == rebuilt.train_tasks and calls == [0]  # ... and written again
     finally:
         mw.load_benchmark.cache_clear()
     fresh = [(t.env_name, t.data) for t in built.train_tasks]  # built by metaworld.MT10(seed=0) itself
