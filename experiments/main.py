@@ -11,9 +11,10 @@ from ml_collections import config_flags
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration.", lock_config=True)
-flags.DEFINE_string("workdir", None, "Directory for the run's outputs.", required=True)
+flags.DEFINE_string("workdir", None, "Directory for the run's outputs (required unless --print_config).")
 flags.DEFINE_bool("allow_config_change", False,
                   "Resume a workdir whose config.json differs from --config (the differences are printed).")
+flags.DEFINE_bool("print_config", False, "Print the resolved config (file and --config.* overrides), then exit.")
 flags.DEFINE_string("coordinator_address", None, "Multi-host: host:port of process 0 (jax.distributed).")
 flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
 flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
@@ -33,6 +34,11 @@ def _user_errors() -> tuple:
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # progress is printed; keep library INFO logs (orbax) out of it
+    if FLAGS.print_config:
+        print(FLAGS.config)
+        return
+    if not FLAGS.workdir:
+        raise app.UsageError("--workdir is required")
     import shlex
     import sys
 

@@ -95,7 +95,9 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                 and os.path.exists(summary_path):
             log(f"{workdir}: run already complete ({summary_path})")
             with open(summary_path) as f:
-                return json.load(f)
+                summary = json.load(f)
+            log(reporting.console_table(summary))
+            return summary
         progress, meta = resume or (0, {"phase": "encoder", "phase_step": 0, "metrics_lines": 0, "curve": []})
         log(f"method {cfg.method}, {cfg.num_seeds} seeds over {mesh.size} {jax.default_backend()} device(s) "
             f"({strategy} over the seeds of a device), {jax.process_count()} process(es)"

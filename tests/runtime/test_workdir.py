@@ -87,3 +87,24 @@ def test_a_launcher_with_another_config_is_refused_while_a_run_holds_the_workdir
         with pytest.raises(ConfigMismatchError, match="seed: 0 -> 1"):
             train_and_evaluate(second, str(workdir), log=lambda *_: None)
         assert {p: (workdir / p).read_bytes() for p in os.listdir(workdir)} == before
+
+
+@pytest.mark.slow
+def test_a_finished_run_reprints_its_table(tiny_data_dir, tmp_path):
+    cfg = tiny_config(tiny_data_dir)
+    cfg.method, cfg.eval.tasks = "td3bc", ("reach",)
+    first = train_and_evaluate(cfg, str(tmp_path), log=lambda *_: None)
+    lines = []
+    assert train_and_evaluate(cfg, str(tmp_path), log=lines.append) == first
+    assert lines[-2].endswith("run already complete (" + str(tmp_path / "summary.json") + ")")
+    assert lines[-1] == reporting.console_table(first)
+
+
+@pytest.mark.slow
+def test_print_config_shows_the_overrides_and_writes_nothing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/quick.py", "--print_config",
+                          "--config.rl.steps=1234"], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert "steps: 1234" in out.stdout and "method: srtd" in out.stdout
+    missing = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/quick.py"],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode != 0 and "--workdir is required" in missing.stderr
