@@ -60,10 +60,11 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
     navigation); resumable.
 
     Every input is validated before anything is written: the config (ConfigError), the workdir's earlier config
-    (ConfigMismatchError unless allow_config_change), the data (DatasetError). Re-running on a workdir resumes
-    from its latest checkpoint and ends with the same numbers as an uninterrupted run; a finished run returns its
-    summary. Writes into workdir: config.json, command.txt (appended), metrics.jsonl, TensorBoard events,
-    checkpoints/ (orbax), summary.json. Returns the summary dict."""
+    (ConfigMismatchError unless allow_config_change), the data (DatasetError). Then the workdir is locked: another
+    live launcher on it raises WorkdirInUseError. Re-running on a workdir resumes from its latest checkpoint and
+    ends with the same numbers as an uninterrupted run; a finished run returns its summary. Writes into workdir:
+    .lock, config.json, command.txt (appended), metrics.jsonl, TensorBoard events, checkpoints/ (orbax),
+    summary.json. Returns the summary dict."""
     check_config(cfg)
     check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)  # fail early
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
