@@ -1,1 +1,2 @@
-"""Offline datasets: container, validated I/O, mixtures, generators, window sampling."""
+"""Offline datasets: the container and its validated I/O, the behaviour-quality ladder the benchmarks generate
+with, mixtures, on-device windows and batch samplers."""
