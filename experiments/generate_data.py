@@ -20,12 +20,12 @@ def main(argv):
     from srtd_jax.benchmarks.mt10 import generate
     from srtd_jax.benchmarks.mt10.env import MT10_TASKS
     from srtd_jax.data import dataset as ds
-    from srtd_jax.data import mixtures
+    from srtd_jax.data import ladder, mixtures
 
     cfg = FLAGS.config.data
     settings = generate.settings_from_config(cfg)
     if FLAGS.all_kinds:
-        wanted = [(t, k) for k in generate.KINDS for t in MT10_TASKS]
+        wanted = [(t, k) for k in ladder.KINDS for t in MT10_TASKS]
     else:
         wanted = list(mixtures.assign(cfg.configuration, cfg.assignment_seed, MT10_TASKS).items())
     for kind in sorted({k for _, k in wanted}):  # one call per kind: a task maps to one kind per call
@@ -33,7 +33,7 @@ def main(argv):
     if FLAGS.report:
         rows = []
         for task, kind in wanted:
-            data, meta = ds.load(generate.file_path(cfg.data_dir, settings, task, kind))
+            data, meta = ds.load(ladder.file_path(cfg.data_dir, settings, task, kind))
             rows.append(dict(task=task, kind=kind, episodes=data.num_episodes, medium_rung=meta["medium_rung"],
                              success=float(data.successes.any(1).mean()),
                              mean_return=float(data.episode_returns[:, 0].mean())))

@@ -114,6 +114,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                    prints, dict(meta.get("skipped", {})))
         keys = run_keys(cfg.seed, cfg.num_seeds, cfg.key_streams)  # host keys of every random use
         obs_dim, task_ids = data.observations.shape[-1], data.task_ids[:, 0]
+        transitions = data.num_episodes * data.episode_length
         cond_dim = e.latent_dim if method.encoders else len(suite.tasks)
         share = a.batch_share or a.size_ratio / (1.0 + a.size_ratio)  # 0: uniform over offline + augmented data
         aug_count = int(round(r.batch_size * share)) if method.augmentation else 0
@@ -124,8 +125,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         enc_nets, enc_params = None, None
         if method.encoders:
             enc_nets, enc_params = _encoders(run, e, method, keys.encoder_init, keys.encoder_chain, device_data,
-                                             obs_dim, suite.action_dim,
-                                             data.num_episodes * data.episode_length)
+                                             obs_dim, suite.action_dim, transitions)
         rl_states, rl_keys, enc_params, rl_start, curve = _learner_state(run, learner, keys.rl_init, keys.rl_chain,
                                                                          enc_params)
 
@@ -141,15 +141,14 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         if method.augmentation:
             aug_keys = run.seeded(keys.augmentation)
             aug = augmentation.augmentation_table(
-                method.augmentation, enc_params if method.augmentation == "imaginary" else cond, device_data,
-                aug_keys, over_seeds=lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh),
+                method.augmentation, enc_params, cond, device_data, aug_keys, over_seeds=lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh),
                 networks=enc_nets, n=e.n, size_ratio=a.size_ratio, horizon=a.horizon, z_noise=a.z_noise,
                 state_std=a.state_std, action_std=a.action_std, gamma=r.gamma, noise_target=a.z_noise_target)
             prints["augmentation"] = checkpointing.fingerprint(devices.to_host(aug))
             check_fingerprints(meta, prints, resume and meta["phase"] == "rl")
             per_seed = (cond, aug)
             log(f"augmentation ({method.augmentation}): {aug.obs.shape[1]} transitions per seed "
-                f"({a.size_ratio:g} x the {data.num_episodes * data.episode_length} offline ones); {aug_count} "
+                f"({a.size_ratio:g} x the {transitions} offline ones); {aug_count} "
                 f"of every {r.batch_size}-row batch are augmented")
 
         # learner, with evaluation along the way
@@ -175,7 +174,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
 
         log(f"{learner.name} ({method.network} networks{', loss balancing' if method.loss_balancing else ''}): "
             f"{rl_total} steps, batch {r.batch_size}")
-        enc_total = encoder_steps(e, data.num_episodes * data.episode_length) if method.encoders else 0
+        enc_total = encoder_steps(e, transitions) if method.encoders else 0
         rl_states = _train_learner(run, learner, rl_states, rl_keys, rl_start, rl_total, r.chunk_steps, device_data,
                                    per_seed, enc_params, enc_total, curve, evaluate, cfg.eval.every_steps)
 

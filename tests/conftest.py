@@ -16,6 +16,7 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 from srtd_jax.benchmarks.mt10 import generate  # noqa: E402  (after the cache settings)
 from srtd_jax.benchmarks.mt10.env import MT10_TASKS  # noqa: E402
+from srtd_jax.data import ladder  # noqa: E402
 from tests.tiny import tiny_config  # noqa: E402
 
 
@@ -29,6 +30,6 @@ def tiny_data_dir(tmp_path_factory, worker_id):
     settings = generate.settings_from_config(tiny_config(path).data)
     with open(os.path.join(path, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        for kind in generate.KINDS:
+        for kind in ladder.KINDS:
             generate.ensure_datasets({t: kind for t in MT10_TASKS}, settings, path, num_workers=2 if kind == "MR" else 1)
     return path

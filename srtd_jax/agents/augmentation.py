@@ -94,21 +94,24 @@ def noise_transitions(data: DeviceData, cond: jax.Array, e: jax.Array, t: jax.Ar
                       jnp.ones(num_transitions))
 
 
-def augmentation_table(kind: str, per_seed, device_data: DeviceData, keys: jax.Array, *, over_seeds,
+def augmentation_table(kind: str, enc_params, cond, device_data: DeviceData, keys: jax.Array, *, over_seeds,
                        networks: EncoderNetworks | None, n: int, size_ratio: float, horizon: int, z_noise: float,
                        state_std: float, action_std: float, gamma: float, noise_target: str = "all") -> Transition:
     """The seed-stacked augmentation table, size_ratio x the dataset's transitions per seed, jitted over the seed
     axis by `over_seeds(fn, seeded)` (core.chunks.over_seeds with a strategy and mesh bound).
 
-    kind 'imaginary': per_seed is the seed-stacked encoder params {'skill', 'task'} (networks their modules);
-    kind 'noise': per_seed is the seed-stacked conditioning (seeds, E, L + 1, C). Any other kind raises."""
+    kind 'imaginary': from the seed-stacked encoder params {'skill', 'task'} (networks their modules);
+    kind 'noise': around the dataset, conditioned by the seed-stacked cond (seeds, E, L + 1, C). Any other kind
+    raises."""
     if kind not in ("imaginary", "noise"):
         raise ValueError(f"unknown augmentation kind {kind!r}; valid: imaginary, noise")
     num = int(round(size_ratio * device_data.obs.shape[0] * device_data.obs.shape[1]))
     if kind == "imaginary":
         fn = lambda p, k, d: imaginary_dataset(p, d, k, networks=networks, n=n, num_transitions=num, horizon=horizon,
                                                z_noise=z_noise, gamma=gamma, noise_target=noise_target)
+        per_seed = enc_params
     else:
         fn = lambda c, k, d: noise_dataset(d, c, k, num_transitions=num, state_std=state_std, action_std=action_std,
                                            gamma=gamma)
+        per_seed = cond
     return jax.jit(over_seeds(fn, (True, True, False)))(per_seed, keys, device_data)

@@ -41,7 +41,7 @@ def test_resolve_applies_the_learner_and_network_choice():
 
 def test_an_unknown_augmentation_kind_is_an_error():
     with pytest.raises(ValueError, match="unknown augmentation kind 'gauss'"):
-        augmentation.augmentation_table("gauss", None, None, None, over_seeds=None, networks=None, n=2,
+        augmentation.augmentation_table("gauss", None, None, None, None, over_seeds=None, networks=None, n=2,
                                         size_ratio=0.5, horizon=2, z_noise=0.1, state_std=0.1, action_std=0.1,
                                         gamma=0.99)
 

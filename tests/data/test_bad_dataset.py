@@ -10,7 +10,7 @@ import pytest
 from srtd_jax.benchmarks.mt10 import generate
 from srtd_jax.benchmarks.mt10.env import MT10_TASKS
 from srtd_jax.data import dataset as ds
-from srtd_jax.data import mixtures
+from srtd_jax.data import ladder, mixtures
 from srtd_jax.run import train_and_evaluate
 from tests.tiny import tiny_config
 
@@ -90,7 +90,7 @@ def test_bad_dataset_file_is_refused_and_the_workdir_kept(name, damage, message,
     cfg = tiny_config(data_dir)
     cfg.data.generate = False  # files made beforehand: a bad one is an error, not a cache miss
     kind = mixtures.assign(cfg.data.configuration, cfg.data.assignment_seed, MT10_TASKS)["reach"]
-    path = generate.file_path(data_dir, generate.settings_from_config(cfg.data), "reach", kind)
+    path = ladder.file_path(data_dir, generate.settings_from_config(cfg.data), "reach", kind)
     damage(path)
     workdir = tmp_path / "run"
     workdir.mkdir()
@@ -108,7 +108,7 @@ def test_bad_dataset_file_is_refused_and_the_workdir_kept(name, damage, message,
 
 def test_dataset_arrays_are_validated_field_by_field(tiny_data_dir):
     settings = generate.settings_from_config(tiny_config(tiny_data_dir).data)
-    data, meta = ds.load(generate.file_path(tiny_data_dir, settings, "reach", "MR"))
+    data, meta = ds.load(ladder.file_path(tiny_data_dir, settings, "reach", "MR"))
     with pytest.raises(ds.DatasetError, match="task id out of range"):
         ds.validate(data._replace(task_ids=data.task_ids + 20), num_tasks=10)
     with pytest.raises(ds.DatasetError, match="shorter than the 50 steps"):

@@ -7,7 +7,7 @@ import pytest
 from srtd_jax.benchmarks.mt10 import generate
 from srtd_jax.benchmarks.mt10.env import MT10_TASKS
 from srtd_jax.data import dataset as ds
-from srtd_jax.data import mixtures
+from srtd_jax.data import ladder, mixtures
 from tests.tiny import tiny_config
 
 
@@ -17,7 +17,7 @@ def _settings(path):
 
 def test_generated_files_hold_every_field(tiny_data_dir):
     s = _settings(tiny_data_dir)
-    data, meta = ds.load(generate.file_path(tiny_data_dir, s, "push", "MR"), expected_meta=s.key("push", "MR"))
+    data, meta = ds.load(ladder.file_path(tiny_data_dir, s, "push", "MR"), expected_meta=s.key("push", "MR"))
     assert data.observations.shape == (3, 20, 39) and data.actions.shape == (3, 20, 4)
     assert (data.task_ids == MT10_TASKS.index("push")).all()
     np.testing.assert_allclose(data.rewards[:, 1:], np.diff(data.raw_rewards, axis=1), rtol=1e-5, atol=1e-5)
@@ -33,7 +33,7 @@ def test_generation_is_deterministic_and_cached(tiny_data_dir, tmp_path):
     s = _settings(str(tmp_path))
     path = generate.ensure_datasets({"reach": "ME"}, s, str(tmp_path), num_workers=1)["reach"]
     a, _ = ds.load(path)
-    b, _ = ds.load(generate.file_path(tiny_data_dir, _settings(tiny_data_dir), "reach", "ME"))
+    b, _ = ds.load(ladder.file_path(tiny_data_dir, _settings(tiny_data_dir), "reach", "ME"))
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
     mtime = os.stat(path).st_mtime_ns
@@ -43,19 +43,19 @@ def test_generation_is_deterministic_and_cached(tiny_data_dir, tmp_path):
 
 
 def test_episode_rungs_follow_the_recipe():
-    mr = generate.episode_rungs("MR", 8, medium=3, num_rungs=11)
-    me = generate.episode_rungs("ME", 8, medium=3, num_rungs=11)
-    rp = generate.episode_rungs("RP", 11, medium=3, num_rungs=11)
+    mr = ladder.episode_rungs("MR", 8, medium=3, num_rungs=11)
+    me = ladder.episode_rungs("ME", 8, medium=3, num_rungs=11)
+    rp = ladder.episode_rungs("RP", 11, medium=3, num_rungs=11)
     assert mr.min() == 0 and mr.max() == 3 and (np.diff(mr) >= 0).all()
     assert (me[:4] == 10).all() and me[4:].min() >= 4 and me[4:].max() <= 9
     assert sorted(rp.tolist()) == list(range(11))
     with pytest.raises(ValueError, match="unknown dataset kind"):
-        generate.episode_rungs("XX", 3, 1, 3)
+        ladder.episode_rungs("XX", 3, 1, 3)
 
 
 def test_a_corrupt_cached_file_is_regenerated(tiny_data_dir, tmp_path):
     s = _settings(str(tmp_path))
-    path = generate.file_path(str(tmp_path), s, "reach", "MR")
+    path = ladder.file_path(str(tmp_path), s, "reach", "MR")
     open(path, "wb").write(b"not a zip")
     assert generate.ensure_datasets({"reach": "MR"}, s, str(tmp_path), num_workers=1) == {"reach": path}
     data, meta = ds.load(path, expected_meta=s.key("reach", "MR"))  # raises DatasetError if still corrupt
@@ -108,8 +108,8 @@ def test_atomic_replace_keeps_the_old_file_on_a_failed_write(tmp_path):
 def test_an_invalid_file_is_set_aside_and_regenerated(tiny_data_dir, tmp_path):
     """Valid metadata but arrays of another width: regenerated, and the invalid file kept beside it."""
     s = _settings(str(tmp_path))
-    path = generate.file_path(str(tmp_path), s, "reach", "MR")
-    good, meta = ds.load(generate.file_path(tiny_data_dir, _settings(tiny_data_dir), "reach", "MR"))
+    path = ladder.file_path(str(tmp_path), s, "reach", "MR")
+    good, meta = ds.load(ladder.file_path(tiny_data_dir, _settings(tiny_data_dir), "reach", "MR"))
     ds.save(path, good._replace(observations=good.observations[..., :5], next_observations=good.observations[..., :5]),
             meta)
     bad_bytes = open(path, "rb").read()
@@ -121,7 +121,7 @@ def test_an_invalid_file_is_set_aside_and_regenerated(tiny_data_dir, tmp_path):
 
 def test_a_path_the_generator_did_not_write_is_left_alone(tmp_path):
     s = _settings(str(tmp_path))
-    path = generate.file_path(str(tmp_path), s, "reach", "MR")
+    path = ladder.file_path(str(tmp_path), s, "reach", "MR")
     os.makedirs(os.path.join(path, "mine"))
     with pytest.raises(ds.DatasetError, match=f"dataset path {path} is not a regular file \\(a directory\\)"):
         generate.ensure_datasets({"reach": "MR"}, s, str(tmp_path), num_workers=1)

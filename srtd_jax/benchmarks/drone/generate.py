@@ -19,21 +19,12 @@ import numpy as np
 from srtd_jax.benchmarks.drone import maps, navigation, sim
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import ladder
-from srtd_jax.data.ladder import (
-    KINDS,
-    LadderSettings,
-    cached_files,
-    episode_dataset,
-    episode_rungs,
-    file_path,
-    rung_quality,
-)
 
 GENERATOR_VERSION = 1  # bump when the simulator, expert or recording changes, to invalidate caches
 
 
 @dataclasses.dataclass(frozen=True)
-class DroneGenerationSettings(LadderSettings):
+class DroneGenerationSettings(ladder.LadderSettings):
     """The ladder's settings with the drone's defaults and versions in the cache key."""
 
     episode_length: int = 100
@@ -89,7 +80,8 @@ def find_medium_rungs(tasks: list, settings: DroneGenerationSettings) -> dict:
     """{task: (medium rung, mean probe return per rung)}: the first rung whose mean probe return reaches
     medium_success x the expert rung's. All probes of all tasks run as one batch."""
     r, p = settings.num_rungs, settings.probe_episodes
-    quality = jnp.tile(jnp.repeat(jnp.asarray([rung_quality(k, r) for k in range(r)], jnp.float32), p), len(tasks))
+    per_rung = jnp.asarray([ladder.rung_quality(k, r) for k in range(r)], jnp.float32)
+    quality = jnp.tile(jnp.repeat(per_rung, p), len(tasks))
     keys = jnp.concatenate([_keys(settings, maps.task_index(t), 99, r * p) for t in tasks])
     ids = jnp.repeat(jnp.asarray([maps.task_index(t) for t in tasks], jnp.int32), r * p)
     out = rollouts(keys, ids, quality, length=settings.episode_length, noise=settings.expert_noise)
@@ -108,10 +100,10 @@ def generate_files(todo: list, settings: DroneGenerationSettings, data_dir: str)
     keys, ids, quality, parts = [], [], [], []
     for task, kind in todo:
         n, tid = settings.episodes_for(kind), maps.task_index(task)
-        rungs = episode_rungs(kind, n, mediums[task][0], settings.num_rungs)
-        keys.append(_keys(settings, tid, KINDS.index(kind), n))
+        rungs = ladder.episode_rungs(kind, n, mediums[task][0], settings.num_rungs)
+        keys.append(_keys(settings, tid, ladder.KINDS.index(kind), n))
         ids.append(np.full(n, tid, np.int32))
-        quality.append(np.asarray([rung_quality(k, settings.num_rungs) for k in rungs], np.float32))
+        quality.append(np.asarray([ladder.rung_quality(k, settings.num_rungs) for k in rungs], np.float32))
         parts.append((task, kind, rungs))
     out = jax.device_get(rollouts(jnp.concatenate(keys), jnp.asarray(np.concatenate(ids)),
                                   jnp.asarray(np.concatenate(quality)), length=settings.episode_length,
@@ -122,7 +114,7 @@ def generate_files(todo: list, settings: DroneGenerationSettings, data_dir: str)
         data = to_dataset({k: v[offset:offset + n] for k, v in out.items()}, rungs, maps.task_index(task))
         offset += n
         medium, probe_returns = mediums[task]
-        ds.save(file_path(data_dir, settings, task, kind), data,
+        ds.save(ladder.file_path(data_dir, settings, task, kind), data,
                 dict(settings.key(task, kind), medium_rung=medium, probe_returns=probe_returns))
         summaries.append(dict(task=task, kind=kind, episodes=n, medium_rung=medium,
                               mean_return=float(data.episode_returns[:, 0].mean())))
@@ -134,14 +126,14 @@ def generate_files(todo: list, settings: DroneGenerationSettings, data_dir: str)
 
 def to_dataset(out: dict, rungs: np.ndarray, task_id: int) -> ds.EpisodeDataset:
     """Rollouts (host arrays) -> EpisodeDataset; the progress reward is both `raw_rewards` and `rewards`."""
-    return episode_dataset(out["obs"], out["act"], out["reward"], out["reward"], out["next_obs"], out["reached"],
+    return ladder.episode_dataset(out["obs"], out["act"], out["reward"], out["reward"], out["next_obs"], out["reached"],
                            rungs, task_id)
 
 
 def ensure_datasets(assignment: dict, settings: DroneGenerationSettings, data_dir: str, generate: bool = True) -> dict:
     """Makes sure a file exists for every (task -> kind); generates the missing or invalid ones. -> {task: path}.
     generate=False: a missing or invalid file raises DatasetError instead."""
-    paths, todo = cached_files(assignment, settings, data_dir, FILES, generate)
+    paths, todo = ladder.cached_files(assignment, settings, data_dir, FILES, generate)
     if todo:
         print(f"generating {len(todo)} drone data file(s) in {data_dir}", flush=True)
         generate_files(todo, settings, data_dir)

@@ -21,25 +21,16 @@ import numpy as np
 from srtd_jax.benchmarks.mt10 import env as mw
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import ladder
-from srtd_jax.data.ladder import (
-    KINDS,
-    LADDER_VERSION,
-    LadderSettings,
-    cached_files,
-    episode_dataset,
-    episode_rungs,
-    file_path,
-    rung_quality,
-)
 
 
 @dataclasses.dataclass(frozen=True)
-class GenerationSettings(LadderSettings):
+class GenerationSettings(ladder.LadderSettings):
     """The ladder's settings with MT10's versions in the cache key."""
 
     def versions(self) -> dict:
         import metaworld
-        return dict(ladder_version=LADDER_VERSION, metaworld_version=getattr(metaworld, "__version__", "unknown"))
+        return dict(ladder_version=ladder.LADDER_VERSION,
+                    metaworld_version=getattr(metaworld, "__version__", "unknown"))
 
 
 settings_from_config = functools.partial(ladder.settings_from_config, cls=GenerationSettings)
@@ -70,7 +61,7 @@ def find_medium_rung(env, expert, settings: GenerationSettings, task_id: int) ->
     rng = np.random.default_rng([settings.seed, task_id, 99])
     rates = []
     for rung in range(settings.num_rungs):
-        q = rung_quality(rung, settings.num_rungs)
+        q = ladder.rung_quality(rung, settings.num_rungs)
         wins = [run_episode(env, expert, int(rng.integers(env.num_goals)), q, settings, rng)["succ"].any()
                 for _ in range(settings.probe_episodes)]
         rates.append(float(np.mean(wins)))
@@ -89,20 +80,22 @@ def generate_task(task: str, kinds: list, settings: GenerationSettings, data_dir
     for kind in kinds:
         start = time.time()
         n = settings.episodes_for(kind)
-        rungs = episode_rungs(kind, n, medium, settings.num_rungs)
-        rng = np.random.default_rng([settings.seed, task_id, KINDS.index(kind)])
+        rungs = ladder.episode_rungs(kind, n, medium, settings.num_rungs)
+        rng = np.random.default_rng([settings.seed, task_id, ladder.KINDS.index(kind)])
         episodes = []
         for i, rung in enumerate(rungs):
             goal = int(rng.integers(env.num_goals))
-            episodes.append(run_episode(env, expert, goal, rung_quality(rung, settings.num_rungs), settings, rng))
+            quality = ladder.rung_quality(rung, settings.num_rungs)
+            episodes.append(run_episode(env, expert, goal, quality, settings, rng))
             if (i + 1) % 25 == 0 and i + 1 < n:
                 print(f"  {task} {kind}: {i + 1}/{n} episodes", flush=True)
         stack = lambda k: np.stack([e[k] for e in episodes])
         raw = stack("raw").astype(np.float32)
         relative = np.diff(raw, axis=1, prepend=raw[:, :1])  # r_t - r_{t-1}, 0 at t = 0
-        data = episode_dataset(stack("obs"), stack("act"), raw, relative, stack("next"), stack("succ"), rungs, task_id)
+        data = ladder.episode_dataset(stack("obs"), stack("act"), raw, relative, stack("next"), stack("succ"), rungs,
+                                      task_id)
         meta = dict(settings.key(task, kind), medium_rung=medium, probe_success=probe_rates)
-        ds.save(file_path(data_dir, settings, task, kind), data, meta)
+        ds.save(ladder.file_path(data_dir, settings, task, kind), data, meta)
         summary = dict(task=task, kind=kind, episodes=n, medium_rung=medium,
                        success_rate=float(data.successes.any(axis=1).mean()),
                        mean_return=float(data.episode_returns[:, 0].mean()), seconds=time.time() - start)
@@ -126,7 +119,7 @@ def ensure_datasets(assignment: dict, settings: GenerationSettings, data_dir: st
     """
     if settings.episode_length > mw.MAX_PATH_LENGTH:
         raise ValueError(f"data.episode_length={settings.episode_length} exceeds Meta-World's {mw.MAX_PATH_LENGTH}")
-    paths, missing = cached_files(assignment, settings, data_dir, FILES, generate)
+    paths, missing = ladder.cached_files(assignment, settings, data_dir, FILES, generate)
     todo = {}
     for task, kind in missing:
         todo.setdefault(task, []).append(kind)
