@@ -41,6 +41,9 @@ SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", 
 flags.DEFINE_list("only", [s for s in SECTIONS if s != "profile"], f"Sections to run, from: {', '.join(SECTIONS)}.")
 flags.DEFINE_integer("repeats", 5, "Timed repeats per measurement (the median is reported).")
 flags.DEFINE_integer("td3bc_steps", 200, "TD3+BC updates per timed chunk at the peer shape (paper shape: 1/4).")
+TD3BC_SHAPES = {"peer": ((256, 256), 256), "paper": ((256, 256, 256), 1280)}  # hidden layers, batch
+flags.DEFINE_list("td3bc_shapes", list(TD3BC_SHAPES), f"TD3+BC shapes of the td3bc section: {', '.join(TD3BC_SHAPES)}.")
+flags.DEFINE_integer("drone_envs", 1024, "Vmapped environments in the drone section.")
 flags.DEFINE_integer("encoder_steps", 10, "Encoder updates per timed chunk.")
 flags.DEFINE_list("seeds", ["1", "3", "8"], "Seed counts for the seeds section.")
 flags.DEFINE_integer("eval_length", 100, "Steps per evaluation episode (eval section).")
@@ -145,8 +148,9 @@ def section_td3bc(out, repeats):
     data = _synthetic_data()
     strategy = AUTO_SEED_AXIS.get(jax.default_backend(), "map")
     rows = []
-    for name, hidden, batch, steps in (("peer", (256, 256), 256, FLAGS.td3bc_steps),
-                                       ("paper", (256, 256, 256), 1280, max(FLAGS.td3bc_steps // 4, 2))):
+    for name in FLAGS.td3bc_shapes:
+        hidden, batch = TD3BC_SHAPES[name]
+        steps = FLAGS.td3bc_steps if name == "peer" else max(FLAGS.td3bc_steps // 4, 2)
         update, init, sampler = _td3bc_setup(hidden, batch)
         cond = jnp.zeros((1, data.obs.shape[0], data.obs.shape[1] + 1, ONE_HOT))
         rate, first = _run_chunk(update, sampler, init, steps, 1, strategy, data, cond, repeats)
@@ -292,7 +296,7 @@ def section_datagen(out, repeats):
           f"raw {raw:.0f} x {workers} -> {rate / (raw * workers):.2f}", flush=True)
 
 
-def section_drone(out, repeats, num_envs: int = 1024, length: int = 100):
+def section_drone(out, repeats, num_envs: int | None = None, length: int = 100):
     """Built-in drone simulator: env steps/s of `num_envs` vmapped environments (all six tasks) over a jitted
     lax.scan of `length` steps with random actions (lidar and observation included), and the same with the
     navigation-function behaviour policy (the dataset generator's rollouts)."""
@@ -300,6 +304,7 @@ def section_drone(out, repeats, num_envs: int = 1024, length: int = 100):
     import jax.numpy as jnp
 
     from srtd_jax.benchmarks.drone import generate, maps, sim
+    num_envs = num_envs or FLAGS.drone_envs
     m = sim.map_arrays()
     tasks = jnp.arange(num_envs, dtype=jnp.int32) % len(maps.DRONE_TASKS)
     keys = jax.random.split(jax.random.PRNGKey(0), num_envs)
@@ -479,6 +484,9 @@ def main(argv):
     unknown = sorted(set(FLAGS.only) - set(SECTIONS))
     if unknown:
         raise app.UsageError(f"unknown --only sections {unknown}; valid: {', '.join(SECTIONS)}")
+    unknown = sorted(set(FLAGS.td3bc_shapes) - set(TD3BC_SHAPES))
+    if unknown:
+        raise app.UsageError(f"unknown --td3bc_shapes {unknown}; valid: {', '.join(TD3BC_SHAPES)}")
     import jax
     res = {}
     for name in SECTIONS:

@@ -1,5 +1,6 @@
-"""Diagnoses the imaginary demonstrations of finished SRTD+ID runs (srtd_jax/studies/imagination.py): decoder
-one-step errors and imagined-rollout statistics beside the real data, with each run's score and final critic loss.
+"""The imagination diagnostics of finished SRTD+ID runs (README, "Imagination diagnostics and the deviation study")
+with each run's score and final critic loss: the run's own summary entry where it has one, otherwise recomputed
+for seed 0 from its checkpoint (srtd_jax/studies/imagination.py).
 
   python -m experiments.imagination_check --workdirs=runs/a,runs/b --out=results/drone/imagination_check
 """
@@ -13,7 +14,8 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 flags.DEFINE_list("workdirs", None, "Finished run workdirs of methods with a task encoder.", required=True)
 flags.DEFINE_string("out", None, "Output path without extension (.json and .md are written).", required=True)
-flags.DEFINE_integer("num", 4000, "Dataset steps drawn for each statistic.")
+flags.DEFINE_integer("starts", 1000, "Dataset steps rolled from, where a run's summary has no diagnostics.")
+flags.DEFINE_integer("relabel_starts", 25, "Rollouts relabelled (MT10), where a run's summary has no diagnostics.")
 
 
 def _final_critic_loss(workdir: str):
@@ -25,6 +27,7 @@ def _final_critic_loss(workdir: str):
 def main(argv):
     del argv
     from srtd_jax.runtime.config_check import read_run_config
+    from srtd_jax.runtime.reporting import imagination_lines
     from srtd_jax.studies import imagination
     rows = []
     for wd in FLAGS.workdirs:
@@ -36,22 +39,22 @@ def main(argv):
         cmd_file = os.path.join(wd, "command.txt")
         command = open(cmd_file).read().strip().splitlines()[-1] if os.path.exists(cmd_file) else None
         print(f"[imagination_check] {wd}", flush=True)
+        diagnosis = summary.get("imagination") or imagination.diagnose_run(
+            cfg, wd, starts=FLAGS.starts, relabel_starts=FLAGS.relabel_starts)
         rows.append(dict(workdir=wd, command=command, method=cfg.method, encoder_epochs=cfg.encoder.epochs,
                          score=summary["mean_success"], ci95=summary["ci95"], metric=summary["success_definition"],
-                         final_critic_loss=_final_critic_loss(wd),
-                         diagnosis=imagination.diagnose(cfg, wd, num=FLAGS.num)))
+                         final_critic_loss=_final_critic_loss(wd), from_summary="imagination" in summary,
+                         diagnosis=diagnosis))
     me = "python -m experiments.imagination_check " + " ".join(sys.argv[1:])
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
-    lines = [f"Made by: `{me}` (seed 0 of each run, {FLAGS.num} dataset steps per statistic), from runs made by:",
-             ""] + [f"- `{r['workdir']}`: `{r['command']}`" for r in rows] + [
-        "", "| run | method | encoder epochs | score | final critic loss |", "|---|---|---|---|---|"]
+    lines = [f"Made by: `{me}`, from runs made by:", ""] + [f"- `{r['workdir']}`: `{r['command']}`" for r in rows] + [
+        "", "| run | method | encoder epochs | score | final critic loss | diagnostics |", "|---|---|---|---|---|---|"]
     lines += [f"| `{r['workdir']}` | {r['method']} | {r['encoder_epochs']:g} | {100 * r['score']:.1f} ± "
-              f"{100 * r['ci95']:.1f}% | {r['final_critic_loss']:.3g} |" for r in rows]
-    lines += ["", "Mean ± std over the drawn steps. The states are the normalised policy inputs.", ""]
-    lines += imagination.TABLE_HEADER
+              f"{100 * r['ci95']:.1f}% | {r['final_critic_loss']:.3g} | "
+              f"{'all seeds (summary)' if r['from_summary'] else 'seed 0 (recomputed)'} |" for r in rows]
     for r in rows:
-        lines += imagination.markdown_rows(f"`{r['workdir']}`", r["diagnosis"])
+        lines += ["", f"## `{r['workdir']}`", "", "```", *imagination_lines(r["diagnosis"]), "```"]
     open(FLAGS.out + ".md", "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -19,9 +19,11 @@ from srtd_jax.benchmarks.loading import load_training_data
 from srtd_jax.core import chunks, devices
 from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import windows
+from srtd_jax.data.splits import holdout_split
 from srtd_jax.runtime import checkpointing, reporting
 from srtd_jax.runtime.config_check import check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps, run_encoder_phase
+from srtd_jax.runtime.imagination_report import diagnostic_episodes, imagination_summary
 from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
 from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
 
@@ -74,8 +76,8 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
     e = cfg.encoder
 
     # data
-    assignment, data = load_training_data(cfg.suite, cfg.data, e.n + 1, log)
-    check_against_data(cfg, method, data.num_episodes * data.episode_length)
+    assignment, data = load_training_data(cfg.suite, cfg.data, e.n + 1, log, run_seed=cfg.seed)
+    check_against_data(cfg, method, data.num_episodes, data.episode_length)
     with (locked(workdir, log) if devices.is_primary() else contextlib.nullcontext()):
         # again under the lock: another launcher may have written the workdir since the first check
         diff = check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
@@ -121,11 +123,17 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         learner = make_learner(method, r, cfg.cql, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=suite.action_dim,
                                task_ids=task_ids, num_tasks=len(suite.tasks), aug_count=aug_count)
 
-        # encoders (methods conditioned on z), and the learner's state: both as the checkpoint left them
+        # encoders (methods conditioned on z), and the learner's state: both as the checkpoint left them. The
+        # encoders may leave out some episodes of each task, to check their imagination on data they never fit.
         enc_nets, enc_params = None, None
+        enc_episodes, held_out = holdout_split(task_ids, e.holdout_fraction if method.encoders else 0.0, cfg.data.seed)
+        enc_data = windows.select_episodes(device_data, enc_episodes) if len(held_out) else device_data
+        enc_transitions = len(enc_episodes) * data.episode_length
         if method.encoders:
-            enc_nets, enc_params = _encoders(run, e, method, keys.encoder_init, keys.encoder_chain, device_data,
-                                             obs_dim, suite.action_dim, transitions)
+            if len(held_out):
+                log(f"encoders: {len(held_out)} of {data.num_episodes} episodes held out (encoder.holdout_fraction)")
+            enc_nets, enc_params = _encoders(run, e, method, keys.encoder_init, keys.encoder_chain, enc_data,
+                                             obs_dim, suite.action_dim, enc_transitions)
         rl_states, rl_keys, enc_params, rl_start, curve = _learner_state(run, learner, keys.rl_init, keys.rl_chain,
                                                                          enc_params)
 
@@ -174,7 +182,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
 
         log(f"{learner.name} ({method.network} networks{', loss balancing' if method.loss_balancing else ''}): "
             f"{rl_total} steps, batch {r.batch_size}")
-        enc_total = encoder_steps(e, transitions) if method.encoders else 0
+        enc_total = encoder_steps(e, enc_transitions) if method.encoders else 0
         rl_states = _train_learner(run, learner, rl_states, rl_keys, rl_start, rl_total, r.chunk_steps, device_data,
                                    per_seed, enc_params, enc_total, curve, evaluate, cfg.eval.every_steps)
 
@@ -183,6 +191,14 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         summary = reporting.summarize(rates, tasks, assignment, curve, method=cfg.method,
                                       configuration=cfg.data.configuration, suite=cfg.suite,
                                       episodes_per_task=cfg.eval.episodes_per_task, metric=suite.metric)
+        if method.augmentation == "imaginary" and cfg.eval.imagination_starts:
+            v = cfg.eval
+            summary["imagination"] = imagination_summary(
+                enc_params, device_data, *diagnostic_episodes(data, enc_episodes, held_out),
+                run.seeded(keys.diagnostics),
+                over_seeds=lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh), networks=enc_nets, n=e.n,
+                horizon=a.horizon, z_noise=a.z_noise, noise_target=a.z_noise_target, starts=v.imagination_starts,
+                relabel=suite.relabel, relabel_starts=v.relabel_starts, data=data, normalizer=normalizer)
         summary["device"] = devices.describe(mesh)
         summary["nonfinite_skipped"] = {phase: run.skipped.get(phase, [0] * cfg.num_seeds)
                                         for phase in (["encoder"] if method.encoders else []) + [learner.name]}

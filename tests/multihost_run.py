@@ -7,7 +7,8 @@ import sys
 
 if __name__ == "__main__":
     port, num_processes, process_id, local_devices = (int(x) for x in sys.argv[1:5])
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={local_devices}"
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={local_devices}"
+    os.environ["XLA_FLAGS"] = flags.strip()
     from srtd_jax.core import devices
     devices.initialize_distributed(f"localhost:{port}", num_processes, process_id)
     from tests import tiny_run

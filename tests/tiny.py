@@ -23,6 +23,7 @@ def tiny_config(data_dir: str):
     r.softmod.hidden = r.softmod.representation = 16
     c.cql.num_action_samples = 3
     c.eval.episodes_per_task, c.eval.episode_length, c.eval.env_workers = 1, 10, 1
+    c.eval.imagination_starts, c.eval.relabel_starts = 64, 0  # relabelling builds Meta-World envs: where asked
     return c
 
 
@@ -35,6 +36,23 @@ def learner(method: str = "td3bc", *, obs_dim: int, cond_dim: int, action_dim: i
     cfg.rl.update(rl)
     return make_learner(resolve(method), cfg.rl, cfg.cql, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=action_dim,
                         task_ids=task_ids, num_tasks=num_tasks, aug_count=aug_count)
+
+
+def encoder_params(obs_dim: int, action_dim: int, latent_dim: int, n: int, skill_hidden=(8, 8), task_hidden=(8,),
+                   seed: int = 3):
+    """Encoder networks and one seed's initial params {'skill', 'task'} at small sizes. -> (nets, params)"""
+    import jax
+    import jax.numpy as jnp
+
+    from srtd_jax.core.networks import make_encoder_networks
+    S, A, Z = obs_dim, action_dim, latent_dim
+    nets = make_encoder_networks(S, A, Z, skill_hidden, task_hidden)
+    ks = jax.random.split(jax.random.PRNGKey(seed), 4)
+    params = {"skill": {"encoder": nets.skill_encoder.init(ks[0], jnp.zeros((1, 2 * n * (S + A)))),
+                        "decoder": nets.skill_decoder.init(ks[1], jnp.zeros((1, S + Z)))},
+              "task": {"encoder": nets.task_encoder.init(ks[2], jnp.zeros((1, n * (A + S + 1)))),
+                       "decoder": nets.task_decoder.init(ks[3], jnp.zeros((1, S + A + Z)))}}
+    return nets, params
 
 
 def encoder(method: str = "srtd", *, obs_dim: int, action_dim: int, **enc):

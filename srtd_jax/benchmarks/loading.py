@@ -6,12 +6,14 @@ from srtd_jax.data import dataset as ds
 from srtd_jax.data import mixtures
 
 
-def load_training_data(suite_name: str, data_cfg, min_length: int, log=print):
+def load_training_data(suite_name: str, data_cfg, min_length: int, log=print, run_seed: int = 0):
     """Generates (or reuses) the mixture `data_cfg.configuration` of a benchmark's datasets, checks every file, and
     returns (assignment {task: kind}, EpisodeDataset). data_cfg: the `data` block of a run config; min_length: the
-    shortest episode the windows allow (encoder.n + 1)."""
+    shortest episode the windows allow (encoder.n + 1); run_seed: the run's seed (with data.assignment_per_seed
+    it moves the assignment)."""
     suite = registry.get(suite_name)
-    assignment = mixtures.assign(data_cfg.configuration, data_cfg.assignment_seed, tasks=suite.tasks)
+    assignment = mixtures.assign(data_cfg.configuration, mixtures.assignment_seed(data_cfg, run_seed),
+                                 tasks=suite.tasks)
     settings = suite.settings(data_cfg)
     paths = suite.ensure(assignment, settings, data_cfg)
     # ensure checked every file against its settings (data/ladder.py: check_file); this loads what it checked

@@ -29,13 +29,14 @@ def seed_keys(seed: int, num_seeds: int) -> jax.Array:
 
 class RunKeys(NamedTuple):
     """Host keys (num_seeds, 2) of every random use of a run: the initial states and the training chain of each
-    phase, and the augmentation table."""
+    phase, the augmentation table, and the measurements after training (imagination diagnostics)."""
 
     encoder_init: jax.Array
     encoder_chain: jax.Array
     rl_init: jax.Array
     rl_chain: jax.Array
     augmentation: jax.Array
+    diagnostics: jax.Array
 
 
 def run_keys(seed: int, num_seeds: int, streams: str = "shared") -> RunKeys:
@@ -47,9 +48,11 @@ def run_keys(seed: int, num_seeds: int, streams: str = "shared") -> RunKeys:
         raise ValueError(f"unknown key streams {streams!r}; valid: {', '.join(KEY_STREAMS)}")
     enc, rl = phase_keys(seed, num_seeds)
     fold = lambda keys, i: jax.vmap(lambda k: jax.random.fold_in(k, i))(keys)
+    # the split's index 0, which training never uses: measuring a run leaves its training keys as they were
+    diagnostics = fold(seed_keys(seed, num_seeds), 0)
     if streams == "shared":
-        return RunKeys(enc, enc, rl, rl, fold(rl, 1))
-    return RunKeys(fold(enc, 0), fold(enc, 1), fold(rl, 0), fold(rl, 1), fold(rl, 2))
+        return RunKeys(enc, enc, rl, rl, fold(rl, 1), diagnostics)
+    return RunKeys(fold(enc, 0), fold(enc, 1), fold(rl, 0), fold(rl, 1), fold(rl, 2), diagnostics)
 
 
 def phase_keys(seed: int, num_seeds: int) -> tuple[jax.Array, jax.Array]:

@@ -34,6 +34,11 @@ def parse(spec: str, num_tasks: int | None) -> tuple:
     return counts
 
 
+def assignment_seed(data_cfg, run_seed: int) -> int:
+    """The shuffle seed of a run: data.assignment_seed, plus the run's seed with data.assignment_per_seed."""
+    return data_cfg.assignment_seed + (run_seed if data_cfg.assignment_per_seed else 0)
+
+
 def assign(spec: str, seed: int, tasks: tuple) -> dict:
     """Seeded shuffle of tasks into kinds: returns {task: 'MR' | 'RP' | 'ME'} in task order."""
     counts = parse(spec, len(tasks))

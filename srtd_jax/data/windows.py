@@ -28,6 +28,11 @@ class DeviceData(NamedTuple):
     task_ids: jax.Array
 
 
+def select_episodes(data: DeviceData, episodes) -> DeviceData:
+    """The episodes `episodes` (K,) of every field."""
+    return DeviceData(*(x[episodes] for x in data))
+
+
 class Normalizer(NamedTuple):
     """State normalisation s -> (s - mean) / std, from the offline dataset. mean, std: (S,)."""
 
@@ -133,7 +138,12 @@ def sample_windows(data: DeviceData, key: jax.Array, batch_size: int, n: int) ->
     """Samples B steps uniformly over all (episode, time) pairs and gathers their windows."""
     num_e, length = data.obs.shape[:2]
     idx = jax.random.randint(key, (batch_size,), 0, num_e * length)
-    e, t = idx // length, idx % length
+    return windows_at(data, idx // length, idx % length, n)
+
+
+def windows_at(data: DeviceData, e: jax.Array, t: jax.Array, n: int) -> WindowBatch:
+    """The windows of the steps (e, t), each (B,) with 0 <= t < L."""
+    length = data.obs.shape[1]
     ks = t[:, None] + jnp.arange(-n, n)
     skill_valid = (ks >= 0) & (ks < length)
     kr = t[:, None] + jnp.arange(-n, 1)

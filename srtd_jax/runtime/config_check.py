@@ -23,11 +23,14 @@ _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("au
 ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01, "key_streams": "shared",
                 "encoder.quality_weight": "minmax_return", "data.first_relative_reward": "zero",
                 "augment.z_noise_target": "all", "augment.batch_share": 0.0,
-                "encoder.separate_reward_decoder": False, "encoder.weight_decay_mean": False}
+                "encoder.separate_reward_decoder": False, "encoder.weight_decay_mean": False,
+                "encoder.holdout_fraction": 0.0, "data.assignment_per_seed": False, "eval.imagination_starts": 0, "eval.relabel_starts": 0}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
-# nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes.
+# nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes; the imagination
+# diagnostics are measured after training and change nothing in it.
 OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
-                      "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers", "nonfinite_skip_limit")
+                      "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers", "nonfinite_skip_limit",
+                      "eval.imagination_starts", "eval.relabel_starts")
 
 
 class ConfigError(ValueError):
@@ -141,6 +144,9 @@ def check_config(cfg) -> None:
         if decl.max_episode_length and _get(cfg, field) > decl.max_episode_length:
             raise ConfigError(f"config field {field}={_get(cfg, field)} exceeds {decl.label}'s episode limit of "
                               f"{decl.max_episode_length} steps")
+    if cfg.data.assignment_per_seed and cfg.num_seeds != 1:
+        raise ConfigError(f"config field data.assignment_per_seed=True needs num_seeds=1, got {cfg.num_seeds}: the "
+                          "seeds of one run share one dataset; run each seed alone with --config.seed=k")
     if len(set(cfg.eval.tasks)) != len(cfg.eval.tasks):
         raise ConfigError(f"config field eval.tasks names a task twice: {list(cfg.eval.tasks)}")
     if cfg.data.episode_length <= cfg.encoder.n:
@@ -180,9 +186,15 @@ def read_run_config(path: str):
         return ml_collections.ConfigDict(with_added_fields(json.load(f)))
 
 
-def check_against_data(cfg, method, num_transitions: int) -> None:
+def check_against_data(cfg, method, num_episodes: int, episode_length: int) -> None:
     """The checks that need the training data, run before anything is written: a batch larger than the dataset is
-    refused (it would draw most rows many times over, and slowly)."""
+    refused (it would draw most rows many times over, and slowly), and imagination diagnostics whose rollouts
+    outrun the episodes they are compared with."""
+    if method.augmentation == "imaginary" and cfg.eval.imagination_starts and cfg.augment.horizon > episode_length:
+        raise ConfigError(f"config field augment.horizon={cfg.augment.horizon} exceeds the {episode_length}-step "
+                          "episodes that the imagination diagnostics compare rollouts with (or set "
+                          "eval.imagination_starts=0)")
+    num_transitions = num_episodes * episode_length
     fields = (["encoder.batch_size"] if method.encoders else []) + ["rl.batch_size"]
     for field in fields:
         if _get(cfg, field) > num_transitions:

@@ -30,6 +30,8 @@ def get_config():
     c.data = d = ml_collections.ConfigDict()
     d.configuration = "mr5_rp3_me2"  # a name like 'mr5_rp3_me2' (Tables 1 and 2) or 'MR a, RP b, ME c'
     d.assignment_seed = 0      # seeded shuffle deciding which task gets which kind
+    d.assignment_per_seed = False  # True (the released code's): the shuffle's seed is assignment_seed + seed, so
+                                   # seeds differ in which task gets which kind; one seed per run (num_seeds = 1)
     d.data_dir = "data/mt10"   # generated files are cached here, keyed by the generation settings
     d.episode_length = 200     # steps per episode (the authors' code used 200)
     d.episodes_mr = 150        # episodes per task of each kind (the paper's counts)
@@ -71,6 +73,8 @@ def get_config():
     e.weight_decay_mean = False  # the L2 term per parameter array: its sum of squares | True: its mean square (the
                                  # released code's form)
     e.chunk_steps = 100        # steps per jitted lax.scan chunk (progress is reported per chunk)
+    e.holdout_fraction = 0.0   # share of each task's episodes kept out of the encoder phase (not out of RL), on
+                               # which SRTD+ID's imagination is checked (0: checked on the training episodes)
 
     c.rl = r = ml_collections.ConfigDict()
     r.learner = "auto"         # 'td3bc' | 'cql' | 'auto' (the method's own: CQL for softmod, TD3+BC otherwise)
@@ -120,4 +124,9 @@ def get_config():
     v.tasks = ()               # task names of the suite to evaluate (empty: all)
     v.env_workers = 2          # MT10: processes stepping the evaluation environments (1: this process);
                                # the drone suite steps its environments on the device
+    v.imagination_starts = 1000  # SRTD+ID: dataset steps per seed from which the imagination diagnostics roll
+                                 # (summary.json "imagination"; 0: none)
+    v.relabel_starts = 25      # of those (at most all), rollouts per seed whose imagined and real steps are
+                               # relabelled by the benchmark's own reward function where it has one (MT10;
+                               # Figure 4's measure)
     return c

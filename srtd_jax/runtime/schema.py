@@ -50,6 +50,7 @@ RANGES = {
     "encoder.epochs": POSITIVE, "encoder.mmd_weight": AT_LEAST_0,
     "encoder.kernel_scales": Range(0, None, "(]", nonempty=True), "encoder.skill_reg_weight": AT_LEAST_0,
     "encoder.weight_decay": AT_LEAST_0, "encoder.chunk_steps": AT_LEAST_1,
+    "encoder.holdout_fraction": Range(0, 0.5, "[]"),
     "rl.softmod.num_layers": AT_LEAST_1, "rl.softmod.num_modules": AT_LEAST_1, "rl.softmod.hidden": AT_LEAST_1,
     "rl.softmod.representation": AT_LEAST_1, "rl.actor_hidden": AT_LEAST_1, "rl.critic_hidden": AT_LEAST_1,
     "rl.learning_rate": POSITIVE, "rl.batch_size": AT_LEAST_1, "rl.steps": AT_LEAST_1, "rl.alpha": AT_LEAST_0,
@@ -63,6 +64,7 @@ RANGES = {
     "augment.state_std": AT_LEAST_0, "augment.action_std": AT_LEAST_0,
     "eval.episodes_per_task": AT_LEAST_1, "eval.episode_length": AT_LEAST_0, "eval.every_steps": AT_LEAST_0,
     "eval.seed": AT_LEAST_0, "eval.env_workers": AT_LEAST_1,
+    "eval.imagination_starts": AT_LEAST_0, "eval.relabel_starts": AT_LEAST_0,
 }
 
 

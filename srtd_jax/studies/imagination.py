@@ -1,75 +1,31 @@
-"""How close SRTD+ID's imaginary demonstrations (eq. 9) are to the data they augment, for a trained run.
-
-For dataset steps drawn uniformly: the decoders' one-step errors on real (s, a, s', r) given z = q(tau), and the
-statistics of imagined rollouts step by step (reward, state step size, action size) beside the real ones. A
-decoder that has not learnt the dynamics shows as a one-step state error close to the real step size, and
-imagined actions much smaller than the data's (decoders regress to the mean)."""
+"""The imagination diagnostics of one seed of a finished run, recomputed from its checkpoint: for runs made before
+every SRTD+ID summary carried them, or with other sample counts. The same code and the same key as the run's own
+summary (runtime/imagination_report.py), so a seed's numbers match its summary's."""
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from srtd_jax.agents import augmentation, srtd
+from srtd_jax.benchmarks import registry
+from srtd_jax.core.seeds import run_keys
 from srtd_jax.data import windows
+from srtd_jax.data.splits import holdout_split
+from srtd_jax.runtime.imagination_report import diagnostic_episodes, imagination_summary
+from srtd_jax.studies.trained import trained_encoder
 
 
-def _stats(x) -> dict:
-    x = np.asarray(x, np.float64)
-    return {"mean": float(x.mean()), "std": float(x.std()), "abs_max": float(np.abs(x).max())}
-
-
-def diagnose(cfg, workdir: str, seed: int = 0, num: int = 4000, rng_seed: int = 0) -> dict:
-    """cfg: the run's config (an SRTD-family method with a task encoder); workdir: the run's directory.
-    -> {'real': {...}, 'one_step': {...}, 'imagined': [{...} per rollout step], 'horizon', 'num'} where every
-    leaf is {'mean', 'std', 'abs_max'} over `num` drawn steps (norms over the state or action dimensions)."""
-    from srtd_jax.studies.trained import trained_encoder
-
-    _, dd, nets, params = trained_encoder(cfg, workdir, seed)
-    obs_dim, horizon = dd.obs.shape[-1], cfg.augment.horizon
-    norm = lambda x: jnp.linalg.norm(x, axis=-1)
-
-    @jax.jit
-    def real_and_one_step(params, key):
-        e, t = augmentation.draw_steps(dd, key, num)
-        s, a, r, s2 = dd.obs[e, t], dd.actions[e, t], dd.rewards[e, t], dd.next_obs[e, t]
-        z = srtd.task_embed(params["task"]["encoder"], windows.task_window(dd, e, t, cfg.encoder.n), networks=nets)
-        pred = srtd.task_decode(params["task"]["decoder"], jnp.concatenate([s, a, z], -1), networks=nets)
-        a_hat = nets.skill_decoder.apply(params["skill"]["decoder"], jnp.concatenate([s, z], -1))
-        real = {"reward": r, "state_step": norm(s2 - s), "action": norm(a)}
-        one_step = {"reward_error": pred[:, obs_dim] - r, "next_state_error": norm(pred[:, :obs_dim] - s2),
-                    "action_error": norm(a_hat - a)}
-        return real, one_step
-
-    @jax.jit
-    def imagined(params, key):
-        aug = augmentation.imaginary_dataset(params, dd, key, networks=nets, n=cfg.encoder.n, num_transitions=num,
-                                             horizon=horizon, z_noise=cfg.augment.z_noise, gamma=cfg.rl.gamma,
-                                             noise_target=cfg.augment.z_noise_target)
-        per_step = lambda x: x.reshape((-1, horizon) + x.shape[1:])  # rollouts are laid out start-major
-        s, s2 = per_step(aug.obs[:, :obs_dim]), per_step(aug.next_obs[:, :obs_dim])
-        return {"reward": per_step(aug.reward), "state_step": norm(s2 - s), "action": norm(per_step(aug.action))}
-
-    k_real, k_imagined = jax.random.split(jax.random.PRNGKey(rng_seed))
-    real, one_step = real_and_one_step(params, k_real)
-    rollout = imagined(params, k_imagined)
-    return {"num": num, "horizon": horizon,
-            "real": {k: _stats(v) for k, v in real.items()},
-            "one_step": {k: _stats(v) for k, v in one_step.items()},
-            "imagined": [{k: _stats(v[:, h]) for k, v in rollout.items()} for h in range(horizon)]}
-
-
-def markdown_rows(name: str, d: dict) -> list[str]:
-    """Table rows (mean ± std) of one diagnosis: the real data, the one-step errors, each imagined step."""
-    f = lambda s: f"{s['mean']:.3f} ± {s['std']:.3f}"
-    rows = [f"| {name} | real data | {f(d['real']['reward'])} | {f(d['real']['state_step'])} | "
-            f"{f(d['real']['action'])} |",
-            f"| {name} | one-step decoder error | {f(d['one_step']['reward_error'])} | "
-            f"{f(d['one_step']['next_state_error'])} | {f(d['one_step']['action_error'])} |"]
-    rows += [f"| {name} | imagined step {h + 1} | {f(s['reward'])} | {f(s['state_step'])} | {f(s['action'])} |"
-             for h, s in enumerate(d["imagined"])]
-    return rows
-
-
-TABLE_HEADER = ["| run | rows | reward (normalised scale) | state step size ‖s' − s‖ (or its error) | "
-                "action size ‖a‖ (or its error) |", "|---|---|---|---|---|"]
+def diagnose_run(cfg, workdir: str, seed: int = 0, starts: int | None = None, relabel_starts: int | None = None):
+    """cfg: the run's config (a method with a task encoder); seed: which of its seeds. starts / relabel_starts:
+    None takes the config's eval fields. -> the summary's "imagination" entry for that one seed."""
+    data, device_data, nets, params = trained_encoder(cfg, workdir, seed)
+    enc_episodes, held_out = holdout_split(data.task_ids[:, 0], cfg.encoder.holdout_fraction, cfg.data.seed)
+    key = run_keys(cfg.seed, cfg.num_seeds, cfg.key_streams).diagnostics[seed]
+    one_seed = lambda fn, seeded: jax.vmap(fn, in_axes=tuple(0 if s else None for s in seeded))
+    a, v = cfg.augment, cfg.eval
+    return imagination_summary(
+        jax.tree.map(lambda x: np.asarray(x)[None], params), device_data,
+        *diagnostic_episodes(data, enc_episodes, held_out), key[None], over_seeds=one_seed, networks=nets,
+        n=cfg.encoder.n, horizon=a.horizon, z_noise=a.z_noise, noise_target=a.z_noise_target,
+        starts=v.imagination_starts if starts is None else starts, relabel=registry.get(cfg.suite).relabel,
+        relabel_starts=v.relabel_starts if relabel_starts is None else relabel_starts, data=data,
+        normalizer=windows.make_normalizer(data))

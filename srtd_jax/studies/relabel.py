@@ -44,7 +44,7 @@ def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_ta
     relabels `samples_per_set` transitions of each (encoder metrics go to workdir). Returns a JSON-able dict
     with per-task and overall average rewards (raw 0..10 and x reward_scale), the relabelling error on recorded rewards, and 2-D
     PCA coordinates of (s, a) for the plot."""
-    assignment, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log)
+    assignment, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log, run_seed=cfg.seed)
     sources = [t for t, k in assignment.items() if k == "MR"]
     if not sources:
         raise ValueError(f"configuration {cfg.data.configuration!r} has no MR task to use as the source dataset")

@@ -50,7 +50,8 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
                                for p in summary["learning_curve"]],
             "device": summary.get("device"), "workdir": workdir,
             "command": next((c for c in reversed(commands) if c.strip()), None),
-            "config": as_dict(sweep.cell_config(bcfg, cell))})
+            "config": as_dict(sweep.cell_config(bcfg, cell)),
+            **({"imagination": summary["imagination"]} if "imagination" in summary else {})})
     return records, missing
 
 

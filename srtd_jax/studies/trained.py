@@ -13,7 +13,7 @@ def trained_encoder(cfg, workdir: str, seed: int = 0):
     """A run's training data and seed `seed`'s trained encoder from its latest checkpoint, rebuilt as the run had
     them -> (EpisodeDataset, DeviceData with the states normalised by the whole dataset's statistics, encoder
     networks, encoder params {'skill', 'task'})."""
-    _, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log=lambda *_: None)
+    _, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log=lambda *_: None, run_seed=cfg.seed)
     device_data = windows.device_data(data, windows.make_normalizer(data), cfg.data, cfg.encoder.quality_weight,
                                       cfg.rl.gamma)
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)

@@ -10,9 +10,10 @@ import pytest
 
 from configs import authors
 from srtd_jax.agents import augmentation, srtd
+from srtd_jax.benchmarks.mt10.env import MT10_TASKS
 from srtd_jax.core import seeds
 from srtd_jax.core.networks import make_encoder_networks
-from srtd_jax.data import windows
+from srtd_jax.data import mixtures, windows
 from srtd_jax.data.dataset import EpisodeDataset
 from srtd_jax.run import train_and_evaluate
 from tests.tiny import tiny_config
@@ -63,7 +64,10 @@ def test_independent_key_streams_share_no_key():
     used = [k for field in independent for k in np.asarray(field)]
     used += [np.asarray(jax.random.split(k, 3)) for k in independent.rl_chain]  # the chain's first draws
     flat = {tuple(np.ravel(k)[i:i + 2]) for k in used for i in range(0, np.size(k), 2)}
-    assert len(flat) == 5 * 2 + 2 * 3  # all different
+    assert len(flat) == len(independent) * 2 + 2 * 3  # all different (every field holds 2 seeds' keys)
+    np.testing.assert_array_equal(shared.diagnostics, independent.diagnostics)  # measuring is not training
+    for field in ("encoder_init", "encoder_chain", "rl_init", "rl_chain", "augmentation"):
+        assert not (np.asarray(getattr(shared, field)) == np.asarray(shared.diagnostics)).all(-1).any()
 
 
 def _encoder(separate):
@@ -118,9 +122,25 @@ def test_authors_config_sets_every_switch():
     c = authors.get_config()
     assert (c.encoder.separate_reward_decoder, c.encoder.skill_reg_weight, c.encoder.weight_decay,
             c.encoder.weight_decay_mean, c.encoder.quality_weight, c.augment.z_noise_target,
-            c.data.first_relative_reward, c.key_streams) == (True, 1e-2, 1e-3, True, "discounted_clipped",
-                                                             "skill_decoder", "raw", "independent")
+            c.data.first_relative_reward, c.key_streams, c.data.assignment_per_seed, c.num_seeds) == (
+        True, 1e-2, 1e-3, True, "discounted_clipped", "skill_decoder", "raw", "independent", True, 1)
     assert authors.get_config("quick").rl.steps == 6000  # the quick job's sizes
+
+
+def test_assignment_per_seed_moves_the_kinds_with_the_seed(tiny_data_dir):
+    from srtd_jax.benchmarks.loading import load_training_data
+    from srtd_jax.runtime.config_check import ConfigError, check_config
+    cfg = tiny_config(tiny_data_dir)
+    cfg.data.configuration, cfg.data.assignment_seed = "mr5_rp3_me2", 3
+    fixed = [load_training_data("mt10", cfg.data, 3, log=lambda *_: None, run_seed=s)[0] for s in (0, 1)]
+    assert fixed[0] == fixed[1]  # by default every seed trains on the same assignment
+    cfg.data.assignment_per_seed = True
+    moved = [load_training_data("mt10", cfg.data, 3, log=lambda *_: None, run_seed=s)[0] for s in (0, 1)]
+    assert moved[0] == fixed[0] != moved[1]  # seed s uses the shuffle of assignment_seed + s
+    assert moved[1] == mixtures.assign("mr5_rp3_me2", 4, MT10_TASKS)
+    assert sorted(moved[1].values()) == sorted(fixed[0].values())  # the same counts of each kind
+    with pytest.raises(ConfigError, match="assignment_per_seed=True needs num_seeds=1, got 2"):
+        check_config(cfg)
 
 
 @pytest.mark.slow

@@ -7,8 +7,9 @@ import pytest
 
 from srtd_jax.agents import srtd, td3bc
 from srtd_jax.core import kernels
-from srtd_jax.core.networks import make_actor_critic, make_encoder_networks
+from srtd_jax.core.networks import make_actor_critic
 from srtd_jax.core.types import Transition, WindowBatch
+from tests.tiny import encoder_params
 
 S, A, Z, N, B = 5, 2, 3, 2, 6
 
@@ -66,13 +67,7 @@ def test_mmd_statistics(kernel):
 
 
 def _nets_and_params():
-    nets = make_encoder_networks(S, A, Z, (8, 8), (8,))
-    ks = jax.random.split(jax.random.PRNGKey(3), 4)
-    params = {"skill": {"encoder": nets.skill_encoder.init(ks[0], jnp.zeros((1, 2 * N * (S + A)))),
-                        "decoder": nets.skill_decoder.init(ks[1], jnp.zeros((1, S + Z)))},
-              "task": {"encoder": nets.task_encoder.init(ks[2], jnp.zeros((1, N * (A + S + 1)))),
-                       "decoder": nets.task_decoder.init(ks[3], jnp.zeros((1, S + A + Z)))}}
-    return nets, params
+    return encoder_params(S, A, Z, N)
 
 
 def _batch(seed=0):

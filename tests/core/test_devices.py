@@ -23,7 +23,8 @@ def _free_port() -> int:
 
 
 def _spawn(args, devices_per_process=1):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices_per_process}")
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices_per_process}"
+    env = dict(os.environ, XLA_FLAGS=flags.strip())
     return subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
 

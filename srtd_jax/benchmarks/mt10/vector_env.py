@@ -8,6 +8,7 @@ give the same trajectories (tests/core/test_chunks_throughput.py).
 from __future__ import annotations
 
 import atexit
+import collections
 import functools
 
 import gymnasium
@@ -38,7 +39,7 @@ class MT10Block(gymnasium.Env):
         if options is None or "goals" not in options:
             raise ValueError("MT10Block.reset needs options={'goals': one goal index per environment of the grid}")
         if self._envs is None:
-            self._envs = [MT10Env(task) for task in self.tasks]
+            self._envs = pooled_envs(self.tasks)
         goals = np.asarray(options["goals"])[self.positions]
         return np.stack([env.reset(int(g)) for env, g in zip(self._envs, goals)]), {}
 
@@ -47,6 +48,25 @@ class MT10Block(gymnasium.Env):
         info = {"raw_reward": np.array([r[1] for r in results], np.float32),
                 "success": np.array([r[2] for r in results], bool)}
         return np.stack([r[0] for r in results]), 0.0, False, False, info
+
+
+_POOL: dict = {}  # (task, copy) -> MT10Env, for every block built in this process
+
+
+def pooled_envs(tasks: tuple) -> list:
+    """One environment per entry of `tasks`, the k-th copy of a task being this process's k-th pooled one: grids of
+    other sizes (another seed count or task list) reuse the environments built before instead of paying ~0.15 s
+    each again. Every episode starts with set_task + reset, so reuse changes nothing; one grid lives per process,
+    so no two blocks step a pooled environment at the same time."""
+    copies = collections.Counter()
+    envs = []
+    for task in tasks:
+        key = (task, copies[task])
+        copies[task] += 1
+        if key not in _POOL:
+            _POOL[key] = MT10Env(task)
+        envs.append(_POOL[key])
+    return envs
 
 
 def block_positions(tasks: tuple, workers: int) -> np.ndarray:
