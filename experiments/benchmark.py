@@ -15,6 +15,8 @@ workdir, and the tables are made from whatever cells have finished.
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import config_cli
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/benchmark_mt10.py", "Sweep configuration.", lock_config=True)
 flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), indices and ranges ('0,3-5'), or "
@@ -92,4 +94,4 @@ def _tables(bcfg, all_cells) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=config_cli.parse)

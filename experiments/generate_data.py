@@ -9,6 +9,8 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import config_cli
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration (its data block is used).", lock_config=True)
 flags.DEFINE_bool("all_kinds", False, "Generate every kind for every task instead of the configured mixture.")
@@ -70,4 +72,4 @@ def _write_report(path, rows, settings):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=config_cli.parse)

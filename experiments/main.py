@@ -9,6 +9,8 @@ Multi-host: start the same command on every host with --coordinator_address=HOST
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import config_cli
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration.", lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for the run's outputs (required unless --print_config).")
@@ -57,4 +59,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=config_cli.parse)

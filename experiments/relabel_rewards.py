@@ -14,6 +14,8 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import config_cli
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration (data mixture, encoder).",
                                 lock_config=True)
@@ -92,4 +94,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=config_cli.parse)

@@ -20,8 +20,8 @@ from srtd_jax.core import chunks, devices
 from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import windows
 from srtd_jax.data.splits import holdout_split
-from srtd_jax.runtime import checkpointing, reporting
-from srtd_jax.runtime.config_check import check_against_data, check_config, check_workdir_config
+from srtd_jax.runtime import checkpointing, encoder_reuse, reporting
+from srtd_jax.runtime.config_check import ConfigError, check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps, run_encoder_phase
 from srtd_jax.runtime.imagination_report import diagnostic_episodes, imagination_summary
 from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
@@ -70,6 +70,10 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
     check_config(cfg)
     check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)  # fail early
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
+    if cfg.encoder.reuse_from:
+        if not method.encoders:
+            raise ConfigError(f"config field encoder.reuse_from is set, but method {cfg.method!r} has no encoders")
+        encoder_reuse.check_source(cfg, method)
     suite = registry.get(cfg.suite)
     strategy = seed_axis_strategy(cfg.seed_axis)
     mesh = devices.seed_mesh(cfg.num_seeds, cfg.devices)
@@ -182,7 +186,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
 
         log(f"{learner.name} ({method.network} networks{', loss balancing' if method.loss_balancing else ''}): "
             f"{rl_total} steps, batch {r.batch_size}")
-        enc_total = encoder_steps(e, enc_transitions) if method.encoders else 0
+        enc_total = encoder_steps(e, enc_transitions) if method.encoders and not e.reuse_from else 0
         rl_states = _train_learner(run, learner, rl_states, rl_keys, rl_start, rl_total, r.chunk_steps, device_data,
                                    per_seed, enc_params, enc_total, curve, evaluate, cfg.eval.every_steps)
 
@@ -216,6 +220,9 @@ def _encoders(run: _Run, enc, method: Method, init_keys, chain_keys, device_data
     """Phase 1 (Algorithm 1) from where the checkpoint left it. -> (networks, seed-stacked params); past phase 1
     the params are the initial ones until _learner_state restores the trained ones beside the learner's state."""
     nets, update, init = encoder_parts(enc, method, obs_dim, action_dim)
+    if enc.reuse_from:
+        run.log(f"encoders: the trained ones of {enc.reuse_from} (encoder.reuse_from)")
+        return nets, run.seeded(encoder_reuse.load(enc.reuse_from, len(init_keys)))
     states = run.seeded(chunks.stack_states(init, init_keys))
     if run.meta["phase"] != "encoder":
         return nets, states.params

@@ -102,8 +102,9 @@ def restore_tree(path: str, like=None):
         return ckpt.restore(os.path.abspath(path), like)
 
 
-def latest_encoder_params(workdir: str, seed: int = 0):
-    """The trained encoder parameters {'skill', 'task'} of seed `seed` in a run's latest checkpoint."""
+def latest_encoder_params(workdir: str, seed: int | None = 0):
+    """The trained encoder parameters {'skill', 'task'} of seed `seed` in a run's latest checkpoint (None: of
+    every seed, stacked on a leading axis)."""
     directory = os.path.join(workdir, "checkpoints")
     steps = [int(d) for d in os.listdir(directory) if d.isdigit()] if os.path.isdir(directory) else []
     if not steps:
@@ -111,4 +112,6 @@ def latest_encoder_params(workdir: str, seed: int = 0):
     saved = restore_tree(os.path.join(directory, str(max(steps)), "state"))
     if "encoder_params" not in saved:
         raise ValueError(f"{workdir}: the checkpoint holds no encoder (the method has no task encoder)")
+    if seed is None:
+        return saved["encoder_params"]
     return jax.tree.map(lambda x: x[seed], saved["encoder_params"])

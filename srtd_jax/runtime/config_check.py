@@ -24,7 +24,8 @@ ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 
                 "encoder.quality_weight": "minmax_return", "data.first_relative_reward": "zero",
                 "augment.z_noise_target": "all", "augment.batch_share": 0.0,
                 "encoder.separate_reward_decoder": False, "encoder.weight_decay_mean": False,
-                "encoder.holdout_fraction": 0.0, "data.assignment_per_seed": False, "eval.imagination_starts": 0, "eval.relabel_starts": 0}
+                "encoder.holdout_fraction": 0.0, "data.assignment_per_seed": False,
+                "encoder.reuse_from": "", "eval.imagination_starts": 0, "eval.relabel_starts": 0}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 # nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes; the imagination
 # diagnostics are measured after training and change nothing in it.

@@ -73,6 +73,9 @@ def get_config():
     e.weight_decay_mean = False  # the L2 term per parameter array: its sum of squares | True: its mean square (the
                                  # released code's form)
     e.chunk_steps = 100        # steps per jitted lax.scan chunk (progress is reported per chunk)
+    e.reuse_from = ""          # a finished run whose trained encoders this run takes instead of training its own
+                               # (same encoder phase: every data.* and encoder.* field, seeds, key streams, and
+                               # encoder losses; SRTD and SRTD+ID share them)
     e.holdout_fraction = 0.0   # share of each task's episodes kept out of the encoder phase (not out of RL), on
                                # which SRTD+ID's imagination is checked (0: checked on the training episodes)
 

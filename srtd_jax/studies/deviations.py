@@ -95,16 +95,17 @@ def runs(cell: Cell, base, num_seeds: int, root: str) -> list[tuple]:
     return out
 
 
-def record(cell: Cell, summaries: list[dict], seconds: float | None) -> dict:
+def record(cell: Cell, summaries: list[dict], seconds: float | None, encoders_from: list | None = None) -> dict:
     """One record per cell from its runs' summaries (seeds joined): scores per seed and task, the imagination
-    diagnostics per seed, the cell's wall time where it ran in one go."""
+    diagnostics per seed, the cell's wall time where it ran in one go, and per run the run whose trained
+    encoders it took (None: its own)."""
     per_seed = [v for s in summaries for v in s["per_seed_mean"]]
     mean, ci = reporting.mean_ci95(per_seed)
     rec = {"cell": cell.name, "suite": cell.suite, "configuration": cell.configuration, "setting": cell.setting,
            "method": cell.method, "overrides": dict(cell.overrides), "num_seeds": len(per_seed), "mean": mean,
            "ci95": ci, "per_seed": per_seed, "metric": summaries[0]["success_definition"],
            "kinds": [{t: row["kind"] for t, row in s["per_task"].items()} for s in summaries],
-           "seconds": seconds}
+           "seconds": seconds, "encoders_from": encoders_from}
     images = [s["imagination"] for s in summaries if "imagination" in s]
     if images:
         join = lambda part: {k: [v for d in images for v in d[part + "_per_seed"][k]] for k in images[0][part + "_per_seed"]}
@@ -118,13 +119,23 @@ def record(cell: Cell, summaries: list[dict], seconds: float | None) -> dict:
 
 
 def run_cell(cell: Cell, base, num_seeds: int, root: str, log=print, command: str | None = None) -> dict:
-    """Trains a cell's runs (each resumable; finished ones are read back) -> its record."""
+    """Trains a cell's runs (each resumable; finished ones are read back) -> its record. A run whose encoder phase
+    equals a finished run's under `root` (SRTD beside SRTD+ID, a switch that acts only after the encoders) takes
+    that run's trained encoders (encoder.reuse_from): the same numbers, without training them again."""
+    from srtd_jax.agents.methods import resolve
     from srtd_jax.run import train_and_evaluate  # jax loads only when cells run
-    start, resumed, summaries = time.time(), False, []
+    from srtd_jax.runtime.config_check import read_run_config
+    from srtd_jax.runtime.encoder_reuse import find_source
+    start, resumed, summaries, sources = time.time(), False, [], []
     for cfg, workdir in runs(cell, base, num_seeds, root):
-        resumed |= os.path.exists(os.path.join(workdir, "config.json"))
+        earlier = os.path.join(workdir, "config.json")
+        resumed |= os.path.exists(earlier)
+        method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
+        cfg.encoder.reuse_from = (read_run_config(earlier).encoder.reuse_from if os.path.exists(earlier)
+                                  else find_source(cfg, method, root) or "")
+        sources.append(cfg.encoder.reuse_from or None)
         summaries.append(train_and_evaluate(cfg, workdir, log=log, command=command))
-    return record(cell, summaries, None if resumed else time.time() - start)
+    return record(cell, summaries, None if resumed else time.time() - start, sources)
 
 
 def _fmt(mean: float, ci: float) -> str:

@@ -109,8 +109,24 @@ def test_a_missing_field_is_named(tmp_path):
 def test_launcher_rejects_a_config_typo(tmp_path):
     out = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/quick.py",
                           f"--workdir={tmp_path}", "--config.rl.stpes=5"], capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode != 0 and "stpes" in out.stderr
+    assert out.returncode != 0
+    assert out.stderr.strip() == "ConfigError: unknown config field rl.stpes (did you mean rl.steps?)"  # one line
+    out = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/quick.py",
+                          f"--workdir={tmp_path}", "--config.rl.actor_hidden=64"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode != 0 and out.stderr.strip() == (  # not silently a one-layer actor
+        'ConfigError: config field rl.actor_hidden is a tuple: write --config.rl.actor_hidden="(64,)" for one '
+        'element, or "(64, 64)" for more')
     assert not os.listdir(tmp_path)  # nothing written
+
+
+def test_unknown_override_names_its_whole_path():
+    from experiments.config_cli import unknown_field_message
+    err = AttributeError(KeyError('\'hiden\'\nDid you mean "hidden" instead of "hiden"?'))
+    assert unknown_field_message(err, {"rl.softmod.hiden": "3", "seed": "1"}) == (
+        "unknown config field rl.softmod.hiden (did you mean rl.softmod.hidden?)")
+    assert unknown_field_message(KeyError("zz"), {"zz.a": "1"}) == "unknown config field zz"
+    assert unknown_field_message(KeyError("other"), {"rl.steps": "1"}) is None  # not an override's: re-raised
 
 
 def test_every_preset_passes_the_checks():

@@ -1,0 +1,68 @@
+"""Flag parsing for the commands that take `--config` (ml_collections config files with `--config.a.b=value`
+overrides): a mistake in an override is one line naming the field, not a library traceback.
+
+  app.run(main, flags_parser=config_cli.parse)
+"""
+import re
+import sys
+
+from absl import flags
+
+_DID_YOU_MEAN = re.compile(r"'(?P<bad>[^'\\]+)'.*Did you mean \"(?P<good>[^\"]+)\"", re.S)
+
+
+def _overrides(argv) -> dict:
+    """{'rl.steps': '100'} from the '--config.rl.steps=100' arguments (also '--config.rl.steps 100')."""
+    out = {}
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config."):
+            name, eq, value = arg[len("--config."):].partition("=")
+            out[name] = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+    return out
+
+
+def _fail(message: str):
+    print(f"ConfigError: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def unknown_field_message(err: Exception, overrides) -> str | None:
+    """'unknown config field rl.stpes (did you mean rl.steps?)' from ml_collections' error for a missing key."""
+    text = str(err.args[0] if err.args else err).replace("\\'", "'").replace("\\n", "\n")
+    found = _DID_YOU_MEAN.search(text)
+    bad = found["bad"] if found else text.strip("'\"")
+    for name in overrides:
+        parts = name.split(".")
+        if bad in parts:
+            field = ".".join(parts[:parts.index(bad) + 1])
+            if found:
+                return f"unknown config field {field} (did you mean {field[:-len(bad)] + found['good']}?)"
+            return f"unknown config field {field}"
+    return None
+
+
+def parse(argv):
+    """absl's parsing of argv -> the remaining arguments; an override naming no config field, or a single value
+    given to a tuple field (`--config.rl.actor_hidden=64` would silently train a one-layer network), exits with one
+    line."""
+    overrides = _overrides(argv)
+    try:
+        rest = flags.FLAGS(argv)
+        config = flags.FLAGS["config"].value
+    except flags.Error as err:  # absl's own parsing errors (a bad value): one line, as absl prints them
+        print(f"FATAL Flags parsing error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except (AttributeError, KeyError) as err:
+        message = unknown_field_message(err, overrides)
+        if message is None:
+            raise
+        _fail(message)
+    for name, raw in overrides.items():
+        value = config
+        for part in name.split("."):
+            value = value[part]
+        if isinstance(value, tuple) and not any(c in raw for c in ",()[]"):
+            item = raw if re.fullmatch(r"[-+0-9.e]+", raw) else repr(raw)
+            _fail(f"config field {name} is a tuple: write --config.{name}=\"({item},)\" for one element, or "
+                  f"\"({item}, {item})\" for more")
+    return rest
