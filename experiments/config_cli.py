@@ -3,10 +3,14 @@ overrides): a mistake in an override is one line naming the field, not a library
 
   app.run(main, flags_parser=config_cli.parse)
 """
+import os
 import re
 import sys
 
 from absl import flags
+from ml_collections import config_flags
+
+import configs
 
 _DID_YOU_MEAN = re.compile(r"'(?P<bad>[^'\\]+)'.*Did you mean \"(?P<good>[^\"]+)\"", re.S)
 
@@ -41,10 +45,25 @@ def unknown_field_message(err: Exception, overrides) -> str | None:
     return None
 
 
+def _repository_path(argv) -> list:
+    """argv with a `--config=configs/<file>` that is not found from the working directory taken from the installed
+    configs package instead, so the commands run from any directory."""
+    out = []
+    for arg in argv:
+        if arg.startswith("--config=configs/"):
+            path, colon, rest = arg[len("--config="):].partition(":")
+            installed = os.path.join(os.path.dirname(os.path.dirname(configs.__file__)), path)
+            if not os.path.exists(path) and os.path.exists(installed):
+                arg = f"--config={installed}{colon}{rest}"
+        out.append(arg)
+    return out
+
+
 def parse(argv):
-    """absl's parsing of argv -> the remaining arguments; an override naming no config field, or a single value
-    given to a tuple field (`--config.rl.actor_hidden=64` would silently train a one-layer network), exits with one
-    line."""
+    """absl's parsing of argv -> the remaining arguments. A config file that cannot be loaded, an override naming
+    no config field, or a single value given to a tuple field (`--config.rl.actor_hidden=64` would silently train a
+    one-layer network) exits with one line."""
+    argv = _repository_path(argv)
     overrides = _overrides(argv)
     try:
         rest = flags.FLAGS(argv)
@@ -57,6 +76,10 @@ def parse(argv):
         if message is None:
             raise
         _fail(message)
+    error = getattr(config, "_error", None) if type(config).__name__ == "_ErrorConfig" else None
+    if error is not None:  # ml_collections defers a failed load to the first use of the config
+        _fail(f"--config: cannot load {config_flags.get_config_filename(flags.FLAGS['config'])}: "
+              + " ".join(str(error).split()))
     for name, raw in overrides.items():
         value = config
         for part in name.split("."):

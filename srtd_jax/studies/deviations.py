@@ -169,12 +169,12 @@ def table(records: dict, cells: list[Cell]) -> list[str]:
         im = rec["imagination"]
         o = {k: float(np.mean(v)) for k, v in im["one_step_per_seed"].items()}
         r = {k: np.mean(np.asarray(v), 0) for k, v in im["rollout_per_seed"].items()}
-        pair = lambda x, t: f"{x:.3f} ({t:.3f})"
+        pair = lambda x, t: f"{x:.3g} ({t:.3g})"
         steps = lambda f: " · ".join(pair(a, b) for a, b in zip(r[f], r[f + "_trivial"]))
         rel = im.get("relabelled_per_seed")
         rel_text = f"{np.mean(rel['imagined']):.3f} / {np.mean(rel['real']):.3f}" if rel else "—"
         lines.append(f"| {c.name} | {im['episodes']} | {pair(o['action_from_z'], o['action_trivial'])} | "
-                     f"{o['action_from_b']:.3f} | {pair(o['next_state'], o['next_state_trivial'])} | "
-                     f"{pair(o['reward'], o['reward_trivial'])} | {o['z_to_b']:.3f} | {steps('action')} | "
+                     f"{o['action_from_b']:.3g} | {pair(o['next_state'], o['next_state_trivial'])} | "
+                     f"{pair(o['reward'], o['reward_trivial'])} | {o['z_to_b']:.3g} | {steps('action')} | "
                      f"{steps('next_state')} | {rel_text} |")
     return lines

@@ -42,6 +42,12 @@ def test_generation_is_deterministic_and_cached(tiny_data_dir, tmp_path):
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
 
 
+def test_the_cache_key_names_the_installed_metaworld(tmp_path):
+    import importlib.metadata
+    key = generate.settings_from_config(tiny_config(str(tmp_path)).data).key("reach", "MR")
+    assert key["metaworld_version"] == importlib.metadata.version("metaworld") != "unknown"  # an upgrade misses
+
+
 def test_episode_rungs_follow_the_recipe():
     mr = ladder.episode_rungs("MR", 8, medium=3, num_rungs=11)
     me = ladder.episode_rungs("ME", 8, medium=3, num_rungs=11)

@@ -118,6 +118,14 @@ def test_launcher_rejects_a_config_typo(tmp_path):
         'ConfigError: config field rl.actor_hidden is a tuple: write --config.rl.actor_hidden="(64,)" for one '
         'element, or "(64, 64)" for more')
     assert not os.listdir(tmp_path)  # nothing written
+    elsewhere = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/quick.py",
+                                "--print_config", "--config.rl.steps=3000"], capture_output=True, text=True,
+                               cwd=tmp_path)  # outside the repository: the installed configs/ is used
+    assert elsewhere.returncode == 0 and "steps: 3000" in elsewhere.stdout
+    missing = subprocess.run([sys.executable, "-m", "experiments.main", "--config=configs/nope.py", "--print_config"],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
+    assert missing.stderr.startswith("ConfigError: --config: cannot load configs/nope.py:")
 
 
 def test_unknown_override_names_its_whole_path():

@@ -72,5 +72,5 @@ def test_records_join_seeds_and_the_table_shows_both_methods():
     assert cells[3] == "20.0 ± 127.1%" and cells[4] == "30.0 ± 127.1%"  # t(0.975, 1) x std / sqrt(2)
     assert cells[5].startswith("10.0 ± 0.0%")  # paired per seed: +0.1 on both
     img = next(line for line in lines if line.startswith(f"| {cell.name} |"))
-    assert "0.600 (0.600)" in img and img.rstrip(" |").endswith("0.600 / 1.000")
+    assert "0.6 (0.6)" in img and img.rstrip(" |").endswith("0.600 / 1.000")
     np.testing.assert_allclose(float(cells[3].split()[0]), 20.0)

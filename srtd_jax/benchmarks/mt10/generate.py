@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.metadata
 import multiprocessing as mp
 import time
 import warnings
@@ -28,9 +29,8 @@ class GenerationSettings(ladder.LadderSettings):
     """The ladder's settings with MT10's versions in the cache key."""
 
     def versions(self) -> dict:
-        import metaworld
-        return dict(ladder_version=ladder.LADDER_VERSION,
-                    metaworld_version=getattr(metaworld, "__version__", "unknown"))
+        # the installed distribution's version: Meta-World 3.x has no __version__, and an upgrade must miss the cache
+        return dict(ladder_version=ladder.LADDER_VERSION, metaworld_version=importlib.metadata.version("metaworld"))
 
 
 settings_from_config = functools.partial(ladder.settings_from_config, cls=GenerationSettings)
