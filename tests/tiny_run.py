@@ -34,7 +34,8 @@ def final_state(workdir):
     return last, checkpointing.restore_tree(os.path.join(directory, str(last), "state"))
 
 
-def main(data_dir: str, workdir: str, overrides: str) -> None:
+def config(data_dir: str, overrides: str):
+    """The tiny config with the fields of the JSON object `overrides` ('rl.steps': 40, ...) replaced."""
     cfg = tiny_config(data_dir)
     for field, value in json.loads(overrides).items():
         section, _, name = field.rpartition(".")
@@ -42,7 +43,11 @@ def main(data_dir: str, workdir: str, overrides: str) -> None:
         for part in filter(None, section.split(".")):
             node = node[part]
         node[name] = value
-    summary = train_and_evaluate(cfg, workdir, log=lambda line: print(line, flush=True))
+    return cfg
+
+
+def main(data_dir: str, workdir: str, overrides: str) -> None:
+    summary = train_and_evaluate(config(data_dir, overrides), workdir, log=lambda line: print(line, flush=True))
     print("SUMMARY " + json.dumps(summary), flush=True)
 
 

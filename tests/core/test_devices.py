@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from srtd_jax.core import devices
+from srtd_jax.run import train_and_evaluate
+from tests import tiny_run
 from tests.tiny import ROOT
 from tests.tiny_run import RESUME_OVERRIDES, final_state, finish
 
@@ -37,11 +39,12 @@ DEVICE_OVERRIDES = {**RESUME_OVERRIDES, "encoder.epochs": 1.0, "rl.steps": 20, "
 @pytest.mark.slow
 def test_sharded_seeds_equal_the_single_device_run(tiny_data_dir, tmp_path):
     overrides = json.dumps(DEVICE_OVERRIDES)
-    single = _spawn(["tests.tiny_run", tiny_data_dir, str(tmp_path / "one"), overrides])
     port = _free_port()
     hosts = [_spawn(["tests.multihost_run", str(port), "2", str(i), "2", tiny_data_dir, str(tmp_path / "hosts"),
                      overrides]) for i in range(2)]
-    outputs = {name: finish(p) for name, p in [("one", single), ("hosts", hosts[0])]}
+    lines = []  # the single-device reference runs here, on this process's one CPU device, while the hosts run
+    one = train_and_evaluate(tiny_run.config(tiny_data_dir, overrides), str(tmp_path / "one"), log=lines.append)
+    outputs = {"one": ("\n".join(map(str, lines)), json.loads(json.dumps(one))), "hosts": finish(hosts[0])}
     finish(hosts[1])
     assert "4 seeds over 1 cpu device(s)" in outputs["one"][0]
     assert "4 seeds over 4 cpu device(s)" in outputs["hosts"][0] and "2 process(es)" in outputs["hosts"][0]
