@@ -84,7 +84,7 @@ def _write_table(store, cells, me) -> None:
     lines = ["# The deviation study: the paper's reading against the authors' released code", "",
              f"Tables made by: `{me}`. Cells made by: " + ", ".join(f"`{c}`" for c in commands) + ".", "",
              f"{FLAGS.num_seeds} seeds per cell; the `cpu` budget of configs/benchmark_mt10.py (drone: "
-             "configs/benchmark_drone.py) with encoders trained for {FLAGS.encoder_epochs:g} epochs on all but "
+             f"configs/benchmark_drone.py) with encoders trained for {FLAGS.encoder_epochs:g} epochs on all but "
              f"{100 * FLAGS.holdout_fraction:g}% of each task's episodes (held out for the imagination check). Score: "
              "MT10 success rate, drone normalised return; mean ± Student t 95% interval over seeds. — : not run yet.",
              ""] + deviations.table(store["records"], cells)

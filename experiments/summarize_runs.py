@@ -25,7 +25,12 @@ def main(argv):
             raise SystemExit(f"{wd}: no summary.json (the run has not finished)")
         s = json.load(open(path))
         cmd_file = os.path.join(wd, "command.txt")
-        command = open(cmd_file).read().strip() if os.path.exists(cmd_file) else None
+        # the latest command that ran on the workdir (a resumed run lists one per line)
+        command = open(cmd_file).read().strip().splitlines()[-1] if os.path.exists(cmd_file) else None
+        config_file = os.path.join(wd, "config.json")
+        config = json.load(open(config_file)) if os.path.exists(config_file) else {}
+        budget = {"seeds": s["num_seeds"], "evaluation episodes": s["episodes_per_task"],
+                  "RL steps": config.get("rl", {}).get("steps"), "encoder epochs": config.get("encoder", {}).get("epochs")}
         by_kind = {}
         for kind in ("MR", "RP", "ME"):
             seeds = [[row["per_seed"][i] for row in s["per_task"].values() if row["kind"] == kind]
@@ -35,16 +40,22 @@ def main(argv):
         rows.append(dict(workdir=wd, command=command, method=s["method"], configuration=s["configuration"],
                          num_seeds=s["num_seeds"], episodes_per_task=s["episodes_per_task"],
                          suite=s.get("suite", "mt10"), metric=s["success_definition"],
-                         mean=s["mean_success"], ci95=s["ci95"], per_seed=s["per_seed_mean"], by_kind=by_kind))
+                         mean=s["mean_success"], ci95=s["ci95"], per_seed=s["per_seed_mean"], by_kind=by_kind,
+                         budget=budget))
     me = "python -m experiments.summarize_runs " + " ".join(sys.argv[1:])
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
-    best = max(r["mean"] for r in rows)
+    # a best run is only named among runs of one budget
+    differ = {k: sorted({str(r["budget"][k]) for r in rows}) for k in rows[0]["budget"]}
+    differ = {k: v for k, v in differ.items() if len(v) > 1}
+    best = max(r["mean"] for r in rows) if not differ else None
     cell = lambda m, c: f"{100 * m:.1f} ± {100 * c:.1f}%"
     lines = [f"Made by: `{me}`, from runs made by:", ""] + [f"- `{r['command']}`" for r in rows] + [
         "", f"Score in % = {'; '.join(sorted({r['metric'] for r in rows}))}; "
         f"{'/'.join(sorted({str(r['episodes_per_task']) for r in rows}))} evaluation episodes per task and seed; "
-        "mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data.", "",
+        "mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data."
+        + (" No run is marked best: the runs differ in " + "; ".join(f"{k} ({', '.join(v)})" for k, v in differ.items())
+           + "." if differ else " The best score is in bold."), "",
         "| run | method | configuration | seeds | score | MR tasks | RP tasks | ME tasks | per seed |",
         "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -135,7 +135,10 @@ def run_cell(cell: Cell, base, num_seeds: int, root: str, log=print, command: st
                                   else find_source(cfg, method, root) or "")
         sources.append(cfg.encoder.reuse_from or None)
         summaries.append(train_and_evaluate(cfg, workdir, log=log, command=command))
-    return record(cell, summaries, None if resumed else time.time() - start, sources)
+    rec = record(cell, summaries, None if resumed else time.time() - start, sources)
+    rec["budget"] = {"encoder_epochs": cfg.encoder.epochs, "holdout_fraction": cfg.encoder.holdout_fraction,
+                     "rl_steps": cfg.rl.steps, "eval_episodes_per_task": cfg.eval.episodes_per_task}
+    return rec
 
 
 def _fmt(mean: float, ci: float) -> str:

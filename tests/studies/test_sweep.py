@@ -309,6 +309,15 @@ def test_summarize_runs_table_and_kind_means(tmp_path):
     assert ci_me == pytest.approx(stats.t.ppf(0.975, 1) * np.std([0.6, 1.0], ddof=1) / np.sqrt(2))
     table = (tmp_path / "results" / "summary.md").read_text()
     assert f"| `{a}` | td3bc | mr1_me1 | 2 | **55.0 ± 10.0%** |" in table and f"| `{b}` | srtd | mr1_me1 | 2 | 30.0 ± 20.0% |" in table
+    c = make("c", "srtd", {"t0": {"kind": "MR", "per_seed": [0.0, 0.2]}}, 0.9, 0.1)
+    (tmp_path / "c" / "command.txt").write_text("python -m experiments.main --workdir=c\npython -m experiments.main "
+                                                "--workdir=c --allow_config_change\n")
+    (tmp_path / "c" / "config.json").write_text(json.dumps({"rl": {"steps": 100}, "encoder": {"epochs": 1.0}}))
+    subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={a},{c}", f"--out={out}"],
+                   cwd=ROOT, check=True, capture_output=True, text=True)
+    table = (tmp_path / "results" / "summary.md").read_text()
+    assert "**" not in table and "the runs differ in RL steps (100, None); encoder epochs (1.0, None)" in table
+    assert "- `python -m experiments.main --workdir=c --allow_config_change`" in table  # its latest command
     (tmp_path / "unfinished").mkdir()
     missing = subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={tmp_path / 'unfinished'}",
                               f"--out={out}"], cwd=ROOT, capture_output=True, text=True)
