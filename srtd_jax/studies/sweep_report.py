@@ -196,13 +196,36 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     lines += ["## Runs", ""] + [f"- `{r['cell']}`: `{r['command']}`" for r in records]
     atomic.write_text(os.path.join(out_dir, table_file), "\n".join(lines) + "\n")
     if abl_confs and bcfg.ablation_methods:
-        _plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"), y_label)
-    _plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
+        plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"), y_label)
+    plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
                  os.path.join(out_dir, "curves.png"), y_label)
     return result
 
 
-def _plot_figure5(records, configurations, path, y_label) -> None:
+def clipped_band(mean, ci):
+    """(lower, upper) of mean ± ci in percent, clipped to [0, 100]: a score outside that range is impossible, so an
+    interval drawn beyond it would only show the t interval's symmetry. mean, ci: arrays in percent."""
+    mean, ci = np.asarray(mean, float), np.asarray(ci, float)
+    return np.clip(mean - ci, 0.0, 100.0), np.clip(mean + ci, 0.0, 100.0)
+
+
+def curve_panels(records, configurations) -> list:
+    """The configurations that have a learning curve to draw, in the given order (no empty panels)."""
+    return [c for c in configurations if any(r["configuration"] == c and r["learning_curve"] for r in records)]
+
+
+def _legend_below(fig, axes) -> None:
+    """One legend for the figure, under its panels, with every method once."""
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(len(seen), 6), fontsize=8,
+               frameon=False)
+
+
+def plot_figure5(records, configurations, path, y_label) -> None:
+    """Figure 5's bars (the two ablation groups) for `configurations`, intervals clipped to [0, 100]%."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -214,26 +237,30 @@ def _plot_figure5(records, configurations, path, y_label) -> None:
         for j, m in enumerate(methods):
             xs = [i + j * width for i, c in enumerate(configurations) if (c, m) in by]
             rs = [by[(c, m)] for c in configurations if (c, m) in by]
-            ax.bar(xs, [100 * r["mean"] for r in rs], width, yerr=[100 * r["ci95"] for r in rs], capsize=3,
-                   label=LABELS[m])
+            mean = np.array([100 * r["mean"] for r in rs])
+            lower, upper = clipped_band(mean, [100 * r["ci95"] for r in rs])
+            ax.bar(xs, mean, width, yerr=[mean - lower, upper - mean], capsize=3, label=LABELS[m])
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(configurations))], configurations)
         ax.set_title(title)
-        ax.legend(fontsize=8)
+        ax.set_ylim(0, 100)
     axes[0].set_ylabel(y_label)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    _legend_below(fig, axes)
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
 
 
-def _plot_curves(records, configurations, path, y_label) -> None:
+def plot_curves(records, configurations, path, y_label) -> None:
+    """Learning curves, one panel per configuration that has one, on a shared 0–100% axis, one legend below."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    configurations = curve_panels(records, configurations)
     cols = min(3, max(1, len(configurations)))
     rows = -(-len(configurations) // cols) if configurations else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows + 0.6), squeeze=False, sharey=True)
     for ax, conf in zip(axes.flat, configurations):
         for r in (r for r in records if r["configuration"] == conf):
             steps = [p["step"] for p in r["learning_curve"]]
@@ -241,15 +268,15 @@ def _plot_curves(records, configurations, path, y_label) -> None:
             mean = np.array([100 * s[0] for s in stats])
             ci = np.array([100 * s[1] for s in stats])
             ax.plot(steps, mean, marker="o", ms=3, label=LABELS.get(r["method"], r["method"]))
-            ax.fill_between(steps, mean - ci, mean + ci, alpha=0.15)
+            ax.fill_between(steps, *clipped_band(mean, ci), alpha=0.15)
         ax.set_title(conf)
         ax.set_xlabel("offline RL step")
         ax.set_ylabel(y_label)
-        if ax.lines:
-            ax.legend(fontsize=7)
+        ax.set_ylim(0, 100)
     for ax in list(axes.flat)[len(configurations):]:
         ax.axis("off")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.6 / (3.2 * rows + 0.6), 1, 1))
+    _legend_below(fig, list(axes.flat))
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)

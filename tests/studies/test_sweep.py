@@ -247,6 +247,18 @@ def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
     assert lines[3].startswith("| 10 | 0 | 0 | not run<br>paper 19.7 ± 2.7% |")
 
 
+def test_plots_clip_intervals_and_skip_empty_panels(tmp_path):
+    lower, upper = sweep_report.clipped_band([5.0, 50.0, 97.0], [10.0, 10.0, 10.0])
+    np.testing.assert_allclose(lower, [0.0, 40.0, 87.0])
+    np.testing.assert_allclose(upper, [15.0, 60.0, 100.0])
+    curve = [{"step": 10, "per_seed_mean": [0.1, 0.3]}]
+    records = [dict(configuration="a", method="td3bc", learning_curve=curve, mean=0.2, ci95=0.5),
+               dict(configuration="b", method="td3bc", learning_curve=[], mean=0.2, ci95=0.1)]
+    assert sweep_report.curve_panels(records, ["c", "b", "a"]) == ["a"]  # no records, no curve: no panel
+    sweep_report.plot_curves(records, ["a", "b"], str(tmp_path / "curves.png"), "success (%)")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+
 def test_last_logged_skips_a_cut_line(tmp_path):
     assert sweep.last_logged(str(tmp_path)) is None  # no metrics.jsonl
     (tmp_path / "metrics.jsonl").write_text('{"phase": "encoder", "step": 400, "mmd": [0.1]}\n'
