@@ -29,6 +29,7 @@ flags.DEFINE_string("results_dir", "results/deviations", "Where results.json and
 
 ROWS = (("mt10", "rp10", True), ("mt10", "mr5_rp3_me2", False), ("drone", "rp6", False))
 ACTS_ON = {"augment.z_noise_target": ("srtd_id",)}  # imagination's noise: only SRTD+ID imagines
+PER_SEED = "data.assignment_per_seed"  # acts only where tasks hold different kinds
 
 
 def base_config(suite: str):
@@ -44,23 +45,25 @@ def main(argv):
     del argv
     from configs.authors import switches as authors_switches
     from srtd_jax.data import mixtures
+    from srtd_jax.runtime.reporting import write_json
     from srtd_jax.studies import deviations
 
     switches, authors = authors_switches()
-    per_seed = [k for k in switches if k == "data.assignment_per_seed"]
-    single = {k: v for k, v in switches.items() if k not in per_seed}  # it acts only on mixed rows
+    single = {k: v for k, v in switches.items() if k != PER_SEED}  # it acts only on mixed rows
     cells = []
     for suite, conf, with_switches in ROWS:
         mixed = sum(1 for n in mixtures.parse(conf, None) if n) > 1
-        theirs = {k: v for k, v in authors.items() if mixed or k not in per_seed}
+        theirs = {k: v for k, v in authors.items() if mixed or k != PER_SEED}
         cells += deviations.plan([(suite, conf, with_switches)], single, theirs, ACTS_ON)
     path = os.path.join(FLAGS.results_dir, "results.json")
     store = json.load(open(path)) if os.path.exists(path) else {"records": {}}
     if FLAGS.list:
         for i, c in enumerate(cells):
             rec = store["records"].get(c.name)
-            state = f"finished: {100 * rec['mean']:.1f}%" + (f", {rec['seconds'] / 60:.0f} min" if rec["seconds"] else "") \
-                if rec else "not finished"
+            state = "not finished"
+            if rec:
+                state = f"finished: {100 * rec['mean']:.1f}%" + (f", {rec['seconds'] / 60:.0f} min" if rec["seconds"]
+                                                                 else "")
             print(f"{i:3d} {c.name:<58} {state}")
         return
     me = "python -m experiments.deviations " + " ".join(map(shlex.quote, sys.argv[1:]))
@@ -73,12 +76,12 @@ def main(argv):
         rec = deviations.run_cell(cell, base_config(cell.suite), FLAGS.num_seeds, FLAGS.workdir, command=me)
         rec["command"] = me
         store["records"][cell.name] = rec
-        from srtd_jax.runtime.reporting import write_json
         write_json(path, store)
     _write_table(store, cells, me)
 
 
 def _write_table(store, cells, me) -> None:
+    from srtd_jax.core import atomic
     from srtd_jax.studies import deviations
     commands = sorted({r["command"] for r in store["records"].values()})
     lines = ["# The deviation study: the paper's reading against the authors' released code", "",
@@ -88,8 +91,7 @@ def _write_table(store, cells, me) -> None:
              f"{100 * FLAGS.holdout_fraction:g}% of each task's episodes (held out for the imagination check). Score: "
              "MT10 success rate, drone normalised return; mean ± Student t 95% interval over seeds. — : not run yet.",
              ""] + deviations.table(store["records"], cells)
-    with open(os.path.join(FLAGS.results_dir, "table.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    atomic.write_text(os.path.join(FLAGS.results_dir, "table.md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -21,7 +21,7 @@ from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import windows
 from srtd_jax.data.splits import holdout_split
 from srtd_jax.runtime import checkpointing, encoder_reuse, reporting
-from srtd_jax.runtime.config_check import ConfigError, check_against_data, check_config, check_workdir_config
+from srtd_jax.runtime.config_check import check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps, run_encoder_phase
 from srtd_jax.runtime.imagination_report import diagnostic_episodes, imagination_summary
 from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
@@ -71,8 +71,6 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
     check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)  # fail early
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
     if cfg.encoder.reuse_from:
-        if not method.encoders:
-            raise ConfigError(f"config field encoder.reuse_from is set, but method {cfg.method!r} has no encoders")
         encoder_reuse.check_source(cfg, method)
     suite = registry.get(cfg.suite)
     strategy = seed_axis_strategy(cfg.seed_axis)
@@ -149,11 +147,12 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                                                                    data.episode_length)
 
         # augmentation (SRTD+ID, SRTD+N): a table per seed that a share of every batch draws from
+        over_seeds = lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh)
         per_seed = cond
         if method.augmentation:
             aug_keys = run.seeded(keys.augmentation)
             aug = augmentation.augmentation_table(
-                method.augmentation, enc_params, cond, device_data, aug_keys, over_seeds=lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh),
+                method.augmentation, enc_params, cond, device_data, aug_keys, over_seeds=over_seeds,
                 networks=enc_nets, n=e.n, size_ratio=a.size_ratio, horizon=a.horizon, z_noise=a.z_noise,
                 state_std=a.state_std, action_std=a.action_std, gamma=r.gamma, noise_target=a.z_noise_target)
             prints["augmentation"] = checkpointing.fingerprint(devices.to_host(aug))
@@ -199,8 +198,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
             v = cfg.eval
             summary["imagination"] = imagination_summary(
                 enc_params, device_data, *diagnostic_episodes(data, enc_episodes, held_out),
-                run.seeded(keys.diagnostics),
-                over_seeds=lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh), networks=enc_nets, n=e.n,
+                run.seeded(keys.diagnostics), over_seeds=over_seeds, networks=enc_nets, n=e.n,
                 horizon=a.horizon, z_noise=a.z_noise, noise_target=a.z_noise_target, starts=v.imagination_starts,
                 relabel=suite.relabel, relabel_starts=v.relabel_starts, data=data, normalizer=normalizer)
         summary["device"] = devices.describe(mesh)

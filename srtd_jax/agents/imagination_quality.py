@@ -18,10 +18,6 @@ from srtd_jax.agents import augmentation, srtd
 from srtd_jax.core.networks import EncoderNetworks
 from srtd_jax.data.windows import DeviceData, task_window, windows_at
 
-ROLLOUT_FIELDS = ("action", "action_trivial", "next_state", "next_state_trivial", "reward", "reward_trivial")
-ONE_STEP_FIELDS = ("action_from_z", "action_from_b", "action_trivial", "next_state", "next_state_trivial", "reward",
-                   "reward_trivial", "z_to_b")
-
 
 def _weighted_mean(x, w, axis=0):
     return jnp.sum(x * w, axis) / jnp.maximum(jnp.sum(w, axis), 1.0)
@@ -33,7 +29,9 @@ def diagnose(enc_params, data: DeviceData, episodes: jax.Array, mean_action: jax
 
     enc_params: {'skill', 'task'} of one seed; data: E episodes of L >= horizon steps; episodes: (K,) episode
     indices to draw from (held out from the encoder phase, or all); mean_action: (A,) the trivial action.
-    Returns {'rollout': {field: (horizon,)} for ROLLOUT_FIELDS, 'one_step': {field: ()} for ONE_STEP_FIELDS,
+    Returns {'rollout': {field: (horizon,)} for action, next_state, reward and each one's <field>_trivial,
+    'one_step': {field: ()} for action_from_z, action_from_b, action_trivial, next_state(_trivial), reward(_trivial)
+    and z_to_b,
     'starts': {'e', 't'} (num,), 'imagined_next_obs' (num, horizon, S), 'imagined_action' (num, horizon, A),
     'alive' (num, horizon)}; a rollout step after a terminal of the real episode has no real counterpart and counts
     0 (alive)."""
@@ -74,14 +72,12 @@ def diagnose(enc_params, data: DeviceData, episodes: jax.Array, mean_action: jax
 
 
 def verdicts(one_step: dict, rollout: dict) -> dict:
-    """Which parts beat their trivial predictor (host floats of one seed or a mean over seeds) -> {part: bool}."""
-    return {"skill decoder (z)": one_step["action_from_z"] < one_step["action_trivial"],
-            "skill decoder (b)": one_step["action_from_b"] < one_step["action_trivial"],
-            "transition decoder": one_step["next_state"] < one_step["next_state_trivial"],
-            "reward decoder": one_step["reward"] < one_step["reward_trivial"],
-            "imagined rollout, action": bool(np.all(np.asarray(rollout["action"])
-                                                    < np.asarray(rollout["action_trivial"]))),
-            "imagined rollout, next state": bool(np.all(np.asarray(rollout["next_state"])
-                                                        < np.asarray(rollout["next_state_trivial"]))),
-            "imagined rollout, reward": bool(np.all(np.asarray(rollout["reward"])
-                                                    < np.asarray(rollout["reward_trivial"])))}
+    """Which parts beat their trivial predictor (host floats of one seed or a mean over seeds) -> {part: bool}; a
+    rollout beats it only at every step."""
+    beats = lambda errors, field, trivial: bool(np.all(np.asarray(errors[field]) < np.asarray(errors[trivial])))
+    return {"skill decoder (z)": beats(one_step, "action_from_z", "action_trivial"),
+            "skill decoder (b)": beats(one_step, "action_from_b", "action_trivial"),
+            "transition decoder": beats(one_step, "next_state", "next_state_trivial"),
+            "reward decoder": beats(one_step, "reward", "reward_trivial"),
+            **{f"imagined rollout, {name}": beats(rollout, field, field + "_trivial")
+               for name, field in (("action", "action"), ("next state", "next_state"), ("reward", "reward"))}}

@@ -25,8 +25,6 @@ def seed_keys(seed: int, num_seeds: int) -> jax.Array:
     return jnp.stack([jax.random.fold_in(base, i) for i in range(num_seeds)])
 
 
-
-
 class RunKeys(NamedTuple):
     """Host keys (num_seeds, 2) of every random use of a run: the initial states and the training chain of each
     phase, the augmentation table, and the measurements after training (imagination diagnostics)."""

@@ -48,8 +48,6 @@ def make_normalizer(data: EpisodeDataset, eps: float = 1e-3) -> Normalizer:
     return Normalizer(flat.mean(0).astype(np.float32), (flat.std(0) + eps).astype(np.float32))
 
 
-
-
 def training_rewards(data: EpisodeDataset, reward_type: str, first_reward: str = "zero") -> np.ndarray:
     """(E, L) rewards before scaling: 'relative' r_t - r_{t-1} (at t = 0: 0 as recorded, or r_0 with
     first_reward='raw') or 'raw'."""

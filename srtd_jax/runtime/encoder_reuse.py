@@ -30,6 +30,8 @@ def check_source(cfg, method: Method, source: str | None = None) -> None:
     """Raises ConfigError unless `source` (default: cfg.encoder.reuse_from) is a finished run whose encoder phase
     equals cfg's."""
     source = source or cfg.encoder.reuse_from
+    if not method.encoders:
+        raise ConfigError(f"config field encoder.reuse_from is set, but method {cfg.method!r} has no encoders")
     path = os.path.join(source, "config.json")
     if not os.path.isfile(path):
         raise ConfigError(f"config field encoder.reuse_from={source!r}: no run there ({path} is missing)")

@@ -106,20 +106,24 @@ def console_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def versus(error: float, trivial: float) -> str:
+    """'error (trivial predictor's error)', 3 significant digits: rewards are small on MT10's training scale."""
+    return f"{error:.3g} ({trivial:.3g})"
+
+
 def imagination_lines(d: dict) -> list[str]:
     """The imagination diagnostics of a summary as text: squared errors of the imagined steps against the real
     ones, the trivial predictor's in brackets, then the one-step errors of each decoder and the relabelled reward."""
     r, o = d["rollout"], d["one_step"]
-    pair = lambda x, trivial: f"{x:.3g} ({trivial:.3g})"  # rewards are small on MT10's training scale
     lines = [f"imagination on {d['starts']} steps per seed of the {d['num_episodes']} {d['episodes']} episodes "
              "(squared error; trivial predictor in brackets):",
              f"{'step':<6}{'action (mean a)':>22}{'next state (s)':>22}{'reward (0)':>22}"]
-    lines += [f"{h + 1:<6}{pair(r['action'][h], r['action_trivial'][h]):>22}"
-              f"{pair(r['next_state'][h], r['next_state_trivial'][h]):>22}"
-              f"{pair(r['reward'][h], r['reward_trivial'][h]):>22}" for h in range(d["horizon"])]
+    lines += [f"{h + 1:<6}{versus(r['action'][h], r['action_trivial'][h]):>22}"
+              f"{versus(r['next_state'][h], r['next_state_trivial'][h]):>22}"
+              f"{versus(r['reward'][h], r['reward_trivial'][h]):>22}" for h in range(d["horizon"])]
     lines.append(f"one step from real inputs: action from z {o['action_from_z']:.3g}, from b {o['action_from_b']:.3g} "
-                 f"(mean a {o['action_trivial']:.3g}); next state {pair(o['next_state'], o['next_state_trivial'])}; "
-                 f"reward {pair(o['reward'], o['reward_trivial'])}; |z - b|^2 {o['z_to_b']:.3g}")
+                 f"(mean a {o['action_trivial']:.3g}); next state {versus(o['next_state'], o['next_state_trivial'])}; "
+                 f"reward {versus(o['reward'], o['reward_trivial'])}; |z - b|^2 {o['z_to_b']:.3g}")
     failing = [part for part, ok in d["beats_trivial"].items() if not ok]
     lines.append("worse than the trivial predictor: " + (", ".join(failing) if failing else "nothing"))
     if "relabelled" in d:

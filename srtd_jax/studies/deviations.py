@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import fnmatch
 import os
 import time
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from srtd_jax.runtime import reporting
 from srtd_jax.runtime.config_check import ConfigError
+from srtd_jax.studies import sweep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +44,7 @@ def plan(rows: list, switches: dict, authors: dict, acts_on: dict) -> list[Cell]
     for the methods it acts on."""
     out = []
     for suite, configuration, single in rows:
-        settings = [("default", {})] + ([(k, v) for k, v in switches.items()] if single else []) + [("authors", authors)]
+        settings = [("default", {}), *(switches.items() if single else ()), ("authors", authors)]
         for setting, fields in settings:
             for method in ("srtd", "srtd_id"):
                 if method in acts_on.get(setting, (method,)):
@@ -53,18 +53,14 @@ def plan(rows: list, switches: dict, authors: dict, acts_on: dict) -> list[Cell]
 
 
 def select(cells: list[Cell], spec: str) -> list[Cell]:
-    """'all', 'none', or comma-separated name patterns ('mt10/rp10/*/srtd_id')."""
-    if spec == "all":
-        return list(cells)
+    """'all', 'none', or the benchmark sweep's selection (studies/sweep.py: indices, ranges, name patterns such as
+    'mt10/rp10/*/srtd_id'), in plan order; ConfigError names what matched nothing."""
     if spec == "none":
         return []
-    picked = []
-    for part in spec.split(","):
-        hits = [c for c in cells if fnmatch.fnmatchcase(c.name, part.strip())]
-        if not hits:
-            raise ConfigError(f"--cells: {part!r} matches no cell; cells are {', '.join(c.name for c in cells)}")
-        picked += [c for c in hits if c not in picked]
-    return [c for c in cells if c in picked]
+    try:
+        return sweep.select(cells, spec)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _set(cfg, field: str, value) -> None:
@@ -108,9 +104,9 @@ def record(cell: Cell, summaries: list[dict], seconds: float | None, encoders_fr
            "seconds": seconds, "encoders_from": encoders_from}
     images = [s["imagination"] for s in summaries if "imagination" in s]
     if images:
-        join = lambda part: {k: [v for d in images for v in d[part + "_per_seed"][k]] for k in images[0][part + "_per_seed"]}
+        join = lambda part: {k: [v for d in images for v in d[part][k]] for k in images[0][part]}
         rec["imagination"] = {"episodes": images[0]["episodes"], "starts": images[0]["starts"],
-                              "rollout_per_seed": join("rollout"), "one_step_per_seed": join("one_step")}
+                              "rollout_per_seed": join("rollout_per_seed"), "one_step_per_seed": join("one_step_per_seed")}
         relabelled = [d["relabelled"] for d in images if "relabelled" in d]
         if relabelled:
             rec["imagination"]["relabelled_per_seed"] = {
@@ -164,7 +160,8 @@ def table(records: dict, cells: list[Cell]) -> list[str]:
     lines += ["", "Imagination of the SRTD+ID cells (squared errors, mean over seeds; trivial predictor in brackets: "
               "the mean action, s' = s, reward 0):", "",
               "| cell | episodes | one-step action from z | from b | next state | reward | ‖z − b‖² | rollout action, "
-              "step 1 … H | rollout next state, step 1 … H | relabelled imagined / real |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "step 1 … H | rollout next state, step 1 … H | relabelled imagined / real |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         rec = records.get(c.name)
         if not rec or "imagination" not in rec:
@@ -172,12 +169,11 @@ def table(records: dict, cells: list[Cell]) -> list[str]:
         im = rec["imagination"]
         o = {k: float(np.mean(v)) for k, v in im["one_step_per_seed"].items()}
         r = {k: np.mean(np.asarray(v), 0) for k, v in im["rollout_per_seed"].items()}
-        pair = lambda x, t: f"{x:.3g} ({t:.3g})"
-        steps = lambda f: " · ".join(pair(a, b) for a, b in zip(r[f], r[f + "_trivial"]))
+        steps = lambda f: " · ".join(reporting.versus(a, b) for a, b in zip(r[f], r[f + "_trivial"]))
         rel = im.get("relabelled_per_seed")
         rel_text = f"{np.mean(rel['imagined']):.3f} / {np.mean(rel['real']):.3f}" if rel else "—"
-        lines.append(f"| {c.name} | {im['episodes']} | {pair(o['action_from_z'], o['action_trivial'])} | "
-                     f"{o['action_from_b']:.3g} | {pair(o['next_state'], o['next_state_trivial'])} | "
-                     f"{pair(o['reward'], o['reward_trivial'])} | {o['z_to_b']:.3g} | {steps('action')} | "
+        lines.append(f"| {c.name} | {im['episodes']} | {reporting.versus(o['action_from_z'], o['action_trivial'])} | "
+                     f"{o['action_from_b']:.3g} | {reporting.versus(o['next_state'], o['next_state_trivial'])} | "
+                     f"{reporting.versus(o['reward'], o['reward_trivial'])} | {o['z_to_b']:.3g} | {steps('action')} | "
                      f"{steps('next_state')} | {rel_text} |")
     return lines
