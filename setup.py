@@ -20,7 +20,9 @@ setup(
         "orbax-checkpoint>=0.5",
         "absl-py>=1.4",
         "tensorboardX>=2.6",
+        "tensorboard>=2.14",
         "matplotlib>=3.7",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6"]},
+    extras_require={"minari": ["minari[hdf5]>=0.5"], "wandb": ["wandb>=0.16"],
+                    "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "minari[hdf5]>=0.5", "wandb>=0.16"]},
 )

@@ -20,8 +20,8 @@ from srtd_jax.core import chunks, devices
 from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import windows
 from srtd_jax.data.splits import holdout_split
-from srtd_jax.runtime import checkpointing, encoder_reuse, reporting
-from srtd_jax.runtime.config_check import check_against_data, check_config, check_workdir_config
+from srtd_jax.runtime import checkpointing, encoder_reuse, metric_log, reporting, run_plot
+from srtd_jax.runtime.config_check import as_dict, check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps, run_encoder_phase
 from srtd_jax.runtime.imagination_report import diagnostic_episodes, imagination_summary
 from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
@@ -41,7 +41,7 @@ class _Run(NamedTuple):
     progress: int             # the checkpoint to resume from (0: none)
     meta: dict                # its metadata: phase, phase_step, metrics_lines, curve, fingerprints
     resuming: bool
-    writer: reporting.MetricWriter
+    writer: metric_log.MetricWriter
     prints: dict              # fingerprints of the data, normaliser and augmentation
     skipped: dict             # non-finite updates skipped so far, per phase and seed
 
@@ -79,7 +79,7 @@ def train_and_evaluate(cfg, workdir: str, log=print, *, allow_config_change: boo
 
     # data
     assignment, data = load_training_data(cfg.suite, cfg.data, e.n + 1, log, run_seed=cfg.seed)
-    check_against_data(cfg, method, data.num_episodes, data.episode_length)
+    check_against_data(cfg, method, data.num_steps, data.episode_length)
     with (locked(workdir, log) if devices.is_primary() else contextlib.nullcontext()):
         # again under the lock: another launcher may have written the workdir since the first check
         diff = check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_config_change)
@@ -114,11 +114,11 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         check_fingerprints(meta, prints, resume)
         run = _Run(workdir, log, mesh, strategy, cfg.on_nonfinite, cfg.nonfinite_skip_limit, ckpt, progress, meta,
                    bool(resume),
-                   reporting.MetricWriter(workdir, keep_lines=meta["metrics_lines"], enabled=devices.is_primary()),
+                   _metric_writer(cfg, workdir, meta["metrics_lines"]),
                    prints, dict(meta.get("skipped", {})))
         keys = run_keys(cfg.seed, cfg.num_seeds, cfg.key_streams)  # host keys of every random use
         obs_dim, task_ids = data.observations.shape[-1], data.task_ids[:, 0]
-        transitions = data.num_episodes * data.episode_length
+        transitions = data.num_steps
         cond_dim = e.latent_dim if method.encoders else len(suite.tasks)
         share = a.batch_share or a.size_ratio / (1.0 + a.size_ratio)  # 0: uniform over offline + augmented data
         aug_count = int(round(r.batch_size * share)) if method.augmentation else 0
@@ -130,7 +130,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         enc_nets, enc_params = None, None
         enc_episodes, held_out = holdout_split(task_ids, e.holdout_fraction if method.encoders else 0.0, cfg.data.seed)
         enc_data = windows.select_episodes(device_data, enc_episodes) if len(held_out) else device_data
-        enc_transitions = len(enc_episodes) * data.episode_length
+        enc_transitions = windows.num_steps(enc_data)
         if method.encoders:
             if len(held_out):
                 log(f"encoders: {len(held_out)} of {data.num_episodes} episodes held out (encoder.holdout_fraction)")
@@ -163,7 +163,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                 f"of every {r.batch_size}-row batch are augmented")
 
         # learner, with evaluation along the way
-        tasks = tuple(cfg.eval.tasks) or suite.tasks
+        tasks = tuple(cfg.eval.tasks) or tuple(assignment)  # the data's tasks: all of the suite's unless imported
         act = conditioning.make_policy(learner.networks.actor.apply, conditioner)
         eval_len = cfg.eval.episode_length or data.episode_length
         host_cond_params = devices.to_host(cond_params)
@@ -192,7 +192,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         # evaluation and summary
         rates = evaluate(rl_total, rl_states)
         summary = reporting.summarize(rates, tasks, assignment, curve, method=cfg.method,
-                                      configuration=cfg.data.configuration, suite=cfg.suite,
+                                      configuration=cfg.data.dataset or cfg.data.configuration, suite=cfg.suite,
                                       episodes_per_task=cfg.eval.episodes_per_task, metric=suite.metric)
         if method.augmentation == "imaginary" and cfg.eval.imagination_starts:
             v = cfg.eval
@@ -204,13 +204,22 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         summary["device"] = devices.describe(mesh)
         summary["nonfinite_skipped"] = {phase: run.skipped.get(phase, [0] * cfg.num_seeds)
                                         for phase in (["encoder"] if method.encoders else []) + [learner.name]}
+        run.writer.finish(summary)
+        run.writer.close()
         if devices.is_primary():
             reporting.write_json(summary_path, summary)
-        run.writer.close()
+            run_plot.plot_run(workdir, suite.declaration)
         log(reporting.console_table(summary))
         return summary
     finally:
         ckpt.close()
+
+
+def _metric_writer(cfg, workdir: str, keep_lines: int) -> metric_log.MetricWriter:
+    """metrics.jsonl, TensorBoard with the config, and W&B when logging.wandb (primary process only)."""
+    g = cfg.logging
+    return metric_log.MetricWriter(workdir, keep_lines=keep_lines, enabled=devices.is_primary(), config=as_dict(cfg),
+                                   wandb=metric_log.WandbSettings(g.wandb_project, g.wandb_mode) if g.wandb else None)
 
 
 def _encoders(run: _Run, enc, method: Method, init_keys, chain_keys, device_data, obs_dim: int, action_dim: int,

@@ -12,7 +12,7 @@ from srtd_jax.agents import srtd
 from srtd_jax.core.networks import EncoderNetworks
 from srtd_jax.core.options import NOISE_TARGETS
 from srtd_jax.core.types import Transition
-from srtd_jax.data.windows import DeviceData, append_step, task_window
+from srtd_jax.data.windows import DeviceData, append_step, draw_steps, num_steps, task_window
 
 
 def imagine(enc_params, s0: jax.Array, tau0: jax.Array, key: jax.Array, *, networks: EncoderNetworks,
@@ -63,13 +63,6 @@ def imaginary_dataset(enc_params, data: DeviceData, key: jax.Array, *, networks:
                    horizon=horizon, z_noise=z_noise, gamma=gamma, noise_target=noise_target)
 
 
-def draw_steps(data: DeviceData, key: jax.Array, num: int):
-    """`num` uniformly drawn dataset steps: (episode (num,), time (num,))."""
-    length = data.obs.shape[1]
-    idx = jax.random.randint(key, (num,), 0, data.obs.shape[0] * length)
-    return idx // length, idx % length
-
-
 def noise_dataset(data: DeviceData, cond: jax.Array, key: jax.Array, *, num_transitions: int, state_std: float,
                   action_std: float, gamma: float) -> Transition:
     """Gaussian-noise augmentation: copies of uniformly drawn dataset transitions with N(0, state_std^2) on
@@ -105,7 +98,7 @@ def augmentation_table(kind: str, enc_params, cond, device_data: DeviceData, key
     raises."""
     if kind not in ("imaginary", "noise"):
         raise ValueError(f"unknown augmentation kind {kind!r}; valid: imaginary, noise")
-    num = int(round(size_ratio * device_data.obs.shape[0] * device_data.obs.shape[1]))
+    num = int(round(size_ratio * num_steps(device_data)))
     if kind == "imaginary":
         fn = lambda p, k, d: imaginary_dataset(p, d, k, networks=networks, n=n, num_transitions=num, horizon=horizon,
                                                z_noise=z_noise, gamma=gamma, noise_target=noise_target)

@@ -33,18 +33,24 @@ def diagnose(enc_params, data: DeviceData, episodes: jax.Array, mean_action: jax
     'one_step': {field: ()} for action_from_z, action_from_b, action_trivial, next_state(_trivial), reward(_trivial)
     and z_to_b,
     'starts': {'e', 't'} (num,), 'imagined_next_obs' (num, horizon, S), 'imagined_action' (num, horizon, A),
-    'alive' (num, horizon)}; a rollout step after a terminal of the real episode has no real counterpart and counts
-    0 (alive)."""
+    'alive' (num, horizon)}; a rollout step after a terminal or past the end of the real episode has no real
+    counterpart and counts 0 (alive)."""
     length, obs_dim = data.obs.shape[1], data.obs.shape[-1]
     if horizon > length:
         raise ValueError(f"imagination diagnostics: horizon {horizon} is longer than the {length}-step episodes")
     k_e, k_t, k_roll = jax.random.split(key, 3)
     e = episodes[jax.random.randint(k_e, (num,), 0, episodes.shape[0])]
-    t = jax.random.randint(k_t, (num,), 0, length - horizon + 1)
+    if data.lengths is None:
+        t = jax.random.randint(k_t, (num,), 0, length - horizon + 1)
+    else:  # a start that leaves the episode too few steps is cut short where its real steps end
+        room = jnp.maximum(data.lengths[e] - horizon + 1, 1)
+        t = jnp.floor(jax.random.uniform(k_t, (num,)) * room).astype(jnp.int32)
     steps = t[:, None] + jnp.arange(horizon)
     real_a, real_s2, real_r = (x[e[:, None], steps] for x in (data.actions, data.next_obs, data.rewards))
     ended = data.terminals[e[:, None], steps]
     alive = jnp.cumprod(jnp.concatenate([jnp.ones((num, 1)), 1.0 - ended[:, :-1]], 1), 1)
+    if data.lengths is not None:
+        alive = alive * (steps < data.lengths[e][:, None])
     s0, tau0 = data.obs[e, t], task_window(data, e, t, n)
 
     img = augmentation.imagine(enc_params, s0, tau0, k_roll, networks=networks, horizon=horizon, z_noise=z_noise,

@@ -1,7 +1,8 @@
 """Episode-major offline dataset container with validated, atomic file I/O.
 
-Every episode has the same length L, so each per-step field is stored as an (E, L, ...) array and
-windows around a step are index arithmetic on (episode, time).
+Every per-step field is stored as an (E, L, ...) array, so windows around a step are index arithmetic on (episode,
+time). Episodes of different lengths (imported data) are padded with zeros to the longest, L, and `lengths` says how
+many steps of each are real; generated datasets have episodes of one length and no `lengths` (None).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class EpisodeDataset(NamedTuple):
     terminals, timeouts, successes: (E, L) bool
     task_ids, episode_ids, rungs: (E, L) int32   task index, episode index within its file, ladder rung
     episode_returns: (E, L) float32   undiscounted raw-reward return of the step's episode
+    lengths: (E,) int32 or None   real steps of each episode (the rest is zero padding); None: all L are real
     """
 
     observations: np.ndarray
@@ -41,6 +43,7 @@ class EpisodeDataset(NamedTuple):
     episode_ids: np.ndarray
     episode_returns: np.ndarray
     rungs: np.ndarray
+    lengths: np.ndarray | None = None
 
     @property
     def num_episodes(self) -> int:
@@ -48,7 +51,19 @@ class EpisodeDataset(NamedTuple):
 
     @property
     def episode_length(self) -> int:
+        """L, the longest episode's steps."""
         return self.observations.shape[1]
+
+    @property
+    def num_steps(self) -> int:
+        """Real steps over all episodes (padding excluded)."""
+        return int(self.lengths.sum()) if self.lengths is not None else self.num_episodes * self.episode_length
+
+    def step_mask(self) -> np.ndarray:
+        """(E, L) bool: True at real steps."""
+        if self.lengths is None:
+            return np.ones(self.observations.shape[:2], bool)
+        return np.arange(self.episode_length)[None, :] < self.lengths[:, None]
 
 
 _DTYPES = {
@@ -85,6 +100,14 @@ def validate(data: EpisodeDataset, where: str = "dataset", num_tasks: int | None
         if arr.dtype == np.float32 and not np.isfinite(arr).all():
             bad = np.argwhere(~np.isfinite(arr))[0]
             raise DatasetError(f"{where}: field {name!r} has a non-finite value at index {tuple(int(i) for i in bad)}")
+    if data.lengths is not None:
+        lengths = data.lengths
+        if lengths.dtype != np.int32 or lengths.shape != (e,):
+            raise DatasetError(f"{where}: field 'lengths' has dtype {lengths.dtype} and shape {lengths.shape}, "
+                               f"expected int32 ({e},)")
+        if lengths.min() < min_length or lengths.max() > l:
+            raise DatasetError(f"{where}: episode lengths {int(lengths.min())}..{int(lengths.max())} are outside "
+                               f"[{min_length}, {l}] (the window needs {min_length} steps; L = {l})")
     for name, size in (("observations", obs_dim), ("next_observations", obs_dim), ("actions", action_dim)):
         if size is not None and getattr(data, name).shape[-1] != size:
             raise DatasetError(f"{where}: field {name!r} has shape {getattr(data, name).shape}, expected (E, L, {size})")
@@ -101,7 +124,8 @@ def save(path: str, data: EpisodeDataset, meta: dict) -> None:
     os.makedirs(directory, exist_ok=True)
     meta = dict(meta, format_version=FORMAT_VERSION)
     with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **data._asdict())
+        fields = {k: v for k, v in data._asdict().items() if v is not None}
+        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **fields)
         f.flush()
         os.fsync(f.fileno())
 
@@ -119,7 +143,7 @@ def load(path: str, expected_meta: dict | None = None) -> tuple[EpisodeDataset, 
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise DatasetError(f"dataset file {path} is corrupt or truncated ({type(err).__name__}: {err})") from err
-    missing = [k for k in ("meta_json", *EpisodeDataset._fields) if k not in arrays]
+    missing = [k for k in ("meta_json", *EpisodeDataset._fields) if k not in arrays and k != "lengths"]
     if missing:
         raise DatasetError(f"dataset file {path} lacks fields {missing}")
     meta = json.loads(str(arrays.pop("meta_json")))
@@ -128,14 +152,26 @@ def load(path: str, expected_meta: dict | None = None) -> tuple[EpisodeDataset, 
     for key, value in (expected_meta or {}).items():
         if meta.get(key) != value:
             raise DatasetError(f"dataset file {path} does not match the requested settings: {key}={meta.get(key)!r}, expected {value!r}")
-    data = EpisodeDataset(**{k: arrays[k] for k in EpisodeDataset._fields})
+    data = EpisodeDataset(**{k: arrays[k] for k in EpisodeDataset._fields if k in arrays})
     validate(data, where=path)
     return data, meta
 
 
+def pad_to(data: EpisodeDataset, length: int) -> EpisodeDataset:
+    """`data` with every per-step field zero-padded to `length` >= L steps and `lengths` set."""
+    extra = length - data.episode_length
+    if extra < 0:
+        raise DatasetError(f"cannot pad episodes of {data.episode_length} steps to {length}")
+    lengths = data.lengths if data.lengths is not None else np.full(data.num_episodes, data.episode_length, np.int32)
+    pad = lambda x: np.pad(x, [(0, 0), (0, extra)] + [(0, 0)] * (x.ndim - 2))
+    return EpisodeDataset(*[pad(x) for x in data[:-1]], lengths=lengths)
+
+
 def concatenate(parts: list[EpisodeDataset]) -> EpisodeDataset:
-    """Stacks datasets along the episode axis; all must share the episode length."""
-    lengths = {p.episode_length for p in parts}
-    if len(lengths) != 1:
-        raise DatasetError(f"cannot concatenate datasets of different episode lengths {sorted(lengths)}")
-    return EpisodeDataset(*[np.concatenate(fields, axis=0) for fields in zip(*parts)])
+    """Stacks datasets along the episode axis; when their episode lengths differ, every part is padded to the
+    longest (and `lengths` records the real steps)."""
+    longest = max(p.episode_length for p in parts)
+    if all(p.lengths is None and p.episode_length == longest for p in parts):
+        return EpisodeDataset(*[np.concatenate(fields, axis=0) for fields in zip(*(p[:-1] for p in parts))])
+    padded = [pad_to(p, longest) for p in parts]
+    return EpisodeDataset(*[np.concatenate(fields, axis=0) for fields in zip(*padded)])

@@ -41,7 +41,10 @@ def stratified_transition_sampler(batch_size: int, gamma: float, task_ids, num_t
         k_e, k_t = jax.random.split(key)
         slot = jax.random.randint(k_e, (num_tasks, per_task), 0, counts[:, None])
         e = jnp.take_along_axis(table, slot, axis=1)
-        t = jax.random.randint(k_t, (num_tasks, per_task), 0, length)
+        if data.lengths is None:
+            t = jax.random.randint(k_t, (num_tasks, per_task), 0, length)
+        else:  # uniform over the drawn episode's real steps
+            t = jnp.floor(jax.random.uniform(k_t, (num_tasks, per_task)) * data.lengths[e]).astype(jnp.int32)
         return windows.transition_at(data, cond, e, t, gamma)
 
     return sample

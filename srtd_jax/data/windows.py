@@ -16,7 +16,9 @@ class DeviceData(NamedTuple):
     """The training view of a dataset, on device. E episodes of L steps.
 
     obs, next_obs: (E, L, S) normalised states; actions: (E, L, A); rewards: (E, L) training reward;
-    terminals: (E, L) float; quality: (E,) normalised episode return in [0, 1]; task_ids: (E,) int32.
+    terminals: (E, L) float; quality: (E,) normalised episode return in [0, 1]; task_ids: (E,) int32;
+    lengths: (E,) int32 real steps of each episode, or None when all L steps of every episode are real (its
+    absence keeps the samplers' arithmetic of equal-length data).
     """
 
     obs: jax.Array
@@ -26,11 +28,30 @@ class DeviceData(NamedTuple):
     terminals: jax.Array
     quality: jax.Array
     task_ids: jax.Array
+    lengths: jax.Array | None = None
 
 
 def select_episodes(data: DeviceData, episodes) -> DeviceData:
     """The episodes `episodes` (K,) of every field."""
-    return DeviceData(*(x[episodes] for x in data))
+    return DeviceData(*(None if x is None else x[episodes] for x in data))
+
+
+def num_steps(data: DeviceData) -> int:
+    """Real steps over all episodes (host int; `data` must be concrete, not traced)."""
+    return int(data.lengths.sum()) if data.lengths is not None else data.obs.shape[0] * data.obs.shape[1]
+
+
+def draw_steps(data: DeviceData, key: jax.Array, num: int):
+    """`num` steps drawn uniformly over all real (episode, time) pairs: (episode (num,), time (num,)). The one place
+    where a batch's steps are drawn."""
+    num_e, length = data.obs.shape[:2]
+    if data.lengths is None:
+        idx = jax.random.randint(key, (num,), 0, num_e * length)
+        return idx // length, idx % length
+    ends = jnp.cumsum(data.lengths)
+    idx = jax.random.randint(key, (num,), 0, ends[-1])
+    e = jnp.searchsorted(ends, idx, side="right")
+    return e, idx - (ends[e] - data.lengths[e])
 
 
 class Normalizer(NamedTuple):
@@ -44,7 +65,8 @@ class Normalizer(NamedTuple):
 
 
 def make_normalizer(data: EpisodeDataset, eps: float = 1e-3) -> Normalizer:
-    flat = data.observations.reshape(-1, data.observations.shape[-1]).astype(np.float64)
+    """Mean and std (plus eps) of the dataset's real steps' observations."""
+    flat = data.observations[data.step_mask()].astype(np.float64)
     return Normalizer(flat.mean(0).astype(np.float32), (flat.std(0) + eps).astype(np.float32))
 
 
@@ -96,7 +118,8 @@ def to_device(data: EpisodeDataset, normalizer: Normalizer, reward_type: str, re
         rewards=jnp.asarray(rewards * reward_scale, jnp.float32),
         next_obs=jnp.asarray(normalizer(data.next_observations)),
         terminals=jnp.asarray(data.terminals, jnp.float32), quality=jnp.asarray(quality, jnp.float32),
-        task_ids=jnp.asarray(data.task_ids[:, 0]))
+        task_ids=jnp.asarray(data.task_ids[:, 0]),
+        lengths=None if data.lengths is None else jnp.asarray(data.lengths))
 
 
 def device_data(data: EpisodeDataset, normalizer: Normalizer, data_cfg, quality: str, gamma: float) -> DeviceData:
@@ -133,15 +156,13 @@ def append_step(history, action, next_obs, reward):
 
 
 def sample_windows(data: DeviceData, key: jax.Array, batch_size: int, n: int) -> WindowBatch:
-    """Samples B steps uniformly over all (episode, time) pairs and gathers their windows."""
-    num_e, length = data.obs.shape[:2]
-    idx = jax.random.randint(key, (batch_size,), 0, num_e * length)
-    return windows_at(data, idx // length, idx % length, n)
+    """Samples B steps uniformly over all real (episode, time) pairs and gathers their windows."""
+    return windows_at(data, *draw_steps(data, key, batch_size), n)
 
 
 def windows_at(data: DeviceData, e: jax.Array, t: jax.Array, n: int) -> WindowBatch:
-    """The windows of the steps (e, t), each (B,) with 0 <= t < L."""
-    length = data.obs.shape[1]
+    """The windows of the steps (e, t), each (B,) with 0 <= t < the episode's length."""
+    length = data.obs.shape[1] if data.lengths is None else data.lengths[e][:, None]
     ks = t[:, None] + jnp.arange(-n, n)
     skill_valid = (ks >= 0) & (ks < length)
     kr = t[:, None] + jnp.arange(-n, 1)
@@ -168,12 +189,10 @@ def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_
     """TD3+BC batch on [s, c]: cond (E, L + 1, C) is the per-step conditioning (z_t or one-hot task),
     cond[:, t + 1] conditions the next state. With an augmentation table `aug` (Transitions with
     imagined = 1), `aug_count` of the batch_size rows come from it, the rest from the dataset."""
-    num_e, length = data.obs.shape[:2]
     augmented = aug is not None and aug_count > 0
     # without augmentation the key is used whole, so plain batches do not depend on whether tables exist
     k_data, k_aug = jax.random.split(key) if augmented else (key, None)
-    idx = jax.random.randint(k_data, (batch_size - aug_count,), 0, num_e * length)
-    e, t = idx // length, idx % length
+    e, t = draw_steps(data, k_data, batch_size - aug_count)
     batch = transition_at(data, cond, e, t, gamma)
     if not augmented:
         return batch

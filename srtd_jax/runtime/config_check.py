@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib.util
 import json
 
 import ml_collections
@@ -18,20 +19,23 @@ _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("au
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
             "on_nonfinite": NONFINITE_MODES, "key_streams": KEY_STREAMS,
             "encoder.quality_weight": QUALITY_WEIGHTS, "data.first_relative_reward": FIRST_REWARDS,
-            "augment.z_noise_target": NOISE_TARGETS}
+            "augment.z_noise_target": NOISE_TARGETS, "logging.wandb_mode": ("online", "offline", "disabled")}
 # Fields added after runs were made, with the value an older config.json without them meant.
 ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01, "key_streams": "shared",
                 "encoder.quality_weight": "minmax_return", "data.first_relative_reward": "zero",
                 "augment.z_noise_target": "all", "augment.batch_share": 0.0,
                 "encoder.separate_reward_decoder": False, "encoder.weight_decay_mean": False,
                 "encoder.holdout_fraction": 0.0, "data.assignment_per_seed": False,
-                "encoder.reuse_from": "", "eval.imagination_starts": 0, "eval.relabel_starts": 0}
+                "encoder.reuse_from": "", "eval.imagination_starts": 0, "eval.relabel_starts": 0,
+                "data.dataset": "", "logging.wandb": False, "logging.wandb_project": "srtd_jax",
+                "logging.wandb_mode": "online"}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 # nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes; the imagination
 # diagnostics are measured after training and change nothing in it.
 OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "checkpoint.every_steps",
                       "checkpoint.every_seconds", "checkpoint.keep", "eval.env_workers", "nonfinite_skip_limit",
-                      "eval.imagination_starts", "eval.relabel_starts")
+                      "eval.imagination_starts", "eval.relabel_starts", "logging.wandb", "logging.wandb_project",
+                      "logging.wandb_mode")
 
 
 class ConfigError(ValueError):
@@ -148,6 +152,8 @@ def check_config(cfg) -> None:
     if cfg.data.assignment_per_seed and cfg.num_seeds != 1:
         raise ConfigError(f"config field data.assignment_per_seed=True needs num_seeds=1, got {cfg.num_seeds}: the "
                           "seeds of one run share one dataset; run each seed alone with --config.seed=k")
+    if cfg.logging.wandb and importlib.util.find_spec("wandb") is None:
+        raise ConfigError("config field logging.wandb=True needs the wandb package: pip install wandb")
     if len(set(cfg.eval.tasks)) != len(cfg.eval.tasks):
         raise ConfigError(f"config field eval.tasks names a task twice: {list(cfg.eval.tasks)}")
     if cfg.data.episode_length <= cfg.encoder.n:
@@ -187,15 +193,15 @@ def read_run_config(path: str):
         return ml_collections.ConfigDict(with_added_fields(json.load(f)))
 
 
-def check_against_data(cfg, method, num_episodes: int, episode_length: int) -> None:
+def check_against_data(cfg, method, num_transitions: int, episode_length: int) -> None:
     """The checks that need the training data, run before anything is written: a batch larger than the dataset is
     refused (it would draw most rows many times over, and slowly), and imagination diagnostics whose rollouts
-    outrun the episodes they are compared with."""
+    outrun the episodes they are compared with. num_transitions: the data's real steps; episode_length: its longest
+    episode's."""
     if method.augmentation == "imaginary" and cfg.eval.imagination_starts and cfg.augment.horizon > episode_length:
         raise ConfigError(f"config field augment.horizon={cfg.augment.horizon} exceeds the {episode_length}-step "
                           "episodes that the imagination diagnostics compare rollouts with (or set "
                           "eval.imagination_starts=0)")
-    num_transitions = num_episodes * episode_length
     fields = (["encoder.batch_size"] if method.encoders else []) + ["rl.batch_size"]
     for field in fields:
         if _get(cfg, field) > num_transitions:

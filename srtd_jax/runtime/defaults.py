@@ -22,6 +22,11 @@ def get_config():
     c.nonfinite_skip_limit = 0.01  # 'skip' gives up as 'stop' does once a seed skipped more than this share of a
                                    # phase's updates so far
 
+    c.logging = g = ml_collections.ConfigDict()  # metrics.jsonl and TensorBoard are always written
+    g.wandb = False            # also log to Weights & Biases (pip install wandb); the run id is kept in the workdir
+    g.wandb_project = "srtd_jax"
+    g.wandb_mode = "online"    # 'online' | 'offline' (kept under <workdir>/wandb; `wandb sync` uploads it) | 'disabled'
+
     c.checkpoint = k = ml_collections.ConfigDict()  # resume: re-run the same command on the same workdir
     k.every_steps = 0          # save when a phase's step crosses a multiple of this (0: off); phase ends always save
     k.every_seconds = 300.0    # save when this long has passed since the last save (0: off)
@@ -33,6 +38,9 @@ def get_config():
     d.assignment_per_seed = False  # True (the released code's): the shuffle's seed is assignment_seed + seed, so
                                    # seeds differ in which task gets which kind; one seed per run (num_seeds = 1)
     d.data_dir = "data/mt10"   # generated files are cached here, keyed by the generation settings
+    d.dataset = ""             # a dataset file made by `python -m experiments.dataset import`: the run trains on it
+                               # instead of generated data (configuration and the generation fields are then unused;
+                               # evaluation covers its tasks unless eval.tasks is set)
     d.episode_length = 200     # steps per episode (the authors' code used 200)
     d.episodes_mr = 150        # episodes per task of each kind (the paper's counts)
     d.episodes_rp = 100

@@ -17,7 +17,7 @@ def diagnostic_episodes(data: EpisodeDataset, enc_episodes: np.ndarray, held_out
     """Where the diagnostics draw their starts, and their trivial action, from the encoder phase's split:
     -> (episodes (K,): the held-out ones, or the training ones when none is held out; whether they are held out;
     mean_action (A,) over the training episodes)."""
-    mean_action = data.actions[enc_episodes].reshape(-1, data.actions.shape[-1]).mean(0)
+    mean_action = data.actions[enc_episodes][data.step_mask()[enc_episodes]].mean(0)  # over real steps
     return (held_out, True, mean_action) if len(held_out) else (enc_episodes, False, mean_action)
 
 

@@ -19,18 +19,22 @@ class NonFiniteError(FloatingPointError):
 
 def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, shared, per_seed, *, phase: str,
                writer, log, start: int = 0, after_chunk=None, on_fault=None):
-    """Runs steps `start` .. `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk.
+    """Runs steps `start` .. `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk
+    (`writer`: a metric_log.MetricWriter).
 
     after_chunk(done, states, keys) runs after every chunk (evaluation, checkpoints);
     on_fault(done, states, keys, fault, counts) runs when a seed met a non-finite update in the chunk; counts: how
     many of the chunk's updates of each seed were non-finite."""
     done, t0 = start, time.time()
+    last = t0
     while done < total_steps:
         states, keys, metrics, fault = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
         done += chunk_steps
         metrics, fault = devices.to_host((metrics, fault))
-        writer.write(phase, done, metrics)
-        rate = (done - start) / (time.time() - t0)
+        now = time.time()
+        rate = (done - start) / (now - t0)  # since the phase (re)started: for the time left
+        writer.write(phase, done, metrics, steps_per_second=chunk_steps / (now - last))  # this chunk's, compile included
+        last = now
         if done - start == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
             shown = ", ".join(f"{k} {seed_mean(v):.4g}" for k, v in sorted(metrics.items()))
             left = f", {duration(max(total_steps - done, 0) / rate)} left" if done < total_steps else ""

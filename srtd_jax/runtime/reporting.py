@@ -1,8 +1,7 @@
-"""Metrics over time (JSON lines + TensorBoard), the final summary with 95% CIs, and the console table."""
+"""The final summary with 95% CIs, and the console table."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 from scipy import stats
@@ -16,52 +15,6 @@ def write_json(path: str, obj, indent: int | None = 2) -> None:
     """Atomic JSON write (see `atomic.replacing`)."""
     with atomic.replacing(path) as tmp, open(tmp, "w") as f:
         json.dump(obj, f, indent=indent)
-
-
-class MetricWriter:
-    """Appends {'phase', 'step', metric: per-seed list} lines to metrics.jsonl and seed means to TensorBoard.
-
-    keep_lines: on resume, metrics.jsonl is cut back in place to the lines written before the checkpoint (None:
-    every whole line is kept), so a resumed run's file equals an uninterrupted run's; the file is truncated and
-    appended to, never replaced. TensorBoard may show the re-run steps twice.
-    enabled=False (non-primary hosts of a multi-host run) writes nothing."""
-
-    def __init__(self, workdir: str, keep_lines: int | None = None, enabled: bool = True):
-        self.enabled, self.lines = enabled, 0
-        if not enabled:
-            return
-        from tensorboardX import SummaryWriter
-        path = os.path.join(workdir, "metrics.jsonl")
-        size = 0
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                for line in f:
-                    if not line.endswith(b"\n") or (keep_lines is not None and self.lines >= keep_lines):
-                        break  # a line cut by a kill, or one written after the checkpoint
-                    size += len(line)
-                    self.lines += 1
-            os.truncate(path, size)
-        self._jsonl = open(path, "a")
-        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-
-    def write(self, phase: str, step: int, metrics: dict):
-        if not self.enabled:
-            return
-        self.lines += 1
-        row = {"phase": phase, "step": int(step)}
-        for k, v in metrics.items():
-            v = np.asarray(v, np.float64)
-            row[k] = np.where(np.isfinite(v), v, None).tolist()
-            if np.isfinite(v).any():
-                self._tb.add_scalar(f"{phase}/{k}", float(np.nanmean(v)), int(step))
-        self._jsonl.write(json.dumps(row) + "\n")
-        self._jsonl.flush()
-
-    def close(self):
-        if not self.enabled:
-            return
-        self._jsonl.close()
-        self._tb.close()
 
 
 def mean_ci95(values) -> tuple:

@@ -23,7 +23,7 @@ from srtd_jax.benchmarks.mt10 import generate
 from srtd_jax.benchmarks.mt10.relabel import RewardRelabeler
 from srtd_jax.core.seeds import phase_keys
 from srtd_jax.data import windows
-from srtd_jax.runtime import reporting
+from srtd_jax.runtime import metric_log
 from srtd_jax.runtime.encoder_phase import train_encoders
 from srtd_jax.studies.embedding_map import pca_2d
 
@@ -53,7 +53,7 @@ def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_ta
     enc_keys, rl_keys = phase_keys(cfg.seed, 1)
     aug_key = rl_keys[0]
     obs_dim = data.observations.shape[-1]
-    writer = reporting.MetricWriter(workdir)
+    writer = metric_log.MetricWriter(workdir)
     enc_nets, params = train_encoders(cfg.encoder, cfg.on_nonfinite, METHODS["srtd"], device_data, enc_keys, obs_dim,
                                     mw.ACTION_DIM, "map", writer, log)
     writer.close()

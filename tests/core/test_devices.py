@@ -13,6 +13,7 @@ import pytest
 
 from srtd_jax.core import devices
 from srtd_jax.run import train_and_evaluate
+from srtd_jax.runtime.metric_log import read_metrics, without_times
 from tests import tiny_run
 from tests.tiny import ROOT
 from tests.tiny_run import RESUME_OVERRIDES, final_state, finish
@@ -49,12 +50,12 @@ def test_sharded_seeds_equal_the_single_device_run(tiny_data_dir, tmp_path):
     assert "4 seeds over 1 cpu device(s)" in outputs["one"][0]
     assert "4 seeds over 4 cpu device(s)" in outputs["hosts"][0] and "2 process(es)" in outputs["hosts"][0]
 
-    reference_metrics = open(tmp_path / "one" / "metrics.jsonl").read()
+    reference_metrics = without_times(read_metrics(tmp_path / "one" / "metrics.jsonl"))
     step, reference_state = final_state(tmp_path / "one")
     one, hosts = outputs["one"][1], outputs["hosts"][1]
     assert (one.pop("device"), hosts.pop("device")) == ("cpu (cpu) x1", "cpu (cpu) x4")  # what each ran on
     assert hosts == one  # and otherwise the same summary
-    assert open(tmp_path / "hosts" / "metrics.jsonl").read() == reference_metrics
+    assert without_times(read_metrics(tmp_path / "hosts" / "metrics.jsonl")) == reference_metrics
     other_step, state = final_state(tmp_path / "hosts")
     assert other_step == step
     for a, b in zip(jax.tree.leaves(reference_state), jax.tree.leaves(state)):

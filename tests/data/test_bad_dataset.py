@@ -18,14 +18,19 @@ from tests.tiny import tiny_config
 def _rewrite(path, **changes):
     """Rewrites a dataset file with some fields replaced, bypassing the writer's own validation."""
     data, meta = ds.load(path)
-    arrays = {**data._asdict(), **{k: v(getattr(data, k)) if callable(v) else v for k, v in changes.items()}}
+    arrays = {**_fields(data), **{k: v(getattr(data, k)) if callable(v) else v for k, v in changes.items()}}
     meta = changes.pop("meta", None) or meta
     with open(path, "wb") as f:
         np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **arrays)
 
 
+def _fields(data):
+    """The arrays a dataset file holds (an equal-length dataset has no `lengths`)."""
+    return {k: v for k, v in data._asdict().items() if v is not None}
+
+
 def _episodes(data, sl):
-    return {k: v[sl] for k, v in data._asdict().items()}
+    return {k: v[sl] for k, v in _fields(data).items()}
 
 
 def _truncate(path):
@@ -54,7 +59,7 @@ def _no_episodes(path):
 def _other_settings(path):
     data, meta = ds.load(path)
     with open(path, "wb") as f:
-        np.savez(f, meta_json=np.array(json.dumps(dict(meta, seed=99), sort_keys=True)), **data._asdict())
+        np.savez(f, meta_json=np.array(json.dumps(dict(meta, seed=99), sort_keys=True)), **_fields(data))
 
 
 def _with_nan(x):

@@ -1,6 +1,5 @@
 """encoder.reuse_from: a run takes a finished run's trained encoders and ends with the numbers it would have
 reached training them itself; a source whose encoder phase differs is refused before anything is written."""
-import json
 import os
 
 import jax
@@ -11,6 +10,7 @@ from srtd_jax.agents.methods import resolve
 from srtd_jax.run import train_and_evaluate
 from srtd_jax.runtime import checkpointing, encoder_reuse
 from srtd_jax.runtime.config_check import ConfigError
+from srtd_jax.runtime.metric_log import read_metrics, without_times
 from tests.tiny import tiny_config
 
 
@@ -29,10 +29,10 @@ def test_reused_encoders_give_the_numbers_of_training_them(tiny_data_dir, tmp_pa
     lines = []
     reused = train_and_evaluate(cfg, str(tmp_path / "reused"), log=lines.append)
     assert any("encoders: the trained ones of" in str(line) for line in lines)
-    rows = [json.loads(line) for line in open(tmp_path / "reused" / "metrics.jsonl")]
+    rows = without_times(read_metrics(tmp_path / "reused" / "metrics.jsonl"))
     assert rows and not any(r["phase"] == "encoder" for r in rows)  # no encoder phase of its own
-    own_rl = [line for line in open(tmp_path / "own" / "metrics.jsonl") if '"phase": "encoder"' not in line]
-    assert open(tmp_path / "reused" / "metrics.jsonl").read() == "".join(own_rl)  # and the same RL phase
+    own_rl = [r for r in without_times(read_metrics(tmp_path / "own" / "metrics.jsonl")) if r["phase"] != "encoder"]
+    assert rows == own_rl  # and the same RL phase
     for summary in (own, reused):
         summary.pop("device")
     assert reused == own

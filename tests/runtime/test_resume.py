@@ -14,6 +14,7 @@ from srtd_jax.run import train_and_evaluate
 from srtd_jax.runtime import checkpointing
 from srtd_jax.runtime.config_check import ConfigMismatchError, check_workdir_config
 from srtd_jax.runtime.loop import duration
+from srtd_jax.runtime.metric_log import read_metrics, without_times
 from srtd_jax.runtime.workdir import prepare_workdir
 from tests.tiny import ROOT, tiny_config
 from tests.tiny_run import RESUME_OVERRIDES, final_state, finish
@@ -51,7 +52,8 @@ def test_killed_run_resumes_to_the_same_numbers(tiny_data_dir, tmp_path):
     _check_outputs(tmp_path / "full", reference)
 
     assert summary == reference
-    assert open(tmp_path / "full" / "metrics.jsonl").read() == open(tmp_path / "killed" / "metrics.jsonl").read()
+    assert without_times(read_metrics(tmp_path / "full" / "metrics.jsonl")) == \
+        without_times(read_metrics(tmp_path / "killed" / "metrics.jsonl"))
     (step_a, state_a), (step_b, state_b) = final_state(tmp_path / "full"), final_state(killed)
     assert step_a == step_b == 80
     assert jax.tree.structure(state_a) == jax.tree.structure(state_b)
@@ -69,14 +71,14 @@ def _check_outputs(workdir, summary):
     assert 0.0 <= summary["mean_success"] <= 1.0
     assert [p["step"] for p in summary["learning_curve"]] == [20, 40]
     assert json.load(open(workdir / "summary.json")) == summary
-    rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+    rows = without_times(read_metrics(workdir / "metrics.jsonl"))
     assert {r["phase"] for r in rows} == {"encoder", "td3bc", "eval"}
     for r in rows:
         if r["phase"] != "eval":
             vals = [v for k, v in r.items() if k not in ("phase", "step")]
             assert all(x is None or np.isfinite(x) for v in vals for x in v)  # finite losses, per seed
             assert r["nonfinite_updates"] == [0, 0, 0, 0]
-    assert os.listdir(workdir / "tensorboard")
+    assert os.listdir(workdir / "tensorboard") and os.path.exists(workdir / "curves.png")
     assert sorted(int(d) for d in os.listdir(workdir / "checkpoints")) == [70, 80]  # the last two kept
     assert json.load(open(workdir / "config.json"))["num_seeds"] == 4
 

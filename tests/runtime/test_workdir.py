@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from srtd_jax.run import train_and_evaluate
-from srtd_jax.runtime import reporting
+from srtd_jax.runtime import metric_log, reporting
 from srtd_jax.runtime.workdir import LOCK_FILE, WorkdirInUseError, locked
 from tests.tiny import ROOT, tiny_config
 
@@ -63,7 +63,7 @@ def test_resuming_cuts_metrics_back_in_place(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1}\n{"step": 2}\n{"step": 3}\n{"step": 4, "cut by a ki')
     inode = os.stat(path).st_ino
-    writer = reporting.MetricWriter(str(tmp_path), keep_lines=2)
+    writer = metric_log.MetricWriter(str(tmp_path), keep_lines=2)
     writer.write("rl", 3, {"loss": [0.5]})
     writer.close()
     assert os.stat(path).st_ino == inode  # the same file, truncated and appended to, never replaced
