@@ -7,10 +7,11 @@ compiled chunk (compile time reported separately), median of --repeats.
 import json
 import os
 import platform
-import sys
 import time
 
 from absl import app, flags
+
+from experiments import commands
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("seeds", ["1", "3"], "Seed counts to time.")
@@ -76,7 +77,7 @@ def main(argv):
                 rows.append(dict(case=name, seeds=n_seeds, strategy=strategy, seed_updates_per_s=rate,
                                  first_call_s=compile_s))
                 print(f"{name:<36} seeds {n_seeds} {strategy:<5} {rate:9.1f} seed-updates/s (first call {compile_s:.1f}s)", flush=True)
-    command = "python -m experiments.bench_seed_axis " + " ".join(sys.argv[1:])
+    command = commands.this_command()
     meta = dict(command=command, backend=jax.default_backend(), device=str(jax.devices()[0]), jax=jax.__version__,
                 machine=f"{platform.machine()}, {os.cpu_count()} cores", date=time.strftime("%Y-%m-%d"))
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)

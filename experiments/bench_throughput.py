@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 import warnings
 
 from absl import app, flags
 
+from experiments import commands
 from srtd_jax.core import chunks
 from srtd_jax.data import samplers
 from srtd_jax.studies import flops as flop_count
@@ -492,7 +492,7 @@ def main(argv):
     for name in SECTIONS:
         if name in FLAGS.only:
             globals()[f"section_{name}"](res, FLAGS.repeats)
-    command = "python -m experiments.bench_throughput " + " ".join(sys.argv[1:])
+    command = commands.this_command()
     res["meta"] = dict(command=command.strip(), backend=jax.default_backend(), device=str(jax.devices()[0]),
                        jax=jax.__version__, machine=f"{platform.machine()}, {os.cpu_count()} cores",
                        date=time.strftime("%Y-%m-%d"), repeats=FLAGS.repeats, targets=TARGETS)

@@ -15,7 +15,7 @@ workdir, and the tables are made from whatever cells have finished.
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from experiments import config_cli
+from experiments import commands, config_cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/benchmark_mt10.py", "Sweep configuration.", lock_config=True)
@@ -34,7 +34,6 @@ flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the em
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    import shlex
 
     from srtd_jax.studies import sweep, sweep_report
 
@@ -62,12 +61,12 @@ def main(argv):
     # the config file and its overrides as parsed (either flag spelling), for each cell's own command.txt
     config_arg = f"--config={config_flags.get_config_filename(FLAGS['config'])}"
     overrides = [f"--config.{k}={v}" for k, v in config_flags.get_override_values(FLAGS["config"]).items()]
-    base_command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, [config_arg, *overrides])])
+    base_command = commands.command_line("experiments.benchmark", [config_arg, *overrides])
     print(f"[sweep] {len(selected)} of {len(all_cells)} cells, {bcfg.num_seeds} seeds each, budget {bcfg.budget}, "
           f"workdirs under {bcfg.workdir}; a cell alone: {base_command} --cells=<name>")
     try:
         sweep.run_cells(bcfg, selected, bcfg.workdir, keep_going=FLAGS.keep_going,
-                        command_for=lambda cell: f"{base_command} --cells={shlex.quote(cell.name)}")
+                        command_for=lambda cell: f"{base_command} --cells={commands.quote(cell.name)}")
     finally:  # the tables of whatever finished, also when a cell failed
         if FLAGS.tables:
             _tables(bcfg, all_cells)
@@ -77,12 +76,10 @@ def _tables(bcfg, all_cells) -> None:
     """results.json, the table (table1.md / table2.md) and the plots from every finished cell; the embedding maps
     if asked and the sweep has an embedding group."""
     import os
-    import shlex
-    import sys
 
     from srtd_jax.studies import embedding_map, sweep_report
 
-    command = " ".join(["python -m experiments.benchmark", *map(shlex.quote, sys.argv[1:])])
+    command = commands.this_command()
     result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
                                 budget_note=bcfg.budget_note)
     print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/{result['table']} "

@@ -9,9 +9,10 @@ in one table.
       --other=results/drone/h200_reruns/results.json --out=results/drone/machine_check
 """
 import os
-import sys
 
 from absl import app, flags
+
+from experiments import commands
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("reference", None, "A sweep's results.json (e.g. the CPU runs).", required=True)
@@ -34,7 +35,7 @@ def main(argv):
     rows = compare_machines(reference["records"], other["records"])
     if not rows:
         raise SystemExit("the two files have no cell in common")
-    me = "python -m experiments.compare_machines " + " ".join(sys.argv[1:])
+    me = commands.this_command()
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     reporting.write_json(FLAGS.out + ".json", {"command": me, "reference": FLAGS.reference, "other": FLAGS.other,
                                                "rows": rows})

@@ -12,10 +12,10 @@ unfinished cells; cells recorded there are not run again. An interrupted cell re
 """
 import json
 import os
-import shlex
-import sys
 
 from absl import app, flags
+
+from experiments import commands
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("cells", "none", "Cells to run: 'all', 'none', or comma-separated name patterns "
@@ -66,7 +66,7 @@ def main(argv):
                                                                  else "")
             print(f"{i:3d} {c.name:<58} {state}")
         return
-    me = "python -m experiments.deviations " + " ".join(map(shlex.quote, sys.argv[1:]))
+    me = commands.this_command()
     os.makedirs(FLAGS.results_dir, exist_ok=True)
     for cell in deviations.select(cells, FLAGS.cells):
         if cell.name in store["records"]:

@@ -4,12 +4,11 @@
 """
 import json
 import os
-import sys
 
 from absl import app, flags
 from ml_collections import config_flags
 
-from experiments import config_cli
+from experiments import commands, config_cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration (its data block is used).", lock_config=True)
@@ -44,7 +43,7 @@ def main(argv):
 
 def _write_report(path, rows, settings):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    command = "python -m experiments.generate_data " + " ".join(sys.argv[1:])
+    command = commands.this_command()
     with open(os.path.splitext(path)[0] + ".json", "w") as f:
         json.dump({"command": command, "settings": settings.__dict__, "rows": rows}, f, indent=2)
     tasks = list(dict.fromkeys(r["task"] for r in rows))

@@ -6,10 +6,11 @@ for seed 0 from its checkpoint (srtd_jax/studies/imagination.py).
 """
 import json
 import os
-import sys
 
 import numpy as np
 from absl import app, flags
+
+from experiments import commands
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("workdirs", None, "Finished run workdirs of methods with a task encoder.", required=True)
@@ -45,7 +46,7 @@ def main(argv):
                          score=summary["mean_success"], ci95=summary["ci95"], metric=summary["success_definition"],
                          final_critic_loss=_final_critic_loss(wd), from_summary="imagination" in summary,
                          diagnosis=diagnosis))
-    me = "python -m experiments.imagination_check " + " ".join(sys.argv[1:])
+    me = commands.this_command()
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
     lines = [f"Made by: `{me}`, from runs made by:", ""] + [f"- `{r['workdir']}`: `{r['command']}`" for r in rows] + [

@@ -9,7 +9,7 @@ Multi-host: start the same command on every host with --coordinator_address=HOST
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from experiments import config_cli
+from experiments import commands, config_cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration.", lock_config=True)
@@ -41,14 +41,13 @@ def main(argv):
         return
     if not FLAGS.workdir:
         raise app.UsageError("--workdir is required")
-    import shlex
     import sys
 
     from srtd_jax.core import devices
     user_errors = _user_errors()
     devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     from srtd_jax.run import train_and_evaluate
-    command = "python -m experiments.main " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = commands.this_command()
     log = print if devices.is_primary() else (lambda *_: None)
     try:
         train_and_evaluate(FLAGS.config, FLAGS.workdir, log=log, allow_config_change=FLAGS.allow_config_change,

@@ -8,13 +8,11 @@ Writes OUT.json (everything, with the command), OUT.md (the table beside the pap
 """
 import json
 import os
-import shlex
-import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from experiments import config_cli
+from experiments import commands, config_cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration (data mixture, encoder).",
@@ -86,7 +84,7 @@ def main(argv):
     cfg = FLAGS.config
     check_config(cfg)
     os.makedirs(FLAGS.workdir, exist_ok=True)
-    command = "python -m experiments.relabel_rewards " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = commands.this_command()
     result = run_study(cfg, FLAGS.workdir, samples_per_set=FLAGS.samples_per_set,
                        expert_episodes_per_task=FLAGS.expert_episodes)
     write_outputs(result, FLAGS.out, command)

@@ -5,13 +5,33 @@ MT10 success rate or the drone's normalised return, as each run's summary says).
 """
 import json
 import os
-import sys
 
 from absl import app, flags
+
+from experiments import commands
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("workdirs", None, "Run workdirs holding summary.json.", required=True)
 flags.DEFINE_string("out", None, "Output path without extension.", required=True)
+flags.DEFINE_bool("bold_across", False, "Mark the best run even when the runs' configs differ beyond method and seed.")
+
+
+def run_settings(config: dict, summary: dict) -> dict:
+    """The settings of a run that two compared runs should share: every field of its config.json (fields added
+    since filled in) except its method, its seed and the operational fields, and from its summary the seeds and
+    evaluation episodes; 'config.json' says whether the workdir has one."""
+    from srtd_jax.runtime.config_check import OPERATIONAL_FIELDS, flatten, with_added_fields
+    flat = flatten(with_added_fields(config)) if config else {}
+    out = {k: v for k, v in flat.items() if k not in ("method", "seed") + OPERATIONAL_FIELDS}
+    return {**out, "num_seeds": summary["num_seeds"], "eval.episodes_per_task": summary["episodes_per_task"],
+            "config.json": "recorded" if config else "not recorded"}
+
+
+def differing(settings: list[dict]) -> dict:
+    """{field: sorted distinct values as text} of the fields every run records and whose values differ."""
+    fields = sorted(set.intersection(*(set(s) for s in settings)))
+    values = {k: sorted({s[k] if isinstance(s[k], str) else json.dumps(s[k]) for s in settings}) for k in fields}
+    return {k: v for k, v in values.items() if len(v) > 1}
 
 
 def main(argv):
@@ -29,8 +49,6 @@ def main(argv):
         command = open(cmd_file).read().strip().splitlines()[-1] if os.path.exists(cmd_file) else None
         config_file = os.path.join(wd, "config.json")
         config = json.load(open(config_file)) if os.path.exists(config_file) else {}
-        budget = {"seeds": s["num_seeds"], "evaluation episodes": s["episodes_per_task"],
-                  "RL steps": config.get("rl", {}).get("steps"), "encoder epochs": config.get("encoder", {}).get("epochs")}
         by_kind = {}
         for kind in ("MR", "RP", "ME"):
             seeds = [[row["per_seed"][i] for row in s["per_task"].values() if row["kind"] == kind]
@@ -41,21 +59,22 @@ def main(argv):
                          num_seeds=s["num_seeds"], episodes_per_task=s["episodes_per_task"],
                          suite=s.get("suite", "mt10"), metric=s["success_definition"],
                          mean=s["mean_success"], ci95=s["ci95"], per_seed=s["per_seed_mean"], by_kind=by_kind,
-                         budget=budget))
-    me = "python -m experiments.summarize_runs " + " ".join(sys.argv[1:])
+                         settings=run_settings(config, s)))
+    me = commands.this_command()
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     json.dump({"command": me, "rows": rows}, open(FLAGS.out + ".json", "w"), indent=2)
-    # a best run is only named among runs of one budget
-    differ = {k: sorted({str(r["budget"][k]) for r in rows}) for k in rows[0]["budget"]}
-    differ = {k: v for k, v in differ.items() if len(v) > 1}
-    best = max(r["mean"] for r in rows) if not differ else None
+    # a best run is only named among runs that differ in nothing but their method and seed, unless asked
+    differ = differing([r["settings"] for r in rows])
+    best = max(r["mean"] for r in rows) if not differ or FLAGS.bold_across else None
+    named = "; ".join(f"{k} ({', '.join(v)})" for k, v in differ.items())
     cell = lambda m, c: f"{100 * m:.1f} ± {100 * c:.1f}%"
     lines = [f"Made by: `{me}`, from runs made by:", ""] + [f"- `{r['command']}`" for r in rows] + [
         "", f"Score in % = {'; '.join(sorted({r['metric'] for r in rows}))}; "
         f"{'/'.join(sorted({str(r['episodes_per_task']) for r in rows}))} evaluation episodes per task and seed; "
         "mean ± Student t 95% CI over seeds; by kind = mean over the tasks holding that kind of data."
-        + (" No run is marked best: the runs differ in " + "; ".join(f"{k} ({', '.join(v)})" for k, v in differ.items())
-           + "." if differ else " The best score is in bold."), "",
+        + (f" The runs' configs differ in {named}." if differ else "")
+        + (" The best score is in bold." if best is not None else
+           " No run is marked best (--bold_across marks one anyway)."), "",
         "| run | method | configuration | seeds | score | MR tasks | RP tasks | ME tasks | per seed |",
         "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

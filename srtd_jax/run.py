@@ -180,7 +180,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
             run.writer.write("eval", step, {"success": rates.mean(-1),
                                             **{f"success/{t}": rates[:, i] for i, t in enumerate(tasks)}})
             log(f"[eval] step {step}: mean {suite.score_name} {rates.mean():.3f} "
-                f"(per seed {np.round(rates.mean(-1), 3).tolist()})")
+                "(per seed " + " ".join(f"{x:.3f}" for x in rates.mean(-1)) + ")")
             return rates
 
         log(f"{learner.name} ({method.network} networks{', loss balancing' if method.loss_balancing else ''}): "

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from configs import benchmark_mt10
+from experiments import commands
 from srtd_jax.benchmarks.mt10.declaration import DECLARATION
 from srtd_jax.data.dataset import DatasetError
 from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, as_dict
@@ -324,16 +325,31 @@ def test_summarize_runs_table_and_kind_means(tmp_path):
     c = make("c", "srtd", {"t0": {"kind": "MR", "per_seed": [0.0, 0.2]}}, 0.9, 0.1)
     (tmp_path / "c" / "command.txt").write_text("python -m experiments.main --workdir=c\npython -m experiments.main "
                                                 "--workdir=c --allow_config_change\n")
-    (tmp_path / "c" / "config.json").write_text(json.dumps({"rl": {"steps": 100}, "encoder": {"epochs": 1.0}}))
-    subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={a},{c}", f"--out={out}"],
-                   cwd=ROOT, check=True, capture_output=True, text=True)
+    for wd, steps in ((a, 100), (c, 200)):
+        (tmp_path / wd / "config.json").write_text(json.dumps({"method": "x", "seed": 3, "rl": {"steps": steps},
+                                                               "encoder": {"epochs": 1.0}}))
+    summarize = lambda *extra: subprocess.run(
+        [sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={a},{c}", f"--out={out}", *extra],
+        cwd=ROOT, check=True, capture_output=True, text=True)
+    summarize()
     table = (tmp_path / "results" / "summary.md").read_text()
-    assert "**" not in table and "the runs differ in RL steps (100, None); encoder epochs (1.0, None)" in table
+    assert "**" not in table and "The runs' configs differ in rl.steps (100, 200). No run is marked best" in table
     assert "- `python -m experiments.main --workdir=c --allow_config_change`" in table  # its latest command
+    summarize("--bold_across")
+    table = (tmp_path / "results" / "summary.md").read_text()
+    assert "**90.0 ± 10.0%**" in table and "differ in rl.steps (100, 200). The best score is in bold." in table
     (tmp_path / "unfinished").mkdir()
     missing = subprocess.run([sys.executable, "-m", "experiments.summarize_runs", f"--workdirs={tmp_path / 'unfinished'}",
                               f"--out={out}"], cwd=ROOT, capture_output=True, text=True)
     assert missing.returncode != 0 and "no summary.json" in missing.stderr
+
+
+def test_a_cited_command_is_one_shell_line_that_reads_back_as_given():
+    args = ["--config=configs/quick.py", "--config.eval.tasks=(reach, push)", "two\nlines 'quoted'", "plain"]
+    line = commands.command_line("experiments.main", args)
+    assert "\n" not in line and line.startswith("python -m experiments.main --config=configs/quick.py ")
+    shown = subprocess.run(["bash", "-c", f"printf '%s\\0' {line.split(' ', 3)[3]}"], capture_output=True, text=True)
+    assert shown.stdout.split("\0")[:-1] == args
 
 
 def test_compare_machines_by_hand():

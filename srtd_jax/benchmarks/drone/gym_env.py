@@ -9,6 +9,9 @@
 
 reset(seed=..., options={"start": site, "goal_sequence": [sites]}) fixes the start site and goal order (otherwise
 drawn from the seed), so both back ends can fly the same episode. info holds 'collided', 'goal_reached', 'goal'.
+The observation space has the simulator's finite bounds (sim.observation_bounds); render_mode='rgb_array' draws
+the map from above: obstacles, the drone and its current goal. srtd_jax/envs.py registers the built-in back end as
+`srtd/Drone-<task>-v0`.
 """
 from __future__ import annotations
 
@@ -25,15 +28,22 @@ _observe = jax.jit(sim.observe)
 
 
 class _DroneEnvBase(gym.Env):
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": int(round(1 / sim.DT))}
 
-    def __init__(self, task: str, episode_length: int = 100):
+    def __init__(self, task: str, episode_length: int = 100, render_mode: str | None = None):
         self.task, self.task_id = task, maps.task_index(task)
-        self.episode_length = episode_length
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode {render_mode!r} is not one of None, 'rgb_array'")
+        self.episode_length, self.render_mode = episode_length, render_mode
         self.m = sim.map_arrays()
-        high = np.full(sim.OBS_DIM, np.inf, np.float32)
-        self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
+        self.observation_space = gym.spaces.Box(*sim.observation_bounds(), dtype=np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (sim.ACTION_DIM,), np.float32)
+
+    def render(self):
+        """(RENDER_SIZE, RENDER_SIZE, 3) uint8 top-down view, or None without render_mode='rgb_array'."""
+        if self.render_mode != "rgb_array":
+            return None
+        return top_down(self.m, self.task_id, np.asarray(self.state.pos), np.asarray(sim.goal_of(self.state, self.m)))
 
     def _episode(self, seed, options) -> sim.DroneState:
         """The episode's start state: drawn from the seed, then overridden by options."""
@@ -69,6 +79,30 @@ class BuiltinDroneEnv(_DroneEnvBase):
                 self._info(self.state, collided, reached))
 
 
+RENDER_SIZE = 256
+
+
+def top_down(m: maps.MapArrays, task_id: int, position: np.ndarray, goal: np.ndarray,
+             size: int = RENDER_SIZE) -> np.ndarray:
+    """(size, size, 3) uint8 image of the room from above, x to the right and y up: free space white, obstacles
+    grey, the goal's reach disc green, the drone blue."""
+    half = maps.HALF_ROOM
+    centres = (np.arange(size) + 0.5) / size * 2 * half - half
+    x, y = np.meshgrid(centres, centres[::-1])
+    image = np.full((size, size, 3), 255, np.uint8)
+    solid = np.zeros((size, size), bool)
+    for cx, cy, hx, hy in m.boxes[task_id]:
+        solid |= (np.abs(x - cx) <= hx) & (np.abs(y - cy) <= hy)
+    for cx, cy, r in m.cylinders[task_id]:
+        solid |= (x - cx) ** 2 + (y - cy) ** 2 <= r * r
+    image[solid] = (110, 110, 110)
+    pixel = 2 * half / size
+    for (px, py), radius, colour in ((goal[:2], sim.GOAL_RADIUS, (60, 170, 60)),
+                                     (position[:2], max(maps.DRONE_RADIUS, 2 * pixel), (40, 80, 220))):
+        image[(x - px) ** 2 + (y - py) ** 2 <= radius * radius] = colour
+    return image
+
+
 def lidar_beams(point_cloud, position) -> np.ndarray:
     """AirSim lidar points (flat list of x, y, z in the vehicle-inertial NED frame) -> (LIDAR_BEAMS,) horizontal
     distances: each point goes to the beam nearest its bearing from `position`, the nearest point per beam counts,
@@ -91,8 +125,8 @@ class AirSimDroneEnv(_DroneEnvBase):
     "Drone navigation")."""
 
     def __init__(self, task: str, episode_length: int = 100, client=None, ip: str = "127.0.0.1", port: int = 41451,
-                 lidar_name: str = "Lidar1", vehicle_name: str = ""):
-        super().__init__(task, episode_length)
+                 lidar_name: str = "Lidar1", vehicle_name: str = "", render_mode: str | None = None):
+        super().__init__(task, episode_length, render_mode)
         import airsim  # the AirSim client is needed only here
         self.airsim = airsim
         self.client = client or airsim.MultirotorClient(ip=ip, port=port)

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from srtd_jax.benchmarks.drone import maps
 
@@ -141,6 +142,21 @@ def observe(state: DroneState, m: maps.MapArrays) -> jax.Array:
     """(OBS_DIM,) observation of one environment."""
     return jnp.concatenate([lidar(state.pos, state.task, m), state.pos, state.vel,
                             jnp.stack([jnp.sin(state.yaw), jnp.cos(state.yaw)]), goal_of(state, m) - state.pos])
+
+
+def observation_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """(low, high), each (OBS_DIM,) float32: what `observe` can return. Lidar in [0, LIDAR_RANGE]; the position in
+    the room (collisions refuse every move past the walls, the floor and the ceiling); each velocity component within
+    max(V_MAX, WIND_STRENGTH), since every Euler substep makes the velocity a convex combination of itself, the
+    command (norm at most V_MAX) and the wind (norm at most WIND_STRENGTH: p / r with r^2 floored at 1); the goal
+    offset between two points of the room at flight height."""
+    v = max(V_MAX, maps.WIND_STRENGTH)
+    room, floor, ceiling, flight = maps.HALF_ROOM, maps.FLOOR, maps.CEILING, maps.FLIGHT_HEIGHT
+    low = [0.0] * LIDAR_BEAMS + [-room, -room, floor] + [-v] * 3 + [-1.0, -1.0] + \
+        [-2 * room, -2 * room, flight - ceiling]
+    high = [LIDAR_RANGE] * LIDAR_BEAMS + [room, room, ceiling] + [v] * 3 + [1.0, 1.0] + \
+        [2 * room, 2 * room, flight - floor]
+    return np.asarray(low, np.float32), np.asarray(high, np.float32)
 
 
 def reset(key: jax.Array, task, m: maps.MapArrays) -> DroneState:

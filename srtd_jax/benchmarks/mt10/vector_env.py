@@ -20,9 +20,10 @@ from srtd_jax.benchmarks.mt10.env import ACTION_DIM, OBS_DIM, MT10Env, task_inde
 class MT10Block(gymnasium.Env):
     """The environments at `positions` of a flattened grid whose entries are `tasks` (one per environment).
 
-    reset(options={"goals": (N,) int}) starts each environment at its own entry of the grid-wide goal vector;
-    step(actions (k, 4)) -> obs (k, 39), reward 0.0, False, False, info {"raw_reward": (k,), "success": (k,)}.
-    The scalar reward and flags are unused: per-environment values travel in info. Environments are built on
+    reset(options={"goals": (N,) int}) starts each environment at its own entry of the grid-wide goal vector
+    (without options, each environment's goal is drawn from the reset's seed);
+    step(actions (k, 4)) -> obs (k, 39), the mean raw reward of the k environments, False, False,
+    info {"raw_reward": (k,), "success": (k,)}: per-environment values travel in info. Environments are built on
     first reset, so the probe instance gymnasium builds in the parent process costs nothing."""
 
     def __init__(self, tasks: tuple, positions: tuple):
@@ -36,18 +37,19 @@ class MT10Block(gymnasium.Env):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        if options is None or "goals" not in options:
-            raise ValueError("MT10Block.reset needs options={'goals': one goal index per environment of the grid}")
         if self._envs is None:
             self._envs = pooled_envs(self.tasks)
-        goals = np.asarray(options["goals"])[self.positions]
+        if options is not None and "goals" in options:
+            goals = np.asarray(options["goals"])[self.positions]
+        else:
+            goals = [self.np_random.integers(env.num_goals) for env in self._envs]
         return np.stack([env.reset(int(g)) for env, g in zip(self._envs, goals)]), {}
 
     def step(self, action):
         results = [env.step(a) for env, a in zip(self._envs, np.asarray(action))]
         info = {"raw_reward": np.array([r[1] for r in results], np.float32),
                 "success": np.array([r[2] for r in results], bool)}
-        return np.stack([r[0] for r in results]), 0.0, False, False, info
+        return np.stack([r[0] for r in results]), float(info["raw_reward"].mean()), False, False, info
 
 
 _POOL: dict = {}  # (task, copy) -> MT10Env, for every block built in this process
