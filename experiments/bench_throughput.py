@@ -479,14 +479,18 @@ def markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_flags(only, td3bc_shapes) -> None:
+    """Refuses unknown section and shape names (app.UsageError naming them and the valid ones)."""
+    for flag, given, valid in (("only", only, SECTIONS), ("td3bc_shapes", td3bc_shapes, TD3BC_SHAPES)):
+        unknown = sorted(set(given) - set(valid))
+        if unknown:
+            raise app.UsageError(f"unknown --{flag} {'sections ' if flag == 'only' else ''}{unknown}; "
+                                 f"valid: {', '.join(valid)}")
+
+
 def main(argv):
     del argv
-    unknown = sorted(set(FLAGS.only) - set(SECTIONS))
-    if unknown:
-        raise app.UsageError(f"unknown --only sections {unknown}; valid: {', '.join(SECTIONS)}")
-    unknown = sorted(set(FLAGS.td3bc_shapes) - set(TD3BC_SHAPES))
-    if unknown:
-        raise app.UsageError(f"unknown --td3bc_shapes {unknown}; valid: {', '.join(TD3BC_SHAPES)}")
+    check_flags(FLAGS.only, FLAGS.td3bc_shapes)
     import jax
     res = {}
     for name in SECTIONS:
