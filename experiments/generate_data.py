@@ -2,6 +2,7 @@
 
   python -m experiments.generate_data --config=configs/quick.py [--all_kinds] [--report=results/datasets_quick.md]
 """
+import dataclasses
 import json
 import os
 
@@ -35,7 +36,7 @@ def main(argv):
         rows = []
         for task, kind in wanted:
             data, meta = ds.load(ladder.file_path(cfg.data_dir, settings, task, kind))
-            rows.append(dict(task=task, kind=kind, episodes=data.num_episodes, medium_rung=meta["medium_rung"],
+            rows.append(dict(task=task, kind=kind, episodes=data.num_episodes, medium_rung=meta.get("medium_rung", meta.get("medium_snapshot")),
                              success=float(data.successes.any(1).mean()),
                              mean_return=float(data.episode_returns[:, 0].mean())))
         _write_report(FLAGS.report, rows, settings)
@@ -45,7 +46,7 @@ def _write_report(path, rows, settings):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     command = commands.this_command()
     with open(os.path.splitext(path)[0] + ".json", "w") as f:
-        json.dump({"command": command, "settings": settings.__dict__, "rows": rows}, f, indent=2)
+        json.dump({"command": command, "settings": dataclasses.asdict(settings), "rows": rows}, f, indent=2)
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
     by = {(r["task"], r["kind"]): r for r in rows}

@@ -39,9 +39,15 @@ class LadderSettings:
     probe_episodes: int = 4
     medium_success: float = 0.5
     seed: int = 0
+    recipe: str = "ladder"   # 'ladder' | 'learning_run' (srtd_jax/data/learning_run.py; with its `learner`)
+    learner: object = None   # learning_run.LearnerSettings of a learning run
 
     def episodes_for(self, kind: str) -> int:
         return dict(self.episodes)[kind]
+
+    def learner_key(self) -> dict:
+        # as a JSON round trip leaves it (tuples as lists), so that a file's stored key compares equal
+        return json.loads(json.dumps(dataclasses.asdict(self.learner))) if self.learner is not None else {}
 
     def versions(self) -> dict:
         """What else a file depends on (code and library versions); part of the cache key. Each benchmark's
@@ -49,18 +55,25 @@ class LadderSettings:
         raise NotImplementedError
 
     def key(self, task: str, kind: str) -> dict:
-        return dict(task=task, kind=kind, **self.versions(),
-                    **{k: v for k, v in dataclasses.asdict(self).items() if k != "episodes"},
-                    num_episodes=self.episodes_for(kind))
+        """The cache key of a (task, kind) file. A ladder's key leaves out the recipe fields (its files keep their
+        names); a learning run's holds the recipe and every learner setting, and not the ladder's own fields."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("episodes", "recipe", "learner")}
+        if self.recipe != "ladder":
+            fields = {k: v for k, v in fields.items() if k not in ("num_rungs", "expert_noise", "probe_episodes")}
+            fields.update(recipe=self.recipe, learner=self.learner_key())
+        return dict(task=task, kind=kind, **self.versions(), **fields, num_episodes=self.episodes_for(kind))
 
 
 def settings_from_config(cfg, cls):
     """Builds settings (of class `cls`, a LadderSettings) from the `data` block of a run config."""
+    from srtd_jax.data import learning_run
+    recipe = cfg.recipe
     return cls(
         episode_length=cfg.episode_length,
         episodes=(("MR", cfg.episodes_mr), ("RP", cfg.episodes_rp), ("ME", cfg.episodes_me)),
         num_rungs=cfg.num_rungs, expert_noise=cfg.expert_noise, probe_episodes=cfg.probe_episodes,
-        medium_success=cfg.medium_success, seed=cfg.seed)
+        medium_success=cfg.medium_success, seed=cfg.seed, recipe=recipe,
+        learner=learning_run.learner_from_config(cfg.learner) if recipe == "learning_run" else None)
 
 
 def file_path(data_dir: str, settings: LadderSettings, task: str, kind: str) -> str:

@@ -19,7 +19,8 @@ _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("au
             "data.reward_type": ("relative", "raw"), "encoder.kernel": ("imq", "rbf"),
             "on_nonfinite": NONFINITE_MODES, "key_streams": KEY_STREAMS,
             "encoder.quality_weight": QUALITY_WEIGHTS, "data.first_relative_reward": FIRST_REWARDS,
-            "augment.z_noise_target": NOISE_TARGETS, "logging.wandb_mode": ("online", "offline", "disabled")}
+            "augment.z_noise_target": NOISE_TARGETS, "logging.wandb_mode": ("online", "offline", "disabled"),
+            "data.recipe": ("ladder", "learning_run")}
 # Fields added after runs were made, with the value an older config.json without them meant.
 ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01, "key_streams": "shared",
                 "encoder.quality_weight": "minmax_return", "data.first_relative_reward": "zero",
@@ -28,7 +29,10 @@ ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 
                 "encoder.holdout_fraction": 0.0, "data.assignment_per_seed": False,
                 "encoder.reuse_from": "", "eval.imagination_starts": 0, "eval.relabel_starts": 0,
                 "data.dataset": "", "logging.wandb": False, "logging.wandb_project": "srtd_jax",
-                "logging.wandb_mode": "online"}
+                "logging.wandb_mode": "online", "data.recipe": "ladder", "data.learner.rounds": 20,
+                "data.learner.episodes_per_round": 10, "data.learner.expert_episodes": 10,
+                "data.learner.updates_per_round": 1000, "data.learner.hidden": [256, 256],
+                "data.learner.batch_size": 256, "data.learner.learning_rate": 1e-3}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 # nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes; the imagination
 # diagnostics are measured after training and change nothing in it.
@@ -152,6 +156,9 @@ def check_config(cfg) -> None:
     if cfg.data.assignment_per_seed and cfg.num_seeds != 1:
         raise ConfigError(f"config field data.assignment_per_seed=True needs num_seeds=1, got {cfg.num_seeds}: the "
                           "seeds of one run share one dataset; run each seed alone with --config.seed=k")
+    if cfg.data.recipe == "learning_run" and cfg.suite != "mt10":
+        raise ConfigError(f"config field data.recipe='learning_run' is built for MT10 only so far, not for "
+                          f"suite={cfg.suite!r}: use data.recipe='ladder'")
     if cfg.logging.wandb and importlib.util.find_spec("wandb") is None:
         raise ConfigError("config field logging.wandb=True needs the wandb package: pip install wandb")
     if len(set(cfg.eval.tasks)) != len(cfg.eval.tasks):

@@ -45,11 +45,18 @@ def get_config():
     d.episodes_mr = 150        # episodes per task of each kind (the paper's counts)
     d.episodes_rp = 100
     d.episodes_me = 50
+    d.recipe = "ladder"        # how behaviour data is made: 'ladder' (rungs mixing the scripted expert with uniform
+                               # actions) | 'learning_run' (snapshots of a policy trained from scratch; MT10 only so
+                               # far); README, "Datasets"
+    d.learner = ml_collections.ConfigDict(dict(  # the learning_run recipe's run per task (srtd_jax/data/learning_run.py)
+        rounds=20, episodes_per_round=10, expert_episodes=10, updates_per_round=1000, hidden=(256, 256),
+        batch_size=256, learning_rate=1e-3))
     d.num_rungs = 11           # behaviour-policy ladder: quality q = k / (num_rungs - 1)
     d.expert_noise = 0.3       # std of the Gaussian noise on expert actions at q = 0 (scaled by 1 - q)
     d.probe_episodes = 4       # episodes per rung to find the medium rung
     d.medium_success = 0.5     # medium rung = first rung whose probe success rate reaches this (drone: whose mean
-                               # probe return reaches this fraction of the expert rung's)
+                               # probe return reaches this fraction of the expert rung's); learning_run: the first
+                               # snapshot whose episodes' success rate reaches it
     d.seed = 0                 # data-generation seed
     d.num_workers = 2          # generation processes
     d.generate = True          # make missing or invalid cached files; False: raise instead (files made beforehand,

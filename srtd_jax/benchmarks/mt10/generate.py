@@ -1,4 +1,5 @@
-"""MT10 offline data of graded behaviour quality (MR / RP / ME) from a ladder of behaviour policies.
+"""MT10 offline data of graded behaviour quality (MR / RP / ME) from a ladder of behaviour policies (the other
+recipe, data.recipe='learning_run', is in learning_run.py; ensure_datasets serves both).
 
 The paper records one SAC learning run per task. Here a learning run is emulated by a ladder of
 `num_rungs` behaviour policies of quality q = k / (num_rungs - 1), k = 0 .. num_rungs - 1: at every
@@ -106,6 +107,10 @@ def generate_task(task: str, kinds: list, settings: GenerationSettings, data_dir
 
 
 def _worker(args):
+    task, kinds, settings, data_dir = args
+    if settings.recipe == "learning_run":
+        from srtd_jax.benchmarks.mt10 import learning_run  # loads JAX: only in a learning run's workers
+        return learning_run.generate_task(task, kinds, settings, data_dir)
     return generate_task(*args)
 
 

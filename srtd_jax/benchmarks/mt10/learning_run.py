@@ -1,0 +1,186 @@
+"""MT10 data of the `learning_run` recipe (srtd_jax/data/learning_run.py): per task, a neural policy trained from
+scratch by DAgger with Meta-World's scripted expert as the labeller, its snapshots kept; the MR / RP / ME files are
+episodes of those snapshots' stochastic policies.
+
+The run of a task is cached beside its data files (<task>_run_<digest>.npz: every snapshot's parameters and the
+learning curve), keyed by every setting it depends on, so that the kinds of one task made at different times come
+from one run."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from srtd_jax.benchmarks.mt10 import env as mw
+from srtd_jax.core import atomic
+from srtd_jax.data import dataset as ds
+from srtd_jax.data import ladder
+from srtd_jax.data import learning_run as lr
+
+RUN_VERSION = 1  # bump when the training or the recording of a run changes, to invalidate cached runs
+
+
+def run_key(settings, task: str) -> dict:
+    """What a task's learning run depends on (the kinds' episode counts and cut point do not)."""
+    return dict(task=task, recipe="learning_run", run_version=RUN_VERSION, **settings.versions(),
+                episode_length=settings.episode_length, seed=settings.seed, learner=settings.learner_key())
+
+
+def run_path(data_dir: str, settings, task: str) -> str:
+    digest = hashlib.sha256(json.dumps(run_key(settings, task), sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(data_dir, f"{task}_run_{digest}.npz")
+
+
+def play(env: mw.MT10Env, policy, goal: int, length: int, rng: np.random.Generator, expert=None,
+         expert_acts: bool = False) -> dict:
+    """One episode: the policy's stochastic actions (or, with expert_acts, the expert's own), and with `expert` the
+    expert's action at every visited state (DAgger's labels). -> per-step arrays obs, act, raw, next, succ, label."""
+    obs = env.reset(goal)
+    out = {k: [] for k in ("obs", "act", "raw", "next", "succ", "label")}
+    for _ in range(length):
+        label = np.clip(expert.get_action(obs), -1.0, 1.0).astype(np.float32) if expert is not None else None
+        action = label if expert_acts else lr.act(policy, obs, rng)
+        next_obs, reward, success = env.step(action)
+        for k, v in zip(out, (obs, action, reward, next_obs, success, label)):
+            out[k].append(v)
+        obs = next_obs
+    return {k: np.asarray(v) for k, v in out.items() if k != "label" or expert is not None}
+
+
+def train_run(task: str, settings) -> dict:
+    """A task's learning run: snapshot 0 untrained; after each of `rounds` rounds (play episodes_per_round episodes
+    with the current snapshot, label every visited state with the expert, train updates_per_round steps on all labels
+    so far, which begin with expert_episodes episodes of the expert) one more snapshot.
+    -> {'snapshots': [Policy] (rounds + 1), 'success': (rounds + 1,) success rate of each snapshot's episodes,
+    'returns': (rounds + 1,) their mean return, 'expert_success', 'expert_return', 'losses': (rounds,)}."""
+    import jax
+
+    ls = settings.learner
+    task_id = mw.task_index(task)
+    env, expert = mw.MT10Env(task), mw.scripted_expert(task)
+    rng = np.random.default_rng([settings.seed, task_id, 7])
+    length = settings.episode_length
+    capacity = (ls.expert_episodes + ls.rounds * ls.episodes_per_round) * length
+    buf_obs = np.zeros((capacity, mw.OBS_DIM), np.float32)
+    buf_u = np.zeros((capacity, mw.ACTION_DIM), np.float32)
+    filled = 0
+
+    def add(episode):
+        nonlocal filled
+        n = len(episode["obs"])
+        buf_obs[filled:filled + n], buf_u[filled:filled + n] = episode["obs"], lr.pre_tanh(episode["label"])
+        filled += n
+
+    experts = [play(env, None, int(rng.integers(env.num_goals)), length, rng, expert, expert_acts=True)
+               for _ in range(ls.expert_episodes)]
+    for ep in experts:
+        add(ep)
+    demo = np.concatenate([ep["obs"] for ep in experts])
+    policy = lr.init_policy(rng, mw.OBS_DIM, mw.ACTION_DIM, ls.hidden, demo.mean(0), demo.std(0) + 1e-2)
+    init_opt, train = lr.make_trainer(ls)
+    opt_state = init_opt(policy)
+    snapshots, success, returns, losses = [policy], [], [], []
+    start = time.time()
+    for r in range(ls.rounds + 1):
+        episodes = [play(env, snapshots[-1], int(rng.integers(env.num_goals)), length, rng, expert)
+                    for _ in range(ls.episodes_per_round)]
+        success.append(float(np.mean([ep["succ"].any() for ep in episodes])))
+        returns.append(float(np.mean([ep["raw"].sum() for ep in episodes])))
+        if r == ls.rounds:
+            break  # the last snapshot is measured, not trained further
+        for ep in episodes:
+            add(ep)
+        idx = rng.integers(0, filled, (ls.updates_per_round, ls.batch_size))
+        policy, opt_state, loss = train(jax.tree.map(np.asarray, policy), opt_state, buf_obs, buf_u, idx)
+        policy = lr.to_numpy(policy)
+        snapshots.append(policy)
+        losses.append(float(loss))
+        if (r + 1) % 5 == 0:
+            left = (time.time() - start) / (r + 1) * (ls.rounds - r - 1)
+            print(f"  {task} learning run: round {r + 1}/{ls.rounds}, success {success[-1]:.2f}, "
+                  f"{left:.0f}s left", flush=True)
+    return dict(snapshots=snapshots, success=np.asarray(success), returns=np.asarray(returns),
+                expert_success=float(np.mean([ep["succ"].any() for ep in experts])),
+                expert_return=float(np.mean([ep["raw"].sum() for ep in experts])), losses=np.asarray(losses))
+
+
+def save_run(path: str, run: dict, key: dict) -> None:
+    """Writes a run atomically: every snapshot's layers, its curve and key."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    meta = dict(key, expert_success=run["expert_success"], expert_return=run["expert_return"])
+    with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), success=run["success"],
+                 returns=run["returns"], losses=run["losses"], **lr.flatten_snapshots(run["snapshots"]))
+
+
+def load_run(path: str, key: dict) -> dict:
+    """A cached run that matches `key`; DatasetError naming the file when it is corrupt or of other settings."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta_json")))
+    except (OSError, ValueError, EOFError, KeyError) as err:
+        raise ds.DatasetError(f"learning-run file {path} is corrupt or truncated ({type(err).__name__}: {err})") \
+            from err
+    for k, v in key.items():
+        if meta.get(k) != v:
+            raise ds.DatasetError(f"learning-run file {path} does not match the requested settings: {k}="
+                                  f"{meta.get(k)!r}, expected {v!r}")
+    snapshots = lr.unflatten_snapshots(arrays)
+    if len(snapshots) != len(arrays["success"]):
+        raise ds.DatasetError(f"learning-run file {path} holds {len(snapshots)} snapshots for "
+                              f"{len(arrays['success'])} curve points")
+    return dict(snapshots=snapshots, success=arrays["success"], returns=arrays["returns"], losses=arrays["losses"],
+                expert_success=meta["expert_success"], expert_return=meta["expert_return"])
+
+
+def cached_run(task: str, settings, data_dir: str) -> dict:
+    """The task's run from its cache file, trained and written when missing or invalid (the invalid file is kept
+    aside as <file>.invalid)."""
+    path, key = run_path(data_dir, settings, task), run_key(settings, task)
+    if os.path.exists(path):
+        try:
+            return load_run(path, key)
+        except ds.DatasetError as err:
+            aside = path + ".invalid"
+            os.replace(path, aside)
+            print(f"retraining {path} (the invalid file is kept as {aside}): {err}", flush=True)
+    run = train_run(task, settings)
+    save_run(path, run, key)
+    return run
+
+
+def generate_task(task: str, kinds: list, settings, data_dir: str) -> list:
+    """Writes the requested kinds of one task from its learning run. Returns per-kind summaries."""
+    run = cached_run(task, settings, data_dir)
+    task_id = mw.task_index(task)
+    env = mw.MT10Env(task)
+    last = len(run["snapshots"]) - 1
+    medium = lr.medium_snapshot(run["success"], settings.medium_success)
+    summaries = []
+    for kind in kinds:
+        start = time.time()
+        n = settings.episodes_for(kind)
+        which = lr.episode_snapshots(kind, n, medium, last)
+        rng = np.random.default_rng([settings.seed, task_id, ladder.KINDS.index(kind)])
+        episodes = [play(env, run["snapshots"][k], int(rng.integers(env.num_goals)), settings.episode_length, rng)
+                    for k in which]
+        stack = lambda k: np.stack([e[k] for e in episodes])
+        raw = stack("raw").astype(np.float32)
+        relative = np.diff(raw, axis=1, prepend=raw[:, :1])  # r_t - r_{t-1}, 0 at t = 0
+        data = ladder.episode_dataset(stack("obs"), stack("act"), raw, relative, stack("next"), stack("succ"), which,
+                                      task_id)  # the rung field holds each episode's snapshot
+        meta = dict(settings.key(task, kind), medium_snapshot=medium, run_success=run["success"].tolist(),
+                    run_returns=run["returns"].tolist(), expert_success=run["expert_success"])
+        ds.save(ladder.file_path(data_dir, settings, task, kind), data, meta)
+        summary = dict(task=task, kind=kind, episodes=n, medium_rung=medium,
+                       success_rate=float(data.successes.any(axis=1).mean()),
+                       mean_return=float(data.episode_returns[:, 0].mean()), seconds=time.time() - start)
+        print(f"  {task} {kind}: {n} episodes, success {summary['success_rate']:.2f}, return "
+              f"{summary['mean_return']:.1f} (medium snapshot {medium} of {last}, {summary['seconds']:.0f}s)",
+              flush=True)
+        summaries.append(summary)
+    return summaries
