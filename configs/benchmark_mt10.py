@@ -1,4 +1,9 @@
-"""The MT10 benchmark sweep (Table 1, Figure 5, embedding maps): `--config=configs/benchmark_mt10.py:<budget>`.
+"""The MT10 benchmark sweep (Table 1, Figure 5, embedding maps): `--config=configs/benchmark_mt10.py:<budget>` or
+`:<budget>-<recipe>`.
+
+Recipes (data.recipe; README, "Datasets"): `learning_run` (the default: workdirs runs/mt10_<budget>_learning_run,
+tables in results/mt10_learning_run) or `ladder` (runs/mt10_<budget>, results/mt10: the tables made before the
+learning-run recipe existed, whose cited `:cpu` commands meant the ladder then).
 
 Budgets ('cpu' by default):
 - `paper`: the paper's (appendix B): 300 encoder epochs at batch 2048, 1M TD3+BC steps at batch 1280, 3 x 256
@@ -16,6 +21,7 @@ import ml_collections
 from configs import default
 
 BUDGETS = ("cpu", "paper")
+RECIPES = ("learning_run", "ladder")  # the first is the default
 BUDGET_NOTES = {  # printed above the tables
     "cpu": "The paper's datasets; training cut to fit a 2-core CPU (configs/benchmark_mt10.py): encoders 3 x 128 / "
            "2 x 128 at batch 256 for 3 epochs (paper: 3/2 x 256, batch 2048, 300 epochs), TD3+BC 2 x 256 at batch "
@@ -40,12 +46,16 @@ def _cpu(base, per_method) -> None:
     per_method.softmod.cql.num_action_samples = 2
 
 
-def get_config(budget: str = "cpu"):
+def get_config(spec: str = "cpu"):
+    budget, _, recipe = spec.partition("-")
+    recipe = recipe or RECIPES[0]
     if budget not in BUDGETS:
         raise ValueError(f"unknown budget {budget!r}; valid: {', '.join(BUDGETS)}")
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown data recipe {recipe!r} in {spec!r}; valid: {', '.join(RECIPES)}")
     c = ml_collections.ConfigDict()
     c.budget = budget
-    c.budget_note = BUDGET_NOTES[budget]
+    c.budget_note = f"{BUDGET_NOTES[budget]} Data recipe: {recipe} (README, \"Datasets\")."
     c.configurations = TABLE1  # Table 1 names or 'MR a, RP b, ME c' specs
     c.methods = ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id")
     c.ablation_configurations = ("rp10",)  # Figure 5: TE, SRTD-Q vs SRTD; SRTD+N, SRTD+ID vs SRTD
@@ -54,9 +64,11 @@ def get_config(budget: str = "cpu"):
     c.embedding_methods = ("te", "srtd")
     c.num_seeds = 3
     c.seed = 0
-    c.workdir = f"runs/mt10_{budget}"  # one workdir per cell: <workdir>/<configuration>/<method>
-    c.results_dir = "results/mt10"
+    suffix = "" if recipe == "ladder" else f"_{recipe}"
+    c.workdir = f"runs/mt10_{budget}{suffix}"  # one workdir per cell: <workdir>/<configuration>/<method>
+    c.results_dir = f"results/mt10{suffix}"
     c.base = default.get_config()
+    c.base.data.recipe = recipe
     c.per_method = ml_collections.ConfigDict({
         "pcgrad": {"rl": {"actor_hidden": (160,) * 6, "critic_hidden": (160,) * 6}},  # appendix B.2
         "softmod": {"rl": {"softmod": {}}, "cql": {}},

@@ -38,6 +38,7 @@ def base_config(suite: str):
     base.encoder.epochs = FLAGS.encoder_epochs
     base.encoder.holdout_fraction = FLAGS.holdout_fraction
     base.eval.every_steps = 0
+    base.data.recipe = "ladder"  # the study measures the deviations on the data its first cells ran on
     return base
 
 

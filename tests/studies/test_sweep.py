@@ -74,6 +74,12 @@ def test_bad_sweep_configs_are_named():
         sweep.check(b)
     with pytest.raises(ValueError, match="unknown budget 'gpu'"):
         benchmark_mt10.get_config("gpu")
+    with pytest.raises(ValueError, match="unknown data recipe 'ladders' in 'cpu-ladders'; valid: learning_run, ladder"):
+        benchmark_mt10.get_config("cpu-ladders")
+    for spec, recipe, results in (("cpu", "learning_run", "results/mt10_learning_run"), ("cpu-ladder", "ladder",
+                                                                                          "results/mt10")):
+        preset = benchmark_mt10.get_config(spec)
+        assert (preset.base.data.recipe, preset.results_dir) == (recipe, results) and recipe in preset.budget_note
     b = benchmark_mt10.get_config("cpu")
     b.per_method = {"td3bc": {"rl": {"actor_hiden": (8,)}}}
     with pytest.raises(ConfigError, match="unknown launcher field 'actor_hiden'"):
