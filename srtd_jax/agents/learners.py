@@ -30,7 +30,8 @@ def make_learner(method: Method, rl, cql_settings, *, obs_dim: int, cond_dim: in
     episode task ids for task-stratified samplers (PCGrad, loss balancing); aug_count: augmented rows per batch."""
     r, name = rl, method.learner
     nets = make_actor_critic(action_dim, r.actor_hidden, r.critic_hidden, network=method.network,
-                             stochastic=name == "cql", cond_dim=cond_dim, softmod=r.softmod.to_dict())
+                             stochastic=name == "cql", cond_dim=cond_dim, softmod=r.softmod.to_dict(),
+                             dtype=r.matmul_dtype)
     input_dim = obs_dim + cond_dim
     if method.stratified:  # per-task losses: batch_size // num_tasks rows of every task
         sampler = samplers.stratified_transition_sampler(r.batch_size, r.gamma, task_ids, num_tasks)

@@ -12,17 +12,19 @@ he_init = nn.initializers.kaiming_normal()
 
 
 class MLP(nn.Module):
-    """ReLU MLP with He-initialised hidden layers; (..., in) -> (..., out)."""
+    """ReLU MLP with He-initialised hidden layers; (..., in) -> (..., out) float32. dtype: the dtype of its matrix
+    products ('bfloat16' on accelerators); parameters stay float32 and the output is float32."""
 
     hidden: Sequence[int]
     out: int
     out_activation: str = "none"  # 'none' | 'tanh'
+    dtype: str = "float32"
 
     @nn.compact
     def __call__(self, x):
         for width in self.hidden:
-            x = nn.relu(nn.Dense(width, kernel_init=he_init)(x))
-        x = nn.Dense(self.out)(x)
+            x = nn.relu(nn.Dense(width, kernel_init=he_init, dtype=self.dtype)(x))
+        x = nn.Dense(self.out, dtype=self.dtype)(x).astype(jnp.float32)
         return jnp.tanh(x) if self.out_activation == "tanh" else x
 
 
@@ -44,23 +46,26 @@ class SoftModularNet(nn.Module):
     hidden: int = 256
     representation: int = 256
     out_activation: str = "none"  # 'none' | 'tanh'
+    dtype: str = "float32"  # of the matrix products (as MLP's); the output is float32
 
     @nn.compact
     def __call__(self, x, extra=None):
+        dense = lambda units, name, init=nn.initializers.lecun_normal(): nn.Dense(
+            units, kernel_init=init, name=name, dtype=self.dtype)
         state, cond = x[..., :-self.cond_dim], x[..., -self.cond_dim:]
         if extra is not None:
             state = jnp.concatenate([state, extra], axis=-1)
-        f = nn.relu(nn.Dense(self.representation, kernel_init=he_init, name="base_out")(
-            nn.relu(nn.Dense(self.hidden, kernel_init=he_init, name="base_hidden")(state))))
-        e = f * nn.Dense(self.representation, name="task_embedding")(cond)
+        f = nn.relu(dense(self.representation, "base_out", he_init)(nn.relu(dense(self.hidden, "base_hidden",
+                                                                                  he_init)(state))))
+        e = f * dense(self.representation, "task_embedding")(cond)
         m = self.num_modules
         probs, routes = [], []
         for l in range(self.num_layers - 1):
             if l == 0:
                 u = nn.relu(e)
             else:  # conditioned on every earlier routing decision
-                u = nn.relu(nn.Dense(self.representation, name=f"route_up_{l}")(jnp.concatenate(probs, -1)) * e)
-            logits = nn.Dense(m * m, name=f"route_down_{l}")(u)
+                u = nn.relu(dense(self.representation, f"route_up_{l}")(jnp.concatenate(probs, -1)) * e)
+            logits = dense(m * m, f"route_down_{l}")(u)
             p = jax.nn.softmax(logits.reshape(logits.shape[:-1] + (m, m)), axis=-1)  # (.., target, source)
             probs.append(p.reshape(logits.shape))
             routes.append(p)
@@ -75,11 +80,12 @@ class SoftModularNet(nn.Module):
             kernel = self.param(f"module_kernel_{l}", _stacked(he_init, m), (m, h.shape[-1], self.hidden))
             bias = self.param(f"module_bias_{l}", nn.initializers.zeros, (m, self.hidden))
             spec = "...i,mio->m...o" if l == 0 else "m...i,mio->m...o"
-            h = nn.relu(jnp.einsum(spec, h, kernel) + bias.reshape((m,) + (1,) * (f.ndim - 1) + (-1,)))
+            h = nn.relu(jnp.einsum(spec, h.astype(self.dtype), kernel.astype(self.dtype))
+                        + bias.astype(self.dtype).reshape((m,) + (1,) * (f.ndim - 1) + (-1,)))
             if l < self.num_layers - 1:
                 p = routes[l]  # (.., target, source)
                 h = jnp.stack([sum(p[..., t, s, None] * h[s] for s in range(m)) for t in range(m)])
-        y = nn.Dense(self.out, name="head")(sum(h[i] for i in range(m)))
+        y = dense(self.out, "head")(sum(h[i] for i in range(m))).astype(jnp.float32)
         return jnp.tanh(y) if self.out_activation == "tanh" else y
 
 
@@ -108,11 +114,13 @@ class TwinCritic(nn.Module):
     """Two independent Q networks on [obs, action]; -> (q1, q2), each (...,)."""
 
     hidden: Sequence[int]
+    dtype: str = "float32"
 
     @nn.compact
     def __call__(self, obs, action):
         x = jnp.concatenate([obs, action], axis=-1)
-        return MLP(self.hidden, 1, name="q1")(x)[..., 0], MLP(self.hidden, 1, name="q2")(x)[..., 0]
+        q = lambda name: MLP(self.hidden, 1, dtype=self.dtype, name=name)(x)[..., 0]
+        return q("q1"), q("q2")
 
 
 class SoftModTwinCritic(nn.Module):
@@ -120,10 +128,12 @@ class SoftModTwinCritic(nn.Module):
 
     cond_dim: int
     softmod: dict
+    dtype: str = "float32"
 
     @nn.compact
     def __call__(self, obs, action):
-        q = lambda name: SoftModularNet(1, self.cond_dim, **self.softmod, name=name)(obs, action)[..., 0]
+        q = lambda name: SoftModularNet(1, self.cond_dim, **self.softmod, dtype=self.dtype, name=name)(obs, action)[
+            ..., 0]
         return q("q1"), q("q2")
 
 
@@ -145,15 +155,17 @@ class EncoderNetworks(NamedTuple):
 
 
 def make_encoder_networks(obs_dim: int, action_dim: int, latent_dim: int, skill_hidden: Sequence[int],
-                          task_hidden: Sequence[int], separate_reward: bool = False) -> EncoderNetworks:
+                          task_hidden: Sequence[int], separate_reward: bool = False,
+                          dtype: str = "float32") -> EncoderNetworks:
     """separate_reward: a transition decoder and a reward decoder of the task decoder's size (the released code's)
-    instead of one task decoder of [s', r]."""
+    instead of one task decoder of [s', r]. dtype: of the matrix products (see MLP)."""
+    mlp = lambda hidden, out, activation="none": MLP(tuple(hidden), out, activation, dtype)
     return EncoderNetworks(
-        skill_encoder=MLP(tuple(skill_hidden), latent_dim),
-        skill_decoder=MLP(tuple(skill_hidden), action_dim, "tanh"),
-        task_encoder=MLP(tuple(task_hidden), latent_dim),
-        task_decoder=MLP(tuple(task_hidden), obs_dim if separate_reward else obs_dim + 1),
-        reward_decoder=MLP(tuple(task_hidden), 1) if separate_reward else None)
+        skill_encoder=mlp(skill_hidden, latent_dim),
+        skill_decoder=mlp(skill_hidden, action_dim, "tanh"),
+        task_encoder=mlp(task_hidden, latent_dim),
+        task_decoder=mlp(task_hidden, obs_dim if separate_reward else obs_dim + 1),
+        reward_decoder=mlp(task_hidden, 1) if separate_reward else None)
 
 
 class ActorCritic(NamedTuple):
@@ -166,20 +178,20 @@ class ActorCritic(NamedTuple):
 
 def make_actor_critic(action_dim: int, actor_hidden: Sequence[int], critic_hidden: Sequence[int], *,
                       network: str = "mlp", stochastic: bool = False, cond_dim: int = 0,
-                      softmod: dict | None = None) -> ActorCritic:
+                      softmod: dict | None = None, dtype: str = "float32") -> ActorCritic:
     """network: 'mlp' (hidden sizes from actor_hidden / critic_hidden) or 'softmod' (SoftModularNet with the
     `softmod` fields, reading the last cond_dim input features as the task). stochastic: a tanh-Gaussian
-    actor (CQL) instead of a deterministic one (TD3+BC)."""
+    actor (CQL) instead of a deterministic one (TD3+BC). dtype: of the matrix products (see MLP)."""
     out = 2 * action_dim if stochastic else action_dim
     activation = "none" if stochastic else "tanh"
     if network == "mlp":
-        torso, critic = MLP(tuple(actor_hidden), out, activation), TwinCritic(tuple(critic_hidden))
+        torso, critic = MLP(tuple(actor_hidden), out, activation, dtype), TwinCritic(tuple(critic_hidden), dtype)
     elif network == "softmod":
         if cond_dim <= 0:
             raise ValueError("the soft-modularization network needs the task conditioning size cond_dim > 0")
         softmod = dict(softmod or {})
-        torso = SoftModularNet(out, cond_dim, out_activation=activation, **softmod)
-        critic = SoftModTwinCritic(cond_dim, softmod)
+        torso = SoftModularNet(out, cond_dim, out_activation=activation, dtype=dtype, **softmod)
+        critic = SoftModTwinCritic(cond_dim, softmod, dtype)
     else:
         raise ValueError(f"unknown network {network!r}; valid: mlp, softmod")
     return ActorCritic(GaussianActor(torso) if stochastic else torso, critic)

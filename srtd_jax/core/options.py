@@ -6,3 +6,4 @@ KEY_STREAMS = ("shared", "independent")  # how a run's random keys are derived (
 QUALITY_WEIGHTS = ("minmax_return", "discounted_clipped")  # the quality weight R~ (data/windows.py)
 FIRST_REWARDS = ("zero", "raw")         # the relative reward at t = 0 (data/windows.py)
 NOISE_TARGETS = ("all", "skill_decoder")  # what the noisy z of imagination enters (agents/augmentation.py)
+MATMUL_DTYPES = ("float32", "bfloat16")  # encoder.matmul_dtype, rl.matmul_dtype

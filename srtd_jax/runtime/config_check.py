@@ -10,7 +10,14 @@ import ml_collections
 
 from srtd_jax.agents.methods import LEARNERS, METHODS, NETWORKS, resolve
 from srtd_jax.benchmarks import registry
-from srtd_jax.core.options import FIRST_REWARDS, KEY_STREAMS, NOISE_TARGETS, NONFINITE_MODES, QUALITY_WEIGHTS
+from srtd_jax.core.options import (
+    FIRST_REWARDS,
+    KEY_STREAMS,
+    MATMUL_DTYPES,
+    NOISE_TARGETS,
+    NONFINITE_MODES,
+    QUALITY_WEIGHTS,
+)
 from srtd_jax.data import mixtures
 from srtd_jax.runtime import defaults, schema
 
@@ -20,7 +27,8 @@ _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("au
             "on_nonfinite": NONFINITE_MODES, "key_streams": KEY_STREAMS,
             "encoder.quality_weight": QUALITY_WEIGHTS, "data.first_relative_reward": FIRST_REWARDS,
             "augment.z_noise_target": NOISE_TARGETS, "logging.wandb_mode": ("online", "offline", "disabled"),
-            "data.recipe": ("ladder", "learning_run")}
+            "data.recipe": ("ladder", "learning_run"), "encoder.matmul_dtype": MATMUL_DTYPES,
+            "rl.matmul_dtype": MATMUL_DTYPES}
 # Fields added after runs were made, with the value an older config.json without them meant.
 ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 0.01, "key_streams": "shared",
                 "encoder.quality_weight": "minmax_return", "data.first_relative_reward": "zero",
@@ -32,7 +40,8 @@ ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 
                 "logging.wandb_mode": "online", "data.recipe": "ladder", "data.learner.rounds": 20,
                 "data.learner.episodes_per_round": 10, "data.learner.expert_episodes": 10,
                 "data.learner.updates_per_round": 1000, "data.learner.hidden": [256, 256],
-                "data.learner.batch_size": 256, "data.learner.learning_rate": 1e-3}
+                "data.learner.batch_size": 256, "data.learner.learning_rate": 1e-3,
+                "encoder.matmul_dtype": "float32", "rl.matmul_dtype": "float32"}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 # nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes; the imagination
 # diagnostics are measured after training and change nothing in it.

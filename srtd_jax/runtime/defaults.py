@@ -87,6 +87,8 @@ def get_config():
     e.weight_decay = 0.0       # L2 on encoder/decoder weights (released code: 1e-3; not in the paper)
     e.weight_decay_mean = False  # the L2 term per parameter array: its sum of squares | True: its mean square (the
                                  # released code's form)
+    e.matmul_dtype = "float32"  # dtype of the encoders' matrix products: 'float32' | 'bfloat16' (for accelerators;
+                                # parameters, optimiser state and losses stay float32; README, "Throughput")
     e.chunk_steps = 100        # steps per jitted lax.scan chunk (progress is reported per chunk)
     e.reuse_from = ""          # a finished run whose trained encoders this run takes instead of training its own
                                # (same encoder phase: every data.* and encoder.* field, seeds, key streams, and
@@ -110,6 +112,7 @@ def get_config():
     r.policy_noise = 0.2
     r.noise_clip = 0.5
     r.policy_delay = 2
+    r.matmul_dtype = "float32"  # dtype of the actor's and critic's matrix products (as encoder.matmul_dtype)
     r.chunk_steps = 1000
 
     c.cql = q = ml_collections.ConfigDict()  # the CQL learner (rl.learner='cql'); tau, gamma, batch from rl

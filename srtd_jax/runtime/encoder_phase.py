@@ -10,7 +10,7 @@ from srtd_jax.agents import srtd
 from srtd_jax.agents.methods import Method
 from srtd_jax.core import chunks, kernels
 from srtd_jax.core.networks import make_encoder_networks
-from srtd_jax.data import samplers
+from srtd_jax.data import samplers, windows
 from srtd_jax.runtime.loop import round_up, run_chunks
 
 
@@ -44,7 +44,7 @@ def encoder_parts(enc, method: Method, obs_dim: int, action_dim: int):
     """(networks, update, init(key) -> EncoderState) of the skill and task WAEs (Algorithm 1) for the method's
     encoder losses. enc: the `encoder` block of a run config."""
     nets = make_encoder_networks(obs_dim, action_dim, enc.latent_dim, enc.skill_hidden, enc.task_hidden,
-                                 separate_reward=enc.separate_reward_decoder)
+                                 separate_reward=enc.separate_reward_decoder, dtype=enc.matmul_dtype)
     opt = optax.adam(enc.learning_rate)
     update = srtd.make_encoder_update(nets, opt, **loss_settings(enc, method))
     init = lambda k: srtd.init_encoder_state(k, nets, opt, obs_dim, action_dim, enc.latent_dim, enc.n)
@@ -54,7 +54,7 @@ def encoder_parts(enc, method: Method, obs_dim: int, action_dim: int):
 def run_encoder_phase(enc, on_nonfinite: str, update, states, keys, device_data, strategy: str, writer, log, *,
                       mesh=None, start: int = 0, after_chunk=None, on_fault=None):
     """Phase 1 from step `start` to its end over the seed axis of `states` and `keys`. -> states"""
-    transitions = device_data.obs.shape[0] * device_data.obs.shape[1]
+    transitions = windows.num_steps(device_data)
     total = encoder_steps(enc, transitions)
     log(f"encoder: {total} steps ({enc.epochs} epochs of {transitions} transitions, batch {enc.batch_size})")
     chunk = chunks.make_chunk(update, samplers.window_sampler(enc.batch_size, enc.n), enc.chunk_steps, strategy,
