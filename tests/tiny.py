@@ -21,6 +21,9 @@ def tiny_config(data_dir: str):
     r.actor_hidden = r.critic_hidden = (16, 16)
     r.batch_size, r.steps, r.chunk_steps = 32, 20, 10
     r.softmod.hidden = r.softmod.representation = 16
+    # two layers of two modules still route (test_softmod_cql.py checks the full 3 x 4 network by hand); SoftMod's
+    # unrolled routing makes the default 3 x 4 network the slowest program of the suite to compile
+    r.softmod.num_layers, r.softmod.num_modules = 2, 2
     c.cql.num_action_samples = 3
     c.eval.episodes_per_task, c.eval.episode_length, c.eval.env_workers = 1, 10, 1
     c.eval.imagination_starts, c.eval.relabel_starts = 64, 0  # relabelling builds Meta-World envs: where asked
