@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -134,7 +135,7 @@ def _read_npz(path: str) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as err:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise ds.DatasetError(f"{path} is not a readable .npz file ({type(err).__name__}: {err})") from err
 
 

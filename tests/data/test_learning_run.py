@@ -95,8 +95,9 @@ def test_a_tiny_mt10_learning_run_makes_checked_cached_deterministic_files(tmp_p
     for x, y in zip(data, ds.load(again["reach"])[0]):  # deterministic per seed
         assert (x is None and y is None) or np.array_equal(x, y)
 
-    with open(run_file, "wb") as f:  # a corrupt run is set aside and trained again
-        f.write(b"not a run")
+    raw = open(run_file, "rb").read()
+    with open(run_file, "wb") as f:  # a truncated run is set aside and trained again
+        f.write(raw[: len(raw) // 2])
     os.remove(paths["reach"])
     generate.ensure_datasets({"reach": "MR"}, settings, str(tmp_path / "a"), num_workers=1)
     assert os.path.exists(run_file + ".invalid") and mt10_run.load_run(run_file, mt10_run.run_key(settings, "reach"))

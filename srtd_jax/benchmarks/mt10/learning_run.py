@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+import zipfile
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def load_run(path: str, key: dict) -> dict:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta_json")))
-    except (OSError, ValueError, EOFError, KeyError) as err:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
         raise ds.DatasetError(f"learning-run file {path} is corrupt or truncated ({type(err).__name__}: {err})") \
             from err
     for k, v in key.items():
