@@ -174,8 +174,16 @@ def test_a_run_trains_on_an_imported_dataset_of_different_episode_lengths(tiny_d
     assert np.isfinite(summary["mean_success"]) and summary["imagination"]["episodes"] == "held out"
 
 
-def test_the_dataset_command_reports_a_missing_file_in_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "experiments.dataset", "info", f"--path={tmp_path}/none.npz"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == [f"DatasetError: dataset file {tmp_path}/none.npz does not exist"]
+def test_the_dataset_command_imports_and_refuses_in_one_line(tmp_path):
+    _write_episodes(tmp_path / "eps", [6, 9], ["push", "reach"])
+    out = tmp_path / "mine.npz"
+    command = [sys.executable, "-m", "experiments.dataset", "import", "--format=episodes", f"--source={tmp_path}/eps",
+               f"--output={out}"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data, meta = ds.load(str(out))
+    assert data.lengths.tolist() == [6, 9] and meta["tasks"] == ["reach", "push"] and meta["suite"] == "mt10"
+    again = subprocess.run(command + ["--suite=drone"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines() == [f"ValueError: {out} exists; pass --force to replace it"]
+    assert ds.load(str(out))[0].num_steps == 15  # the existing file untouched
