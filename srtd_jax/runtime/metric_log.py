@@ -20,14 +20,15 @@ class WandbSettings(NamedTuple):
 
 def flat_config(tree: dict, prefix: str = "") -> dict:
     """{'rl.steps': 100, 'rl.actor_hidden': '(256, 256)'}: a nested config dict flattened to the scalar values
-    TensorBoard's hyperparameters take (tuples and lists as text)."""
+    TensorBoard's hyperparameters take (tuples, lists and anything else not a scalar as text)."""
     out = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             out.update(flat_config(value, f"{name}."))
         else:
-            out[name] = value if isinstance(value, (bool, int, float, str)) else str(tuple(value))
+            out[name] = value if isinstance(value, (bool, int, float, str)) else \
+                str(tuple(value)) if isinstance(value, (list, tuple)) else str(value)
     return out
 
 
