@@ -75,3 +75,10 @@ def test_phase_series_averages_seeds_and_skips_times_and_missing_values():
     assert "time" not in series["td3bc"] and series["eval"]["success"][1].tolist() == [0.375]
 
 
+
+
+def test_the_config_flattens_to_tensorboards_hyperparameter_values():
+    flat = metric_log.flat_config({"rl": {"steps": 20, "actor_hidden": [16, 16], "note": None}, "method": "srtd",
+                                   "eval": {"tasks": []}})
+    assert flat == {"rl.steps": 20, "rl.actor_hidden": "(16, 16)", "rl.note": "None", "method": "srtd",
+                    "eval.tasks": "()"}
