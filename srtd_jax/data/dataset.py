@@ -130,6 +130,23 @@ def save(path: str, data: EpisodeDataset, meta: dict) -> None:
         os.fsync(f.fileno())
 
 
+def read_arrays(path: str, what: str = "dataset file") -> dict:
+    """Every array of an .npz file (no pickles); DatasetError '<what> <path> is corrupt or truncated (...)'."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise DatasetError(f"{what} {path} is corrupt or truncated ({type(err).__name__}: {err})") from err
+
+
+def check_meta(meta: dict, expected: dict | None, path: str, what: str = "dataset file") -> None:
+    """DatasetError naming the first key of `expected` whose value the file's metadata does not hold."""
+    for key, value in (expected or {}).items():
+        if meta.get(key) != value:
+            raise DatasetError(f"{what} {path} does not match the requested settings: {key}={meta.get(key)!r}, "
+                               f"expected {value!r}")
+
+
 def load(path: str, expected_meta: dict | None = None) -> tuple[EpisodeDataset, dict]:
     """Reads a file written by `save`; checks it is complete, well-formed and (optionally) matches.
 
@@ -138,20 +155,14 @@ def load(path: str, expected_meta: dict | None = None) -> tuple[EpisodeDataset, 
     """
     if not os.path.exists(path):
         raise DatasetError(f"dataset file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        raise DatasetError(f"dataset file {path} is corrupt or truncated ({type(err).__name__}: {err})") from err
+    arrays = read_arrays(path)
     missing = [k for k in ("meta_json", *EpisodeDataset._fields) if k not in arrays and k != "lengths"]
     if missing:
         raise DatasetError(f"dataset file {path} lacks fields {missing}")
     meta = json.loads(str(arrays.pop("meta_json")))
     if meta.get("format_version") != FORMAT_VERSION:
         raise DatasetError(f"dataset file {path} has format version {meta.get('format_version')}, expected {FORMAT_VERSION}")
-    for key, value in (expected_meta or {}).items():
-        if meta.get(key) != value:
-            raise DatasetError(f"dataset file {path} does not match the requested settings: {key}={meta.get(key)!r}, expected {value!r}")
+    check_meta(meta, expected_meta, path)
     data = EpisodeDataset(**{k: arrays[k] for k in EpisodeDataset._fields if k in arrays})
     validate(data, where=path)
     return data, meta

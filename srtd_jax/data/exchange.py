@@ -17,12 +17,12 @@ import glob
 import json
 import os
 import warnings
-import zipfile
 
 import numpy as np
 
 from srtd_jax.core import atomic
 from srtd_jax.data import dataset as ds
+from srtd_jax.data import ladder
 
 INFO_FIELDS = {"task_id": "task_ids", "success": "successes", "relative_reward": "rewards",
                "episode_id": "episode_ids", "rung": "rungs"}
@@ -33,12 +33,6 @@ class Episode(dict):
     """One episode of T steps: observations (T, S), next_observations (T, S), actions (T, A), raw_rewards (T,),
     and optionally rewards (T,) relative, terminals, timeouts, successes (T,) bool, task (its name), episode_id,
     rung (ints), kind ('MR' | 'RP' | 'ME')."""
-
-
-def relative_rewards(raw: np.ndarray) -> np.ndarray:
-    """r_t - r_{t-1} of one episode's raw rewards (T,), 0 at t = 0: the training reward the generated datasets
-    record, for imported episodes that bring none."""
-    return np.concatenate([[0.0], np.diff(raw)]).astype(np.float32)
 
 
 def from_episodes(episodes: list[Episode], tasks: tuple, where: str) -> ds.EpisodeDataset:
@@ -65,7 +59,7 @@ def from_episodes(episodes: list[Episode], tasks: tuple, where: str) -> ds.Episo
             "observations": np.asarray(ep["observations"], np.float32),
             "next_observations": np.asarray(ep["next_observations"], np.float32),
             "actions": np.asarray(ep["actions"], np.float32), "raw_rewards": raw,
-            "rewards": np.asarray(ep.get("rewards", relative_rewards(raw)), np.float32).reshape(steps),
+            "rewards": np.asarray(ep.get("rewards", ladder.relative_rewards(raw)), np.float32).reshape(steps),
             "terminals": terminals,
             "timeouts": np.asarray(ep.get("timeouts", default_timeouts), bool).reshape(steps),
             "successes": np.asarray(ep.get("successes", np.zeros(steps, bool)), bool).reshape(steps),
@@ -131,19 +125,11 @@ def export_npz(path: str, data: ds.EpisodeDataset, tasks: tuple, meta: dict) -> 
                  episode_lengths=mask.sum(1).astype(np.int32), **arrays)
 
 
-def _read_npz(path: str) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        raise ds.DatasetError(f"{path} is not a readable .npz file ({type(err).__name__}: {err})") from err
-
-
 def read_npz(path: str, tasks: tuple | None = None) -> tuple[list[Episode], tuple, dict]:
     """A D4RL-style file -> (episodes, task names, its source metadata). Episodes are cut by `episode_lengths`
     when present, else after every terminal or timeout. Task ids come from infos/task_id (default 0) and name
     entries of the file's `tasks` (or of the `tasks` given)."""
-    z = _read_npz(path)
+    z = ds.read_arrays(path, ".npz file")
     missing = [k for k in ("observations", "actions", "rewards") if k not in z]
     if missing:
         raise ds.DatasetError(f"{path} lacks the arrays {missing} of a D4RL-style dataset")
@@ -191,7 +177,7 @@ def read_episode_dir(directory: str) -> tuple[list[Episode], tuple]:
         raise ds.DatasetError(f"{directory} holds no .npz episode files")
     episodes, tasks = [], []
     for path in paths:
-        z = _read_npz(path)
+        z = ds.read_arrays(path, ".npz file")
         missing = [k for k in ("observations", "actions", "rewards", "task") if k not in z]
         if missing:
             raise ds.DatasetError(f"{path} lacks {missing}")

@@ -100,6 +100,13 @@ def episode_rungs(kind: str, num_episodes: int, medium: int, num_rungs: int) -> 
     raise ValueError(f"unknown dataset kind {kind!r}; valid kinds: {', '.join(KINDS)}")
 
 
+def relative_rewards(raw: np.ndarray) -> np.ndarray:
+    """r_t - r_{t-1} of raw rewards (..., L) along the episode's steps, 0 at t = 0: the relative reward the MT10 data
+    records (and the default training reward)."""
+    raw = np.asarray(raw, np.float32)
+    return np.diff(raw, axis=-1, prepend=raw[..., :1])
+
+
 def episode_dataset(obs, actions, raw_rewards, rewards, next_obs, successes, rungs, task_id: int) -> ds.EpisodeDataset:
     """Per-step arrays of E episodes of L steps ((E, L, ...)) and each episode's rung (E,) -> EpisodeDataset with
     timeouts at the last step, no terminals, and every step's episode return of `raw_rewards`."""
@@ -163,7 +170,7 @@ def cached_files(assignment: dict, settings, data_dir: str, spec: FileSpec, gene
                 check_file(path, settings, task, kind, spec)
                 continue
             except ds.DatasetError as err:
-                aside = _aside(path)
+                aside = aside_path(path)
                 os.replace(path, aside)
                 print(f"regenerating {path} (the invalid file is kept as {aside}): {err}", file=sys.stderr,
                       flush=True)
@@ -175,7 +182,7 @@ def _what(path: str) -> str:
     return "a link" if os.path.islink(path) else "a directory" if os.path.isdir(path) else "not a file"
 
 
-def _aside(path: str) -> str:
+def aside_path(path: str) -> str:
     """The first free name of <path>.invalid, <path>.invalid.1, ..."""
     aside, k = path + ".invalid", 0
     while os.path.lexists(aside):

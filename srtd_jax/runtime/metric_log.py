@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from srtd_jax.runtime.config_check import flatten
+
 
 class WandbSettings(NamedTuple):
     """The `logging` block's W&B settings."""
@@ -18,18 +20,11 @@ class WandbSettings(NamedTuple):
     mode: str  # 'online' | 'offline' (kept under <workdir>/wandb; `wandb sync` uploads it) | 'disabled'
 
 
-def flat_config(tree: dict, prefix: str = "") -> dict:
+def flat_config(tree: dict) -> dict:
     """{'rl.steps': 100, 'rl.actor_hidden': '(256, 256)'}: a nested config dict flattened to the scalar values
     TensorBoard's hyperparameters take (tuples, lists and anything else not a scalar as text)."""
-    out = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flat_config(value, f"{name}."))
-        else:
-            out[name] = value if isinstance(value, (bool, int, float, str)) else \
-                str(tuple(value)) if isinstance(value, (list, tuple)) else str(value)
-    return out
+    scalar = lambda v: v if isinstance(v, (bool, int, float, str)) else str(tuple(v)) if isinstance(v, list) else str(v)
+    return {name: scalar(value) for name, value in flatten(tree).items()}
 
 
 class MetricWriter:

@@ -38,23 +38,50 @@ settings_from_config = functools.partial(ladder.settings_from_config, cls=Genera
 FILES = ladder.FileSpec(mw.OBS_DIM, mw.ACTION_DIM, mw.task_index)  # what every MT10 file must hold
 
 
+def record_episode(env: mw.MT10Env, goal: int, length: int, choose, label=None) -> dict:
+    """One episode from goal position `goal`: choose(obs) -> action (4,) float32 in [-1, 1] at every step, and with
+    label(obs) -> (4,) each visited state's label too (DAgger's). -> per-step arrays obs, act, raw, next, succ (and
+    label)."""
+    obs = env.reset(goal)
+    out = {k: [] for k in ("obs", "act", "raw", "next", "succ", "label")}
+    for _ in range(length):
+        if label is not None:
+            out["label"].append(label(obs))
+        action = choose(obs)
+        next_obs, reward, success = env.step(action)
+        for k, v in zip(("obs", "act", "raw", "next", "succ"), (obs, action, reward, next_obs, success)):
+            out[k].append(v)
+        obs = next_obs
+    return {k: np.asarray(v) for k, v in out.items() if k != "label" or label is not None}
+
+
 def run_episode(env: mw.MT10Env, expert, goal: int, quality: float, settings: GenerationSettings,
                 rng: np.random.Generator) -> dict:
     """One episode of the behaviour policy of the given quality; returns per-step arrays."""
-    length = settings.episode_length
-    obs = env.reset(goal)
-    out = {k: [] for k in ("obs", "act", "raw", "next", "succ")}
-    for _ in range(length):
+    def choose(obs):
         if rng.random() < quality:
             action = expert.get_action(obs) + rng.normal(0.0, settings.expert_noise * (1.0 - quality), 4)
         else:
             action = rng.uniform(-1.0, 1.0, 4)
-        action = np.clip(action, -1.0, 1.0).astype(np.float32)
-        next_obs, reward, success = env.step(action)
-        for k, v in zip(out, (obs, action, reward, next_obs, success)):
-            out[k].append(v)
-        obs = next_obs
-    return {k: np.asarray(v) for k, v in out.items()}
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
+    return record_episode(env, goal, settings.episode_length, choose)
+
+
+def write_kind(episodes: list, sources: np.ndarray, task: str, kind: str, settings, data_dir: str, meta: dict,
+               medium_text: str, start: float) -> dict:
+    """Writes the (task, kind) file of recorded episodes (record_episode's arrays), each episode's behaviour source
+    (its rung or snapshot, (E,)) in the rungs field and `meta` beside the settings' key; prints and returns its
+    summary."""
+    stack = lambda k: np.stack([e[k] for e in episodes])
+    raw = stack("raw").astype(np.float32)
+    data = ladder.episode_dataset(stack("obs"), stack("act"), raw, ladder.relative_rewards(raw), stack("next"),
+                                  stack("succ"), sources, mw.task_index(task))
+    ds.save(ladder.file_path(data_dir, settings, task, kind), data, dict(settings.key(task, kind), **meta))
+    summary = dict(task=task, kind=kind, episodes=len(episodes), success_rate=float(data.successes.any(axis=1).mean()),
+                   mean_return=float(data.episode_returns[:, 0].mean()), seconds=time.time() - start)
+    print(f"  {task} {kind}: {len(episodes)} episodes, success {summary['success_rate']:.2f}, "
+          f"return {summary['mean_return']:.1f} ({medium_text}, {summary['seconds']:.0f}s)", flush=True)
+    return summary
 
 
 def find_medium_rung(env, expert, settings: GenerationSettings, task_id: int) -> tuple[int, list]:
@@ -90,19 +117,9 @@ def generate_task(task: str, kinds: list, settings: GenerationSettings, data_dir
             episodes.append(run_episode(env, expert, goal, quality, settings, rng))
             if (i + 1) % 25 == 0 and i + 1 < n:
                 print(f"  {task} {kind}: {i + 1}/{n} episodes", flush=True)
-        stack = lambda k: np.stack([e[k] for e in episodes])
-        raw = stack("raw").astype(np.float32)
-        relative = np.diff(raw, axis=1, prepend=raw[:, :1])  # r_t - r_{t-1}, 0 at t = 0
-        data = ladder.episode_dataset(stack("obs"), stack("act"), raw, relative, stack("next"), stack("succ"), rungs,
-                                      task_id)
-        meta = dict(settings.key(task, kind), medium_rung=medium, probe_success=probe_rates)
-        ds.save(ladder.file_path(data_dir, settings, task, kind), data, meta)
-        summary = dict(task=task, kind=kind, episodes=n, medium_rung=medium,
-                       success_rate=float(data.successes.any(axis=1).mean()),
-                       mean_return=float(data.episode_returns[:, 0].mean()), seconds=time.time() - start)
-        print(f"  {task} {kind}: {n} episodes, success {summary['success_rate']:.2f}, "
-              f"return {summary['mean_return']:.1f} (medium rung {medium}, {summary['seconds']:.0f}s)", flush=True)
-        summaries.append(summary)
+        summaries.append(write_kind(episodes, rungs, task, kind, settings, data_dir,
+                                    dict(medium_rung=medium, probe_success=probe_rates), f"medium rung {medium}",
+                                    start))
     return summaries
 
 

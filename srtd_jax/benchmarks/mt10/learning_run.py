@@ -7,15 +7,16 @@ learning curve), keyed by every setting it depends on, so that the kinds of one 
 from one run."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import time
-import zipfile
 
 import numpy as np
 
 from srtd_jax.benchmarks.mt10 import env as mw
+from srtd_jax.benchmarks.mt10 import generate
 from srtd_jax.core import atomic
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import ladder
@@ -33,22 +34,6 @@ def run_key(settings, task: str) -> dict:
 def run_path(data_dir: str, settings, task: str) -> str:
     digest = hashlib.sha256(json.dumps(run_key(settings, task), sort_keys=True).encode()).hexdigest()[:12]
     return os.path.join(data_dir, f"{task}_run_{digest}.npz")
-
-
-def play(env: mw.MT10Env, policy, goal: int, length: int, rng: np.random.Generator, expert=None,
-         expert_acts: bool = False) -> dict:
-    """One episode: the policy's stochastic actions (or, with expert_acts, the expert's own), and with `expert` the
-    expert's action at every visited state (DAgger's labels). -> per-step arrays obs, act, raw, next, succ, label."""
-    obs = env.reset(goal)
-    out = {k: [] for k in ("obs", "act", "raw", "next", "succ", "label")}
-    for _ in range(length):
-        label = np.clip(expert.get_action(obs), -1.0, 1.0).astype(np.float32) if expert is not None else None
-        action = label if expert_acts else lr.act(policy, obs, rng)
-        next_obs, reward, success = env.step(action)
-        for k, v in zip(out, (obs, action, reward, next_obs, success, label)):
-            out[k].append(v)
-        obs = next_obs
-    return {k: np.asarray(v) for k, v in out.items() if k != "label" or expert is not None}
 
 
 def train_run(task: str, settings) -> dict:
@@ -75,7 +60,8 @@ def train_run(task: str, settings) -> dict:
         buf_obs[filled:filled + n], buf_u[filled:filled + n] = episode["obs"], lr.pre_tanh(episode["label"])
         filled += n
 
-    experts = [play(env, None, int(rng.integers(env.num_goals)), length, rng, expert, expert_acts=True)
+    expert_action = lambda obs: np.clip(expert.get_action(obs), -1.0, 1.0).astype(np.float32)
+    experts = [generate.record_episode(env, int(rng.integers(env.num_goals)), length, expert_action, expert_action)
                for _ in range(ls.expert_episodes)]
     for ep in experts:
         add(ep)
@@ -86,7 +72,8 @@ def train_run(task: str, settings) -> dict:
     snapshots, success, returns, losses = [policy], [], [], []
     start = time.time()
     for r in range(ls.rounds + 1):
-        episodes = [play(env, snapshots[-1], int(rng.integers(env.num_goals)), length, rng, expert)
+        policy_action = functools.partial(lr.act, snapshots[-1], rng=rng)
+        episodes = [generate.record_episode(env, int(rng.integers(env.num_goals)), length, policy_action, expert_action)
                     for _ in range(ls.episodes_per_round)]
         success.append(float(np.mean([ep["succ"].any() for ep in episodes])))
         returns.append(float(np.mean([ep["raw"].sum() for ep in episodes])))
@@ -119,17 +106,17 @@ def save_run(path: str, run: dict, key: dict) -> None:
 
 def load_run(path: str, key: dict) -> dict:
     """A cached run that matches `key`; DatasetError naming the file when it is corrupt or of other settings."""
+    what = "learning-run file"
+    arrays = ds.read_arrays(path, what)
+    missing = [k for k in ("meta_json", "success", "returns", "losses", "obs_mean", "obs_std", "layer0_w")
+               if k not in arrays]
+    if missing:
+        raise ds.DatasetError(f"{what} {path} is corrupt or truncated (it lacks {missing})")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta_json")))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
-        raise ds.DatasetError(f"learning-run file {path} is corrupt or truncated ({type(err).__name__}: {err})") \
-            from err
-    for k, v in key.items():
-        if meta.get(k) != v:
-            raise ds.DatasetError(f"learning-run file {path} does not match the requested settings: {k}="
-                                  f"{meta.get(k)!r}, expected {v!r}")
+    except ValueError as err:
+        raise ds.DatasetError(f"{what} {path} is corrupt or truncated (its metadata: {err})") from err
+    ds.check_meta(meta, key, path, what)
     snapshots = lr.unflatten_snapshots(arrays)
     if len(snapshots) != len(arrays["success"]):
         raise ds.DatasetError(f"learning-run file {path} holds {len(snapshots)} snapshots for "
@@ -146,7 +133,7 @@ def cached_run(task: str, settings, data_dir: str) -> dict:
         try:
             return load_run(path, key)
         except ds.DatasetError as err:
-            aside = path + ".invalid"
+            aside = ladder.aside_path(path)
             os.replace(path, aside)
             print(f"retraining {path} (the invalid file is kept as {aside}): {err}", flush=True)
     run = train_run(task, settings)
@@ -161,27 +148,15 @@ def generate_task(task: str, kinds: list, settings, data_dir: str) -> list:
     env = mw.MT10Env(task)
     last = len(run["snapshots"]) - 1
     medium = lr.medium_snapshot(run["success"], settings.medium_success)
+    meta = dict(medium_snapshot=medium, run_success=run["success"].tolist(), run_returns=run["returns"].tolist(),
+                expert_success=run["expert_success"])
     summaries = []
     for kind in kinds:
         start = time.time()
-        n = settings.episodes_for(kind)
-        which = lr.episode_snapshots(kind, n, medium, last)
+        which = lr.episode_snapshots(kind, settings.episodes_for(kind), medium, last)
         rng = np.random.default_rng([settings.seed, task_id, ladder.KINDS.index(kind)])
-        episodes = [play(env, run["snapshots"][k], int(rng.integers(env.num_goals)), settings.episode_length, rng)
-                    for k in which]
-        stack = lambda k: np.stack([e[k] for e in episodes])
-        raw = stack("raw").astype(np.float32)
-        relative = np.diff(raw, axis=1, prepend=raw[:, :1])  # r_t - r_{t-1}, 0 at t = 0
-        data = ladder.episode_dataset(stack("obs"), stack("act"), raw, relative, stack("next"), stack("succ"), which,
-                                      task_id)  # the rung field holds each episode's snapshot
-        meta = dict(settings.key(task, kind), medium_snapshot=medium, run_success=run["success"].tolist(),
-                    run_returns=run["returns"].tolist(), expert_success=run["expert_success"])
-        ds.save(ladder.file_path(data_dir, settings, task, kind), data, meta)
-        summary = dict(task=task, kind=kind, episodes=n, medium_rung=medium,
-                       success_rate=float(data.successes.any(axis=1).mean()),
-                       mean_return=float(data.episode_returns[:, 0].mean()), seconds=time.time() - start)
-        print(f"  {task} {kind}: {n} episodes, success {summary['success_rate']:.2f}, return "
-              f"{summary['mean_return']:.1f} (medium snapshot {medium} of {last}, {summary['seconds']:.0f}s)",
-              flush=True)
-        summaries.append(summary)
+        episodes = [generate.record_episode(env, int(rng.integers(env.num_goals)), settings.episode_length,
+                                            functools.partial(lr.act, run["snapshots"][k], rng=rng)) for k in which]
+        summaries.append(generate.write_kind(episodes, which, task, kind, settings, data_dir, meta,
+                                             f"medium snapshot {medium} of {last}", start))
     return summaries
