@@ -127,7 +127,7 @@ def load_run(path: str, key: dict) -> dict:
 
 def cached_run(task: str, settings, data_dir: str) -> dict:
     """The task's run from its cache file, trained and written when missing or invalid (the invalid file is kept
-    aside as <file>.invalid)."""
+    aside as <file>.invalid, or .invalid.<k> beside earlier ones)."""
     path, key = run_path(data_dir, settings, task), run_key(settings, task)
     if os.path.exists(path):
         try:
