@@ -15,8 +15,9 @@ from tests.tiny import tiny_config
 
 
 def _cfg(data_dir, method):
+    """test_every_method's srtd_id run but for the evaluated tasks: the same programs, compiled once per suite."""
     cfg = tiny_config(data_dir)
-    cfg.method, cfg.eval.tasks = method, ("reach", "push")
+    cfg.method, cfg.num_seeds, cfg.encoder.holdout_fraction, cfg.eval.tasks = method, 3, 0.3, ("reach", "push")
     return cfg
 
 

@@ -24,7 +24,8 @@ def test_a_run_logs_times_config_hyperparameters_wandb_and_its_curves(tiny_data_
     from srtd_jax.run import train_and_evaluate
     monkeypatch.setenv("WANDB_SILENT", "true")
     cfg = tiny_config(tiny_data_dir)
-    cfg.method, cfg.num_seeds, cfg.eval.tasks = "td3bc", 1, ("reach",)
+    # test_every_method's td3bc run but for the evaluated task: the same programs, compiled once per suite
+    cfg.method, cfg.num_seeds, cfg.eval.tasks = "td3bc", 3, ("reach",)
     cfg.logging.wandb, cfg.logging.wandb_mode = True, "offline"
     workdir = str(tmp_path / "run")
     summary = train_and_evaluate(cfg, workdir, log=lambda *_: None)
