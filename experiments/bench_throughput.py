@@ -37,7 +37,7 @@ from srtd_jax.data import samplers
 from srtd_jax.studies import flops as flop_count
 
 FLAGS = flags.FLAGS
-SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "methods", "profile")
+SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "methods", "packing", "profile")
 flags.DEFINE_list("only", [s for s in SECTIONS if s != "profile"], f"Sections to run, from: {', '.join(SECTIONS)}.")
 flags.DEFINE_integer("repeats", 5, "Timed repeats per measurement (the median is reported).")
 flags.DEFINE_integer("td3bc_steps", 200, "TD3+BC updates per timed chunk at the peer shape (paper shape: 1/4).")
@@ -50,10 +50,14 @@ flags.DEFINE_integer("eval_length", 100, "Steps per evaluation episode (eval sec
 flags.DEFINE_integer("datagen_episodes", 20, "Episodes per task generated (datagen section; all 10 tasks).")
 flags.DEFINE_integer("datagen_length", 200, "Steps per generated episode.")
 flags.DEFINE_integer("method_steps", 20, "Updates per timed chunk in the methods section.")
+flags.DEFINE_list("pack_episodes", ["300", "200", "100"], "Episodes of 200 steps of each cell's dataset (packing "
+                  "section: the cells train packed and one after another).")
+flags.DEFINE_integer("pack_seeds", 3, "Seeds per cell in the packing section.")
 flags.DEFINE_string("out", "results/throughput", "Output path without extension.")
 
 # Targets of issue 7 (ratios, so they hold on any machine).
-TARGETS = {"td3bc_peer_fraction": 0.70, "seeds3_ratio": 0.95, "eval_ratio": 0.8, "datagen_ratio": 0.8}
+TARGETS = {"td3bc_peer_fraction": 0.70, "seeds3_ratio": 0.95, "eval_ratio": 0.8, "datagen_ratio": 0.8,
+           "packing_ratio": 0.95}
 OBS, ONE_HOT, ACT = 39, 10, 4
 
 
@@ -208,6 +212,44 @@ def section_seeds(out, repeats):
                              ratio_to_one_seed=rate / single if single else None))
             print(f"[seeds] {strategy} x{n}: {rate:.1f} seed-updates/s", flush=True)
     out["seeds"] = rows
+
+
+def section_packing(out, repeats):
+    """Seed-updates/s of the peer-shape TD3+BC chunk for cells of different dataset sizes: one after another (each
+    cell's seeds in one chunk on its own data) against one packed chunk over every cell x seed replica (data padded
+    to the largest cell, srtd_jax/data/packing.py), per seed-axis strategy."""
+    import jax
+    import jax.numpy as jnp
+
+    from srtd_jax.data import packing
+    sizes, seeds, steps = [int(n) for n in FLAGS.pack_episodes], FLAGS.pack_seeds, FLAGS.td3bc_steps
+    parts = [_synthetic_data(n) for n in sizes]
+    update, init, sampler = _td3bc_setup((256, 256), 256)
+    cond = lambda n, e: jnp.zeros((n, e, parts[0].obs.shape[1] + 1, ONE_HOT))
+    rows = []
+    for strategy in ("map", "vmap"):
+        callers = [_chunk_caller(update, sampler, init, steps, seeds, strategy, d, cond(seeds, d.obs.shape[0]))
+                   for d in parts]
+        one_by_one, first = _median_rate(lambda: [c() for c in callers], len(parts) * seeds * steps, repeats)
+        packed_data = packing.pack([d for d in parts for _ in range(seeds)])
+        replicas = len(parts) * seeds
+        chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=True)
+        holder = {"states": chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), replicas)),
+                  "keys": jax.random.split(jax.random.PRNGKey(1), replicas), "step": 0}
+        per_seed = cond(replicas, max(sizes))
+
+        def packed_call():
+            o = chunk(holder["states"], holder["keys"], jnp.int32(holder["step"]), packed_data, per_seed)
+            holder["states"], holder["keys"], holder["step"] = o[0], o[1], holder["step"] + steps
+            return o[2]
+
+        packed, packed_first = _median_rate(packed_call, replicas * steps, repeats)
+        rows.append(dict(strategy=strategy, cells=sizes, seeds_per_cell=seeds, one_by_one_seed_updates_per_s=one_by_one,
+                         packed_seed_updates_per_s=packed, ratio=packed / one_by_one, compile_s=first,
+                         packed_compile_s=packed_first))
+        print(f"[packing] {strategy}: {len(parts)} cells x {seeds} seeds one after another {one_by_one:.1f}, packed "
+              f"{packed:.1f} seed-updates/s ({packed / one_by_one:.2f}x)", flush=True)
+    out["packing"] = rows
 
 
 def _raw_env_rate(length: int, repeats: int) -> float:
@@ -476,6 +518,12 @@ def markdown(res: dict) -> str:
                      f"{r['updates_per_s']:.2f} updates/s x {r['flops_per_update'] / 1e9:.2f} GFLOP per seed, "
                      f"{r['hours_per_cell']:.1f} h for {r['steps_per_cell']} steps | "
                      f"{_fmt(r.get('fraction_of_ceiling'), '.0%')} of ceiling | | |")
+    for r in res.get("packing", []):
+        met = r["strategy"] == "map"  # the CPU's strategy (seeds.AUTO_SEED_AXIS); vmap is shown beside it
+        lines.append(f"| packing {r['strategy']}: cells of {'/'.join(map(str, r['cells']))} episodes x "
+                     f"{r['seeds_per_cell']} seeds, {r['packed_seed_updates_per_s']:.1f} seed-updates/s packed, "
+                     f"{r['one_by_one_seed_updates_per_s']:.1f} one cell after another | {r['ratio']:.2f} x | "
+                     f"{'>= 0.95' if met else ''} | {verdict(r['ratio'] >= TARGETS['packing_ratio']) if met else ''} |")
     return "\n".join(lines) + "\n"
 
 

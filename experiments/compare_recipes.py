@@ -1,11 +1,12 @@
-"""The MT10 datasets of the two recipes side by side: per task and kind the success rate and return, each task's
+"""A benchmark's datasets of the two recipes side by side: per task and kind the success rate and return, each task's
 learning run with its MR / ME cut points, and what tells the recipes apart (uniform-random actions, lag-1 action
 autocorrelation, how well an MLP predicts held-out actions from the state).
 
   python -m experiments.compare_recipes --config=configs/paper.py --out=results/datasets_learning_run
+  python -m experiments.compare_recipes --config=configs/drone.py --out=results/datasets_learning_run_drone
 
-Missing files of either recipe are generated first (the paper size: about 5 minutes for the ladder and 10 for the
-learning runs on 2 cores).
+Missing files of either recipe are generated first (MT10 at the paper size: about 5 minutes for the ladder and 10
+for the learning runs on 2 cores; the drone's online runs about 10-20).
 """
 import json
 import os
@@ -24,21 +25,28 @@ flags.DEFINE_integer("regressor_steps", 3000, "Adam steps of the state -> action
 RECIPES = ("ladder", "learning_run")
 
 
-def _load(data_cfg, recipe):
+def _load(suite, data_cfg, recipe):
     """{(task, kind): (EpisodeDataset, meta)} of one recipe, generated where missing."""
-    from srtd_jax.benchmarks.mt10 import generate
-    from srtd_jax.benchmarks.mt10.env import MT10_TASKS
     from srtd_jax.data import dataset as ds
     from srtd_jax.data import ladder
     data_cfg = data_cfg.copy_and_resolve_references()
     data_cfg.recipe = recipe
-    settings = generate.settings_from_config(data_cfg)
+    settings = suite.settings(data_cfg)
     out = {}
     for kind in ladder.KINDS:
-        generate.ensure_datasets({t: kind for t in MT10_TASKS}, settings, data_cfg.data_dir, data_cfg.num_workers)
-        for task in MT10_TASKS:
-            out[task, kind] = ds.load(ladder.file_path(data_cfg.data_dir, settings, task, kind))
+        paths = suite.ensure({t: kind for t in suite.tasks}, settings, data_cfg)
+        for task in suite.tasks:
+            out[task, kind] = ds.load(paths[task])
     return out
+
+
+def _curve(meta) -> dict:
+    """A learning run's curve from a file's metadata: MT10's success per snapshot, the drone's mean return."""
+    if "run_success" in meta:  # MT10
+        return {"points": meta["run_success"], "returns": meta["run_returns"], "medium": meta["medium_snapshot"],
+                "reference": meta["expert_success"]}
+    return {"points": meta["run_returns"], "returns": meta["run_returns"], "medium": meta["medium_snapshot"],
+            "reference": meta["reference"], "best": meta["best_snapshot"]}
 
 
 def _diagnostics(files, recipe, num_rungs, steps):
@@ -56,19 +64,31 @@ def _diagnostics(files, recipe, num_rungs, steps):
     return rows
 
 
-def _plot(curves, path):
+def _plot(curves, path, success: bool, expert_returns=None):
+    """Each task's curve with its cut point. success: MT10's success rates (%) against the scripted expert's;
+    otherwise mean returns against the trained agent's reference and the noise-free expert's (expert_returns)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(2, 5, figsize=(16, 5.6), sharey=True)
-    for ax, (task, c) in zip(axes.flat, curves.items()):
-        x = np.arange(len(c["success"]))
-        ax.plot(x, 100 * np.asarray(c["success"]), marker=".", label="snapshot success")
-        ax.axhline(100 * c["expert_success"], color="grey", linestyle=":", label="scripted expert")
+    cols = 5 if len(curves) > 6 else 3
+    rows = -(-len(curves) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), sharey=True, squeeze=False)
+    for i, (ax, (task, c)) in enumerate(zip(axes.flat, curves.items())):
+        x = np.arange(len(c["points"]))
+        scale = 100 if success else 1
+        ax.plot(x, scale * np.asarray(c["points"]), marker=".", label="snapshot " + ("success" if success else
+                                                                                    "mean return"))
+        if success:
+            ax.axhline(100 * c["reference"], color="grey", linestyle=":", label="scripted expert")
+        else:
+            ax.axhline(c["reference"], color="tab:green", linestyle=":", label="trained agent's best (normaliser)")
+            ax.axhline(expert_returns[i], color="grey", linestyle=":", label="noise-free expert's best")
         ax.axvline(c["medium"], color="tab:red", linestyle="--", label="MR ends, ME begins")
-        ax.set(title=task, xlabel="snapshot", ylim=(-3, 103))
-    axes[0, 0].set_ylabel("success (%)")
-    axes[1, 0].set_ylabel("success (%)")
+        ax.set(title=task, xlabel="snapshot", **({"ylim": (-3, 103)} if success else {}))
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("success (%)" if success else "return")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -78,50 +98,57 @@ def _plot(curves, path):
 
 def main(argv):
     del argv
-    from srtd_jax.benchmarks.mt10.env import MT10_TASKS
+    from srtd_jax.benchmarks import registry
+    suite = registry.get(FLAGS.config.suite)
+    tasks, mt10 = suite.tasks, suite.name == "mt10"
     cfg = FLAGS.config.data
-    files = {recipe: _load(cfg, recipe) for recipe in RECIPES}
+    files = {recipe: _load(suite, cfg, recipe) for recipe in RECIPES}
     per_kind = {recipe: {f"{t}/{k}": {"success": float(d.successes.any(1).mean()),
                                       "return": float(d.episode_returns[:, 0].mean())}
                          for (t, k), (d, _) in files[recipe].items()} for recipe in RECIPES}
-    curves = {}
-    for task in MT10_TASKS:
-        meta = files["learning_run"][task, "RP"][1]
-        curves[task] = {"success": meta["run_success"], "returns": meta["run_returns"],
-                        "medium": meta["medium_snapshot"], "expert_success": meta["expert_success"]}
+    curves = {task: _curve(files["learning_run"][task, "RP"][1]) for task in tasks}
+    expert_returns = None
+    if not mt10:
+        from srtd_jax.benchmarks.drone import generate
+        expert_returns = generate.expert_reference(cfg.episode_length).tolist()
     diag = {recipe: _diagnostics(files[recipe], recipe, cfg.num_rungs, FLAGS.regressor_steps) for recipe in RECIPES}
     command = commands.this_command()
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     with open(FLAGS.out + ".json", "w") as f:
-        json.dump({"command": command, "per_task_kind": per_kind, "learning_runs": curves, "diagnostics": diag}, f,
-                  indent=2)
-    _plot(curves, FLAGS.out + ".png")
+        json.dump({"command": command, "suite": suite.name, "per_task_kind": per_kind, "learning_runs": curves,
+                   "expert_returns": expert_returns, "diagnostics": diag}, f, indent=2)
+    _plot(curves, FLAGS.out + ".png", mt10, expert_returns)
+    size = (f"{cfg.episodes_mr} / {cfg.episodes_rp} / {cfg.episodes_me} episodes of {cfg.episode_length} steps per "
+            "task for MR / RP / ME")
     lines = [f"Made by: `{command}`", "",
-             f"MT10 at the paper's size ({cfg.episodes_mr} / {cfg.episodes_rp} / {cfg.episodes_me} episodes of "
-             f"{cfg.episode_length} steps per task for MR / RP / ME). Success = the success flag at any step; return "
-             "= undiscounted raw reward. Learning runs and cut points: "
-             f"`{os.path.basename(FLAGS.out)}.png`.", "",
+             (f"MT10 at the paper's size ({size}). Success = the success flag at any step; return = undiscounted raw "
+              "reward." if mt10 else
+              f"Drone navigation ({size}). Success = at least one goal reached; return = the undiscounted progress "
+              "reward."), f"Learning runs and cut points: `{os.path.basename(FLAGS.out)}.png`.", "",
              "## Per task and kind: learning run (ladder)", "",
              "| task | MR success | RP success | ME success | MR return | RP return | ME return | medium snapshot "
-             "| last snapshot's success (scripted expert's) |",
+             + ("| last snapshot's success (scripted expert's) |" if mt10 else
+                "| best snapshot's mean return: trained agent's best noise-free return (noise-free expert's) |"),
              "|---|---|---|---|---|---|---|---|---|"]
     cell = lambda t, k, f, fmt: (f"{fmt.format(per_kind['learning_run'][f'{t}/{k}'][f])} "
                                  f"({fmt.format(per_kind['ladder'][f'{t}/{k}'][f])})")
-    for t in MT10_TASKS:
+    for i, t in enumerate(tasks):
         c = curves[t]
+        last = (f"{c['points'][-1]:.1f} ({c['reference']:.1f})" if mt10 else
+                f"{c['points'][c['best']]:.1f} (snapshot {c['best']}): {c['reference']:.1f} ({expert_returns[i]:.1f})")
         lines.append(f"| {t} | " + " | ".join(cell(t, k, "success", "{:.2f}") for k in ("MR", "RP", "ME")) + " | "
                      + " | ".join(cell(t, k, "return", "{:.0f}") for k in ("MR", "RP", "ME"))
-                     + f" | {c['medium']} of {len(c['success']) - 1} | {c['success'][-1]:.1f} "
-                       f"({c['expert_success']:.1f}) |")
-    mean = lambda r, k, f: np.mean([per_kind[r][f"{t}/{k}"][f] for t in MT10_TASKS])
+                     + f" | {c['medium']} of {len(c['points']) - 1} | {last} |")
+    mean = lambda r, k, f: np.mean([per_kind[r][f"{t}/{k}"][f] for t in tasks])
     lines.append("| **mean** | " + " | ".join(f"{mean('learning_run', k, 'success'):.2f} ({mean('ladder', k, 'success'):.2f})"
                                                for k in ("MR", "RP", "ME")) + " | "
                  + " | ".join(f"{mean('learning_run', k, 'return'):.0f} ({mean('ladder', k, 'return'):.0f})"
                               for k in ("MR", "RP", "ME")) + " | | |")
-    lines += ["", "## What tells the recipes apart (per kind, pooled over the ten tasks)", "",
+    lines += ["", f"## What tells the recipes apart (per kind, pooled over the {len(tasks)} tasks)", "",
               "Uniform share: the expected share of uniformly random actions (the ladder draws one with probability "
               "1 − q; a learning run never does). Lag-1: the correlation of a_t with a_{t+1} within episodes, mean "
-              "over action dimensions. Regressor: the held-out squared action error (summed over the 4 dimensions) "
+              "over action dimensions. Regressor: the held-out squared action error (summed over the "
+              f"{suite.action_dim} dimensions) "
               f"of an MLP (256, 256) fitted from the state on 90% of the episodes ({FLAGS.regressor_steps} Adam "
               "steps), over the held-out actions' variance (1 = the state says nothing).", "",
               "| recipe | kind | uniform share | lag-1 autocorrelation | regressor error / variance |",

@@ -174,7 +174,7 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                                     episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
                                     seed=cfg.eval.seed, reward_type=cfg.data.reward_type,
                                     first_reward=cfg.data.first_relative_reward, reward_scale=cfg.data.reward_scale,
-                                    env_workers=cfg.eval.env_workers, log=log)
+                                    env_workers=cfg.eval.env_workers, data_cfg=cfg.data, log=log)
             rates = scores.mean(-1)  # (seeds, tasks): success rates (MT10) or normalised returns (drone)
             curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
             run.writer.write("eval", step, {"success": rates.mean(-1),
@@ -193,7 +193,8 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         rates = evaluate(rl_total, rl_states)
         summary = reporting.summarize(rates, tasks, assignment, curve, method=cfg.method,
                                       configuration=cfg.data.dataset or cfg.data.configuration, suite=cfg.suite,
-                                      episodes_per_task=cfg.eval.episodes_per_task, metric=suite.metric)
+                                      episodes_per_task=cfg.eval.episodes_per_task,
+                                      metric=suite.declaration.metric_for(cfg.data.recipe))
         if method.augmentation == "imaginary" and cfg.eval.imagination_starts:
             v = cfg.eval
             summary["imagination"] = imagination_summary(

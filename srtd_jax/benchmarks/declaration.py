@@ -15,7 +15,9 @@ class Declaration:
     table_name: the paper's table ("Table 1"); configurations: that table's rows, name -> (MR, RP, ME) task counts;
     paper: {row: {method: (mean %, 95% CI half-width %)}}, the paper's published cells.
     cell_text: what a sweep table's cell is; episode_text: how an evaluation episode starts; y_label: the plots'.
-    max_episode_length: the longest episode its environments run (None: no limit)."""
+    max_episode_length: the longest episode its environments run (None: no limit).
+    by_recipe: {data recipe: {'metric': ..., 'cell_text': ...}} where a recipe changes what a score means (e.g. the
+    reference a return is divided by)."""
 
     name: str
     label: str
@@ -30,6 +32,15 @@ class Declaration:
     episode_text: str
     y_label: str
     max_episode_length: int | None = None
+    by_recipe: dict = dataclasses.field(default_factory=dict)
+
+    def metric_for(self, recipe: str) -> str:
+        """What a score means with data of `recipe`."""
+        return self.by_recipe.get(recipe, {}).get("metric", self.metric)
+
+    def cell_text_for(self, recipe: str) -> str:
+        """What a sweep table's cell is with data of `recipe`."""
+        return self.by_recipe.get(recipe, {}).get("cell_text", self.cell_text)
 
     def published(self, configuration: str, method: str):
         """(mean %, CI %) of the paper's cell, or None where the paper has none (e.g. the ablations of Figure 5,

@@ -18,8 +18,8 @@ class Suite(NamedTuple):
 
     settings(data_cfg) -> generation settings; ensure(assignment, settings, data_cfg) -> {task: path};
     evaluate(act, actor_params, cond_params, *, num_seeds, normalizer, n, tasks, episodes_per_task, episode_length,
-    seed, reward_type, first_reward, reward_scale, env_workers, log) -> (seeds, tasks, episodes) scores (a benchmark ignores
-    the settings it has no use for); relabel(task_ids (M,), first_obs (M, S), next_obs (M, S), actions (M, A)) ->
+    seed, reward_type, first_reward, reward_scale, env_workers, data_cfg, log) -> (seeds, tasks, episodes) scores (a
+    benchmark ignores the settings it has no use for; data_cfg, the run's `data` block, says how its data was made); relabel(task_ids (M,), first_obs (M, S), next_obs (M, S), actions (M, A)) ->
     (M,) the benchmark's own reward of reaching next_obs by the action in the episode that began at first_obs (raw
     observations), or None for a benchmark without a reward function for arbitrary states."""
 
@@ -33,7 +33,6 @@ class Suite(NamedTuple):
 
     name = property(lambda self: self.declaration.name)
     tasks = property(lambda self: self.declaration.tasks)
-    metric = property(lambda self: self.declaration.metric)
     score_name = property(lambda self: self.declaration.score_name)
 
 

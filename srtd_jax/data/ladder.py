@@ -49,6 +49,12 @@ class LadderSettings:
         # as a JSON round trip leaves it (tuples as lists), so that a file's stored key compares equal
         return json.loads(json.dumps(dataclasses.asdict(self.learner))) if self.learner is not None else {}
 
+    @staticmethod
+    def learner_from_config(data_cfg):
+        """The learning_run recipe's learner settings from a run config's `data` block: the DAgger learner's."""
+        from srtd_jax.data import learning_run
+        return learning_run.learner_from_config(data_cfg.learner)
+
     def versions(self) -> dict:
         """What else a file depends on (code and library versions); part of the cache key. Each benchmark's
         subclass says."""
@@ -66,14 +72,13 @@ class LadderSettings:
 
 def settings_from_config(cfg, cls):
     """Builds settings (of class `cls`, a LadderSettings) from the `data` block of a run config."""
-    from srtd_jax.data import learning_run
     recipe = cfg.recipe
     return cls(
         episode_length=cfg.episode_length,
         episodes=(("MR", cfg.episodes_mr), ("RP", cfg.episodes_rp), ("ME", cfg.episodes_me)),
         num_rungs=cfg.num_rungs, expert_noise=cfg.expert_noise, probe_episodes=cfg.probe_episodes,
         medium_success=cfg.medium_success, seed=cfg.seed, recipe=recipe,
-        learner=learning_run.learner_from_config(cfg.learner) if recipe == "learning_run" else None)
+        learner=cls.learner_from_config(cfg) if recipe == "learning_run" else None)
 
 
 def file_path(data_dir: str, settings: LadderSettings, task: str, kind: str) -> str:

@@ -15,9 +15,14 @@ actions are never recorded.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import os
 from typing import NamedTuple
 
 import numpy as np
+
+from srtd_jax.data import dataset as ds
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 1.0
 ACTION_LIMIT = 0.995  # expert actions at the bounds of [-1, 1] are labelled at atanh(0.995) in the tanh's input
@@ -164,3 +169,37 @@ def unflatten_snapshots(arrays: dict) -> list[Policy]:
     count = arrays["layer0_w"].shape[0]
     return [Policy(tuple((arrays[f"layer{i}_w"][k], arrays[f"layer{i}_b"][k]) for i in range(depth)),
                    arrays["obs_mean"], arrays["obs_std"]) for k in range(count)]
+
+
+def run_key(settings, task: str, run_version: int) -> dict:
+    """What a task's learning run depends on (the kinds' episode counts and cut point do not): its benchmark's
+    versions, the run code's `run_version`, the episode length, the seed and every learner setting."""
+    return dict(task=task, recipe="learning_run", run_version=run_version, **settings.versions(),
+                episode_length=settings.episode_length, seed=settings.seed, learner=settings.learner_key())
+
+
+def run_path(data_dir: str, key: dict) -> str:
+    """<data_dir>/<task>_run_<digest of the key>.npz"""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(data_dir, f"{key['task']}_run_{digest}.npz")
+
+
+def read_run(path: str, key: dict, fields: tuple) -> tuple[dict, dict, list[Policy]]:
+    """A cached run's (arrays, metadata, snapshots), checked: the `fields` and the snapshots present, the metadata
+    equal to `key`, one curve point (the first field) per snapshot. DatasetError names the file and the problem."""
+    what = "learning-run file"
+    arrays = ds.read_arrays(path, what)
+    missing = [k for k in ("meta_json", *fields, "obs_mean", "obs_std", "layer0_w") if k not in arrays]
+    if missing:
+        raise ds.DatasetError(f"{what} {path} is corrupt or truncated (it lacks {missing})")
+    try:
+        meta = json.loads(str(arrays.pop("meta_json")))
+    except ValueError as err:
+        raise ds.DatasetError(f"{what} {path} is corrupt or truncated (its metadata: {err})") from err
+    ds.check_meta(meta, key, path, what)
+    snapshots = unflatten_snapshots(arrays)
+    if len(snapshots) != len(arrays[fields[0]]):
+        raise ds.DatasetError(f"{what} {path} holds {len(snapshots)} snapshots for {len(arrays[fields[0]])} curve "
+                              "points")
+    return arrays, meta, snapshots
+

@@ -41,7 +41,10 @@ ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 
                 "data.learner.episodes_per_round": 10, "data.learner.expert_episodes": 10,
                 "data.learner.updates_per_round": 1000, "data.learner.hidden": [256, 256],
                 "data.learner.batch_size": 256, "data.learner.learning_rate": 1e-3,
-                "encoder.matmul_dtype": "float32", "rl.matmul_dtype": "float32"}
+                "encoder.matmul_dtype": "float32", "rl.matmul_dtype": "float32", "data.online_learner.rounds": 20,
+                "data.online_learner.envs": 32, "data.online_learner.updates_per_round": 1000,
+                "data.online_learner.hidden": [256, 256], "data.online_learner.batch_size": 256,
+                "data.online_learner.learning_rate": 3e-4}
 # Fields that change how a run is carried out, not its numbers: a resumed run may change them freely.
 # nonfinite_skip_limit decides whether a run gives up, not the numbers of one that finishes; the imagination
 # diagnostics are measured after training and change nothing in it.
@@ -165,9 +168,6 @@ def check_config(cfg) -> None:
     if cfg.data.assignment_per_seed and cfg.num_seeds != 1:
         raise ConfigError(f"config field data.assignment_per_seed=True needs num_seeds=1, got {cfg.num_seeds}: the "
                           "seeds of one run share one dataset; run each seed alone with --config.seed=k")
-    if cfg.data.recipe == "learning_run" and cfg.suite != "mt10":
-        raise ConfigError(f"config field data.recipe='learning_run' is built for MT10 only so far, not for "
-                          f"suite={cfg.suite!r}: use data.recipe='ladder'")
     if cfg.logging.wandb and importlib.util.find_spec("wandb") is None:
         raise ConfigError("config field logging.wandb=True needs the wandb package: pip install wandb")
     if len(set(cfg.eval.tasks)) != len(cfg.eval.tasks):

@@ -46,11 +46,14 @@ def get_config():
     d.episodes_rp = 100
     d.episodes_me = 50
     d.recipe = "ladder"        # how behaviour data is made: 'ladder' (rungs mixing the scripted expert with uniform
-                               # actions) | 'learning_run' (snapshots of a policy trained from scratch; MT10 only so
-                               # far); README, "Datasets"
-    d.learner = ml_collections.ConfigDict(dict(  # the learning_run recipe's run per task (srtd_jax/data/learning_run.py)
+                               # actions) | 'learning_run' (snapshots of a policy trained from scratch); README,
+                               # "Datasets"
+    d.learner = ml_collections.ConfigDict(dict(  # MT10's learning_run: DAgger per task (srtd_jax/data/learning_run.py)
         rounds=20, episodes_per_round=10, expert_episodes=10, updates_per_round=1000, hidden=(256, 256),
         batch_size=256, learning_rate=1e-3))
+    d.online_learner = ml_collections.ConfigDict(dict(  # the drone's learning_run: online SAC per task from scratch
+        rounds=20, envs=32, updates_per_round=1000, hidden=(256, 256),  # (srtd_jax/data/online_sac.py)
+        batch_size=256, learning_rate=3e-4))
     d.num_rungs = 11           # behaviour-policy ladder: quality q = k / (num_rungs - 1)
     d.expert_noise = 0.3       # std of the Gaussian noise on expert actions at q = 0 (scaled by 1 - q)
     d.probe_episodes = 4       # episodes per rung to find the medium rung

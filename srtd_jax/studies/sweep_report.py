@@ -150,7 +150,8 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     missing = [name for name in missing if name not in kept_names]
     suite = bcfg.base.suite
     decl = registry.declaration(suite)
-    table, what, episode_start, y_label = decl.table_name, decl.cell_text, decl.episode_text, decl.y_label
+    what = decl.cell_text_for(bcfg.base.data.recipe)
+    table, episode_start, y_label = decl.table_name, decl.episode_text, decl.y_label
     table_file = table.lower().replace(" ", "") + ".md"
     os.makedirs(out_dir, exist_ok=True)
     main_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.configurations))

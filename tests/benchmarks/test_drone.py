@@ -195,3 +195,21 @@ def test_table2_configurations_parse_for_six_tasks():
         assert mixtures.parse(name, len(maps.DRONE_TASKS)) == counts
         kinds = mixtures.assign(name, 0, tasks=maps.DRONE_TASKS)
         assert [list(kinds.values()).count(k) for k in ("MR", "RP", "ME")] == list(counts)
+
+
+def test_the_recipe_presets_and_what_a_score_means_under_each():
+    from configs import benchmark_drone
+    from srtd_jax.benchmarks.drone.declaration import DECLARATION
+    from srtd_jax.runtime.config_check import check_config
+    ladder_cfg, run_cfg = benchmark_drone.get_config("cpu"), benchmark_drone.get_config("cpu-learning_run")
+    assert ladder_cfg.base.data.recipe == "ladder" and ladder_cfg.results_dir == "results/drone"
+    assert run_cfg.base.data.recipe == "learning_run" and run_cfg.results_dir == "results/drone_learning_run"
+    assert run_cfg.workdir == "runs/drone_cpu_learning_run" and run_cfg.base.suite == "drone"
+    check_config(run_cfg.base)
+    with pytest.raises(ValueError, match="unknown data recipe 'dagger' in 'cpu-dagger'"):
+        benchmark_drone.get_config("cpu-dagger")
+    assert "noise-free expert" in DECLARATION.metric_for("ladder")
+    assert "trained agent" in DECLARATION.metric_for("learning_run")
+    assert "online SAC" in DECLARATION.cell_text_for("learning_run") and DECLARATION.cell_text_for("ladder") == \
+        DECLARATION.cell_text
+

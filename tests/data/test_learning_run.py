@@ -11,7 +11,6 @@ from srtd_jax.benchmarks.mt10 import learning_run as mt10_run
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import diagnostics, ladder
 from srtd_jax.data import learning_run as lr
-from srtd_jax.runtime.config_check import ConfigError, check_config
 from tests.tiny import tiny_config
 
 
@@ -106,13 +105,6 @@ def test_a_tiny_mt10_learning_run_makes_checked_cached_deterministic_files(tmp_p
     os.replace(paths["reach"], ladder.file_path(str(tmp_path / "a"), other, "reach", "MR"))
     with pytest.raises(ds.DatasetError, match="does not match the requested settings: learner="):
         generate.ensure_datasets({"reach": "MR"}, other, str(tmp_path / "a"), num_workers=1, generate=False)
-
-
-def test_the_recipe_is_refused_where_it_is_not_built():
-    cfg = tiny_config("unused")
-    cfg.suite, cfg.data.recipe = "drone", "learning_run"
-    with pytest.raises(ConfigError, match="data.recipe='learning_run' is built for MT10 only so far"):
-        check_config(cfg)
 
 
 def test_diagnostics_by_hand():

@@ -39,15 +39,16 @@ def _returns(actor_params, cond_params, mean, std, keys, task_ids, reward_scale,
 
 def evaluate(act: Callable, actor_params, cond_params, *, num_seeds: int, normalizer: Normalizer, n: int,
              episodes_per_task: int, episode_length: int, reward_scale: float, seed: int, tasks=maps.DRONE_TASKS,
-             log: Callable | None = None) -> np.ndarray:
+             reference: np.ndarray | None = None, log: Callable | None = None) -> np.ndarray:
     """Normalised return of every seed, task and episode -> (num_seeds, num_tasks, episodes): the episode return
-    divided by the best return of the noise-free expert on the task (generate.expert_reference)."""
+    divided by the task's reference return: `reference` (num_drone_tasks,) in task-id order (the learning run's
+    trained agents), or by default the best return of the noise-free expert (generate.expert_reference)."""
     ids = np.repeat([maps.task_index(t) for t in tasks], episodes_per_task).astype(np.int32)
     keys = jax.random.split(jax.random.PRNGKey(seed), ids.size)
     returns = _returns(actor_params, cond_params, jnp.asarray(normalizer.mean), jnp.asarray(normalizer.std), keys,
                        jnp.asarray(ids), jnp.float32(reward_scale), act=act, num_seeds=num_seeds, n=n,
                        episode_length=episode_length)
-    reference = generate.expert_reference(episode_length)[ids]
+    reference = (generate.expert_reference(episode_length) if reference is None else np.asarray(reference))[ids]
     scores = (np.asarray(returns) / reference).reshape(num_seeds, len(tasks), episodes_per_task)
     if log:
         log(f"eval: {ids.size} episodes per seed, mean normalised return {scores.mean():.3f}")

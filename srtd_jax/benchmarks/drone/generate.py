@@ -30,6 +30,12 @@ class DroneGenerationSettings(ladder.LadderSettings):
     episode_length: int = 100
     probe_episodes: int = 16
 
+    @staticmethod
+    def learner_from_config(data_cfg):
+        """The drone's learning run trains online SAC (data.online_learner), not the DAgger learner."""
+        from srtd_jax.data import online_sac
+        return online_sac.settings_from_config(data_cfg.online_learner)
+
     def versions(self) -> dict:
         return dict(suite="drone", generator_version=GENERATOR_VERSION)
 
@@ -136,7 +142,14 @@ def ensure_datasets(assignment: dict, settings: DroneGenerationSettings, data_di
     paths, todo = ladder.cached_files(assignment, settings, data_dir, FILES, generate)
     if todo:
         print(f"generating {len(todo)} drone data file(s) in {data_dir}", flush=True)
-        generate_files(todo, settings, data_dir)
+        if settings.recipe == "learning_run":
+            from srtd_jax.benchmarks.drone import learning_run
+            start = time.time()
+            learning_run.generate_files(todo, settings, data_dir, to_dataset,
+                                        log=lambda line: print(line, flush=True))
+            print(f"drone data: {len(todo)} file(s) in {time.time() - start:.1f}s", flush=True)
+        else:
+            generate_files(todo, settings, data_dir)
     return paths
 
 

@@ -7,10 +7,15 @@ from srtd_jax.benchmarks.drone.declaration import DECLARATION
 from srtd_jax.benchmarks.registry import Suite
 
 
-def _evaluate(act, actor_params, cond_params, *, reward_type: str, first_reward: str, env_workers: int, **settings):
+def _evaluate(act, actor_params, cond_params, *, reward_type: str, first_reward: str, env_workers: int, data_cfg,
+              **settings):
     del reward_type, first_reward, env_workers  # the drone's reward is the raw progress reward; its environments
     # step on the device
-    return evaluation.evaluate(act, actor_params, cond_params, **settings)
+    reference = None
+    if data_cfg.recipe == "learning_run":  # the trained agents of the data's learning runs, as the paper's
+        from srtd_jax.benchmarks.drone import learning_run
+        reference = learning_run.references(generate.settings_from_config(data_cfg), data_cfg.data_dir)
+    return evaluation.evaluate(act, actor_params, cond_params, reference=reference, **settings)
 
 
 def _ensure(assignment, settings, d):

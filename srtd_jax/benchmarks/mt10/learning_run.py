@@ -8,7 +8,6 @@ from one run."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import time
@@ -26,14 +25,11 @@ RUN_VERSION = 1  # bump when the training or the recording of a run changes, to 
 
 
 def run_key(settings, task: str) -> dict:
-    """What a task's learning run depends on (the kinds' episode counts and cut point do not)."""
-    return dict(task=task, recipe="learning_run", run_version=RUN_VERSION, **settings.versions(),
-                episode_length=settings.episode_length, seed=settings.seed, learner=settings.learner_key())
+    return lr.run_key(settings, task, RUN_VERSION)
 
 
 def run_path(data_dir: str, settings, task: str) -> str:
-    digest = hashlib.sha256(json.dumps(run_key(settings, task), sort_keys=True).encode()).hexdigest()[:12]
-    return os.path.join(data_dir, f"{task}_run_{digest}.npz")
+    return lr.run_path(data_dir, run_key(settings, task))
 
 
 def train_run(task: str, settings) -> dict:
@@ -106,21 +102,7 @@ def save_run(path: str, run: dict, key: dict) -> None:
 
 def load_run(path: str, key: dict) -> dict:
     """A cached run that matches `key`; DatasetError naming the file when it is corrupt or of other settings."""
-    what = "learning-run file"
-    arrays = ds.read_arrays(path, what)
-    missing = [k for k in ("meta_json", "success", "returns", "losses", "obs_mean", "obs_std", "layer0_w")
-               if k not in arrays]
-    if missing:
-        raise ds.DatasetError(f"{what} {path} is corrupt or truncated (it lacks {missing})")
-    try:
-        meta = json.loads(str(arrays.pop("meta_json")))
-    except ValueError as err:
-        raise ds.DatasetError(f"{what} {path} is corrupt or truncated (its metadata: {err})") from err
-    ds.check_meta(meta, key, path, what)
-    snapshots = lr.unflatten_snapshots(arrays)
-    if len(snapshots) != len(arrays["success"]):
-        raise ds.DatasetError(f"learning-run file {path} holds {len(snapshots)} snapshots for "
-                              f"{len(arrays['success'])} curve points")
+    arrays, meta, snapshots = lr.read_run(path, key, ("success", "returns", "losses"))
     return dict(snapshots=snapshots, success=arrays["success"], returns=arrays["returns"], losses=arrays["losses"],
                 expert_success=meta["expert_success"], expert_return=meta["expert_return"])
 

@@ -9,7 +9,8 @@ from srtd_jax.benchmarks.mt10.declaration import DECLARATION
 from srtd_jax.benchmarks.registry import Suite
 
 
-def _evaluate(act, actor_params, cond_params, **settings):
+def _evaluate(act, actor_params, cond_params, *, data_cfg, **settings):
+    del data_cfg  # success needs no reference
     return evaluation.evaluate(act, actor_params, cond_params, action_dim=mw.ACTION_DIM, **settings)
 
 

@@ -1,0 +1,85 @@
+"""Packed cells: datasets of different sizes on one replica axis draw exactly the steps each draws alone, and a
+packed chunk of the learner and of the encoders ends with each cell's own numbers, bit for bit (lax.map over the
+replicas: every replica runs the arithmetic of its cell alone)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from srtd_jax.agents.methods import resolve
+from srtd_jax.core import chunks
+from srtd_jax.data import packing, samplers, windows
+from srtd_jax.runtime.encoder_phase import encoder_parts
+from tests.tiny import learner, tiny_config
+
+S, A, T = 4, 2, 3
+
+
+def _data(seed, num_e, length, lengths=None):
+    rng = np.random.default_rng(seed)
+    f = lambda *shape: jnp.asarray(rng.normal(size=shape), jnp.float32)
+    return windows.DeviceData(obs=f(num_e, length, S), actions=jnp.tanh(f(num_e, length, A)), rewards=f(num_e, length),
+                              next_obs=f(num_e, length, S), terminals=jnp.zeros((num_e, length)),
+                              quality=jnp.asarray(rng.uniform(size=num_e), jnp.float32),
+                              task_ids=jnp.arange(num_e, dtype=jnp.int32) % T,
+                              lengths=None if lengths is None else jnp.asarray(lengths, jnp.int32))
+
+
+PARTS = [_data(0, 5, 7), _data(1, 3, 9, lengths=[9, 4, 6])]  # equal lengths; fewer, longer, unequal episodes
+
+
+def test_packed_replicas_draw_the_steps_of_their_part():
+    packed = packing.pack(PARTS)
+    assert packed.obs.shape == (2, 5, 9, S) and packed.lengths.tolist() == [[7] * 5, [9, 4, 6, 0, 0]]
+    np.testing.assert_array_equal(packing.replica_steps(packed), [35, 19])
+    for r, part in enumerate(PARTS):
+        replica = jax.tree.map(lambda x: x[r], packed)
+        for k in range(5):
+            key = jax.random.PRNGKey(k)
+            for a, b in zip(windows.draw_steps(part, key, 64), windows.draw_steps(replica, key, 64)):
+                np.testing.assert_array_equal(a, b)
+        e, t = windows.draw_steps(replica, jax.random.PRNGKey(9), 4000)
+        assert (t < np.asarray(replica.lengths)[np.asarray(e)]).all()  # never a padded step or episode
+    cond = packing.pack_per_step([jnp.ones((5, 8, 3)), jnp.ones((3, 10, 3))], 5, 10)
+    assert cond.shape == (2, 5, 10, 3) and float(cond[0, :, 8:].sum()) == 0.0
+    with pytest.raises(ValueError, match="different observation or action sizes"):
+        packing.pack([PARTS[0], _data(2, 3, 7)._replace(obs=jnp.zeros((3, 7, S + 1)))])
+
+
+def _alone_and_packed(update, init, sampler, per_part, steps=4, seeds=2):
+    """Each part's chunk over `seeds` seeds alone, and all parts x seeds as one packed chunk. -> (alone, packed)
+    final states, each with a leading (part x seed) axis."""
+    keys = [jax.random.split(jax.random.PRNGKey(10 + p), seeds) for p in range(len(PARTS))]
+    alone = []
+    for p, part in enumerate(PARTS):
+        chunk = chunks.make_chunk(update, sampler, steps, "map")
+        states = chunks.stack_states(init, keys[p])
+        alone.append(chunk(states, keys[p], jnp.int32(0), part, per_part(p, part))[0])
+    num_e, length = max(p.obs.shape[0] for p in PARTS), max(p.obs.shape[1] for p in PARTS)
+    data = packing.pack([part for part in PARTS for _ in range(seeds)])
+    per_seed = [per_part(p, part) for p, part in enumerate(PARTS)]
+    per_seed = None if per_seed[0] is None else packing.pack_per_step(
+        [c[s] for c in per_seed for s in range(seeds)], num_e, length + 1)
+    all_keys = jnp.concatenate(keys)
+    chunk = chunks.make_chunk(update, sampler, steps, "map", data_per_seed=True)
+    packed = chunk(chunks.stack_states(init, all_keys), all_keys, jnp.int32(0), data, per_seed)[0]
+    return jax.tree.map(lambda *x: jnp.concatenate(x), *alone), packed
+
+
+def test_a_packed_learner_chunk_gives_each_cells_numbers():
+    lrn = learner("td3bc", obs_dim=S, cond_dim=T, action_dim=A, num_tasks=T, actor_hidden=(8,), critic_hidden=(8,),
+                  batch_size=16)
+    one_hot = lambda p, part: jnp.broadcast_to(jax.nn.one_hot(part.task_ids, T)[None, :, None],
+                                               (2, part.obs.shape[0], part.obs.shape[1] + 1, T))
+    alone, packed = _alone_and_packed(lrn.update, lrn.init, lrn.sampler, one_hot)
+    for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(packed)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_packed_encoder_chunk_gives_each_cells_numbers():
+    enc = tiny_config("unused").encoder
+    enc.skill_hidden, enc.task_hidden, enc.n = (8,), (8,), 2
+    _, update, init = encoder_parts(enc, resolve("srtd"), S, A)
+    alone, packed = _alone_and_packed(update, init, samplers.window_sampler(16, enc.n), lambda p, part: None)
+    for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(packed)):
+        np.testing.assert_array_equal(a, b)
