@@ -66,6 +66,7 @@ def _alone_and_packed(update, init, sampler, per_part, steps=4, seeds=2):
     return jax.tree.map(lambda *x: jnp.concatenate(x), *alone), packed
 
 
+@pytest.mark.slow
 def test_a_packed_learner_chunk_gives_each_cells_numbers():
     lrn = learner("td3bc", obs_dim=S, cond_dim=T, action_dim=A, num_tasks=T, actor_hidden=(8,), critic_hidden=(8,),
                   batch_size=16)
@@ -76,6 +77,7 @@ def test_a_packed_learner_chunk_gives_each_cells_numbers():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_packed_encoder_chunk_gives_each_cells_numbers():
     enc = tiny_config("unused").encoder
     enc.skill_hidden, enc.task_hidden, enc.n = (8,), (8,), 2

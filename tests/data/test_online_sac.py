@@ -77,6 +77,7 @@ def test_sac_losses_by_hand():
     assert float(grad) == pytest.approx(-(-1.0 - 2.0))
 
 
+@pytest.mark.slow
 def test_sac_learns_a_one_step_task():
     """Reward -|a - (0.5, -0.5)|^2 whatever the state: a few hundred updates move the policy's mean action there."""
     goal = jnp.array([0.5, -0.5])
