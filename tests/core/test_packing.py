@@ -1,16 +1,14 @@
-"""Packed cells: datasets of different sizes on one replica axis draw exactly the steps each draws alone, and a
-packed chunk of the learner and of the encoders ends with each cell's own numbers, bit for bit (lax.map over the
+"""Packed cells: datasets of different sizes on one replica axis draw exactly the steps, windows and transitions
+each draws alone, and a packed learner chunk ends with each cell's own numbers, bit for bit (lax.map over the
 replicas: every replica runs the arithmetic of its cell alone)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from srtd_jax.agents.methods import resolve
 from srtd_jax.core import chunks
-from srtd_jax.data import packing, samplers, windows
-from srtd_jax.runtime.encoder_phase import encoder_parts
-from tests.tiny import learner, tiny_config
+from srtd_jax.data import packing, windows
+from tests.tiny import learner
 
 S, A, T = 4, 2, 3
 
@@ -25,6 +23,10 @@ def _data(seed, num_e, length, lengths=None):
                               lengths=None if lengths is None else jnp.asarray(lengths, jnp.int32))
 
 
+# jitted: op by op, a batch's gathers would each compile a program of their own
+_windows = jax.jit(lambda d, k: windows.sample_windows(d, k, 32, 3))
+_transitions = jax.jit(lambda d, c, k: windows.sample_transitions(d, c, k, 32, 0.9))
+_draw = jax.jit(lambda d, k: windows.draw_steps(d, k, 64))
 PARTS = [_data(0, 5, 7), _data(1, 3, 9, lengths=[9, 4, 6])]  # equal lengths; fewer, longer, unequal episodes
 
 
@@ -36,10 +38,19 @@ def test_packed_replicas_draw_the_steps_of_their_part():
         replica = jax.tree.map(lambda x: x[r], packed)
         for k in range(5):
             key = jax.random.PRNGKey(k)
-            for a, b in zip(windows.draw_steps(part, key, 64), windows.draw_steps(replica, key, 64)):
+            for a, b in zip(_draw(part, key), _draw(replica, key)):
                 np.testing.assert_array_equal(a, b)
         e, t = windows.draw_steps(replica, jax.random.PRNGKey(9), 4000)
         assert (t < np.asarray(replica.lengths)[np.asarray(e)]).all()  # never a padded step or episode
+        # the encoders' windows and the learner's transitions: the same batches, padding never inside them
+        key = jax.random.PRNGKey(3)
+        for a, b in zip(_windows(part, key), _windows(replica, key)):
+            np.testing.assert_array_equal(a, b)
+        cond = jnp.asarray(np.random.default_rng(r).normal(size=part.obs.shape[:2] + (2,)), jnp.float32)
+        cond = jnp.concatenate([cond, cond[:, -1:]], 1)
+        padded_cond = packing.pack_per_step([cond], 5, 10)[0]
+        for a, b in zip(_transitions(part, cond, key), _transitions(replica, padded_cond, key)):
+            np.testing.assert_array_equal(a, b)
     cond = packing.pack_per_step([jnp.ones((5, 8, 3)), jnp.ones((3, 10, 3))], 5, 10)
     assert cond.shape == (2, 5, 10, 3) and float(cond[0, :, 8:].sum()) == 0.0
     with pytest.raises(ValueError, match="different observation or action sizes"):
@@ -73,15 +84,5 @@ def test_a_packed_learner_chunk_gives_each_cells_numbers():
     one_hot = lambda p, part: jnp.broadcast_to(jax.nn.one_hot(part.task_ids, T)[None, :, None],
                                                (2, part.obs.shape[0], part.obs.shape[1] + 1, T))
     alone, packed = _alone_and_packed(lrn.update, lrn.init, lrn.sampler, one_hot)
-    for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(packed)):
-        np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.slow
-def test_a_packed_encoder_chunk_gives_each_cells_numbers():
-    enc = tiny_config("unused").encoder
-    enc.skill_hidden, enc.task_hidden, enc.n = (8,), (8,), 2
-    _, update, init = encoder_parts(enc, resolve("srtd"), S, A)
-    alone, packed = _alone_and_packed(update, init, samplers.window_sampler(16, enc.n), lambda p, part: None)
     for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(packed)):
         np.testing.assert_array_equal(a, b)
