@@ -251,12 +251,14 @@ def section_packing(out, repeats):
     for part in FLAGS.pack_parts:
         update, init, sampler, per_seed = _packing_learner(part, FLAGS.pack_shape)
         steps = FLAGS.td3bc_steps if part == "td3bc" else FLAGS.encoder_steps
-        for replicas in map(int, FLAGS.pack_replicas):
-            data = [parts[sizes[i % len(sizes)]] for i in range(replicas)]
-            for strategy in FLAGS.pack_strategies:
-                callers = [_chunk_caller(update, sampler, init, steps, 1, strategy, d, per_seed(1, d.obs.shape[0],
-                                                                                                 length)) for d in data]
-                one_by_one, first = _median_rate(lambda: [c() for c in callers], replicas * steps, repeats)
+        for strategy in FLAGS.pack_strategies:
+            # one single-replica chunk per dataset size, compiled once and called once per replica of that size
+            alone = {n: _chunk_caller(update, sampler, init, steps, 1, strategy, d, per_seed(1, n, length))
+                     for n, d in parts.items()}
+            for replicas in map(int, FLAGS.pack_replicas):
+                data = [parts[sizes[i % len(sizes)]] for i in range(replicas)]
+                calls = [alone[sizes[i % len(sizes)]] for i in range(replicas)]
+                one_by_one, first = _median_rate(lambda: [c() for c in calls], replicas * steps, repeats)
                 packed_data = packing.pack(data)
                 chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=True)
                 holder = {"states": chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), replicas)),

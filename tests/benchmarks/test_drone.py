@@ -213,3 +213,19 @@ def test_the_recipe_presets_and_what_a_score_means_under_each():
     assert "online SAC" in DECLARATION.cell_text_for("learning_run") and DECLARATION.cell_text_for("ladder") == \
         DECLARATION.cell_text
 
+
+
+def test_scores_divide_returns_by_the_reference_given_or_the_experts(monkeypatch):
+    from srtd_jax.benchmarks.drone import evaluation
+    from srtd_jax.data.windows import Normalizer
+    returns = np.array([[10.0, 20.0, 30.0, 40.0]])  # 1 seed, 2 tasks x 2 episodes
+    monkeypatch.setattr(evaluation, "_returns", lambda *a, **k: returns)
+    kw = dict(num_seeds=1, normalizer=Normalizer(np.zeros(27, np.float32), np.ones(27, np.float32)), n=2,
+              episodes_per_task=2, episode_length=12, reward_scale=1.0, seed=0, tasks=("indoor-gt", "indoor-cloud"))
+    reference = np.arange(1.0, 7.0)  # in task-id order
+    ids = [maps.task_index("indoor-gt"), maps.task_index("indoor-cloud")]
+    scores = evaluation.evaluate(None, None, None, reference=reference, **kw)
+    np.testing.assert_allclose(scores[0], returns.reshape(2, 2) / reference[ids][:, None])
+    expert = generate.expert_reference(12)
+    np.testing.assert_allclose(evaluation.evaluate(None, None, None, **kw)[0],
+                               returns.reshape(2, 2) / expert[ids][:, None], rtol=1e-6)

@@ -104,7 +104,7 @@ def _tiny_drone_data(data_dir, **learner):
     use_drone_data(cfg)
     d = cfg.data
     d.data_dir, d.recipe, d.episode_length = data_dir, "learning_run", 12
-    d.episodes_mr, d.episodes_rp, d.episodes_me = 3, 2, 2
+    d.episodes_mr = d.episodes_rp = d.episodes_me = 2  # one recording program for every kind
     d.online_learner.update(dict(rounds=2, envs=3, updates_per_round=5, hidden=(8,), batch_size=8), **learner)
     d.data_dir = data_dir
     return cfg
@@ -136,15 +136,14 @@ def test_a_tiny_drone_learning_run_makes_checked_cached_deterministic_files(tmp_
     assert ref.shape == (len(maps.DRONE_TASKS),) and ref[0] == runs[maps.DRONE_TASKS[0]]["reference"]
     monkeypatch.setattr(drone_run, "train_runs", lambda *a, **k: pytest.fail("a cached run was trained again"))
     from srtd_jax.benchmarks.drone.suite import SUITE
-    from srtd_jax.data.windows import Normalizer
-    act = lambda p, c, obs, history, ids: jnp.zeros(obs.shape[:-1] + (3,))
-    kw = dict(num_seeds=1, normalizer=Normalizer(np.zeros(27, np.float32), np.ones(27, np.float32)), n=2,
-              episodes_per_task=2, episode_length=12, reward_scale=1.0, seed=0, tasks=maps.DRONE_TASKS[:2])
-    scores = SUITE.evaluate(act, None, None, reward_type="raw", first_reward="zero", env_workers=1,
-                            data_cfg=cfg.data, **kw)
-    plain = evaluation.evaluate(act, None, None, **kw)  # the noise-free expert's reference
-    expert = generate.expert_reference(12)[:2]
-    np.testing.assert_allclose(scores * ref[:2, None], plain * expert[:2, None], rtol=1e-4, atol=1e-6)
+    seen = []
+    monkeypatch.setattr(evaluation, "evaluate", lambda *a, reference, **k: seen.append(reference))
+    for recipe in ("learning_run", "ladder"):
+        cfg.data.recipe = recipe
+        SUITE.evaluate(None, None, None, reward_type="raw", first_reward="zero", env_workers=1, data_cfg=cfg.data)
+    cfg.data.recipe = "learning_run"
+    np.testing.assert_array_equal(seen[0], ref)
+    assert seen[1] is None  # the ladder's scores: the noise-free expert's reference (evaluation's default)
 
     # other kinds come from the cached runs; the same settings elsewhere give the same files
     generate.ensure_datasets({maps.DRONE_TASKS[0]: "RP"}, settings, cfg.data.data_dir)
