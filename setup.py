@@ -22,6 +22,8 @@ setup(
         "tensorboardX>=2.6",
         "tensorboard>=2.14",
         "matplotlib>=3.7",
+        "rliable>=1.0",
+        "pandas<3",  # rliable's arch dependency (7.x) fails to import under pandas 3
     ],
     extras_require={"minari": ["minari[hdf5]>=0.5"], "wandb": ["wandb>=0.16"],
                     "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "minari[hdf5]>=0.5", "wandb>=0.16"]},
