@@ -13,7 +13,7 @@ from srtd_jax.data import mixtures
 from srtd_jax.runtime import reporting
 from srtd_jax.runtime.config_check import ConfigMismatchError, as_dict, config_diff, read_json
 from srtd_jax.runtime.reporting import mean_ci95
-from srtd_jax.studies import sweep
+from srtd_jax.studies import statistics, sweep
 
 LABELS = {"td3bc": "TD3+BC", "pcgrad": "PCGrad", "softmod": "SoftMod", "srtd": "SRTD", "srtd_id": "SRTD+ID",
           "te": "TE", "srtd_q": "SRTD-Q", "srtd_n": "SRTD+N"}
@@ -139,6 +139,48 @@ def ordering(records: list[dict], configurations: list[str]) -> list[dict]:
     return out
 
 
+PROPOSED, BASELINES = ("srtd", "srtd_id"), ("td3bc", "pcgrad", "softmod")
+
+
+def interval_statistics(records: list[dict], configurations: list[str], reps: int = 2000) -> dict:
+    """{configuration: {'iqm': {method: [IQM, lower, upper]}, 'improvement': {'<proposed>><baseline>': [P, lower,
+    upper]}}} from every finished cell's per-seed, per-task scores (studies/statistics.py: stratified bootstrap 95%
+    intervals, seeded)."""
+    out = {}
+    for conf in configurations:
+        cells = {r["method"]: np.asarray(r["success_per_seed_task"]) for r in records if r["configuration"] == conf}
+        if not cells:
+            continue
+        pairs = {f"{x}>{y}": list(statistics.improvement(cells[x], cells[y], reps=reps))
+                 for x in PROPOSED for y in BASELINES if x in cells and y in cells}
+        out[conf] = {"iqm": {m: list(statistics.iqm_interval(v, reps=reps)) for m, v in cells.items()},
+                     "improvement": pairs}
+    return out
+
+
+def interval_lines(stats: dict, methods: list[str]) -> list[str]:
+    """The markdown of interval_statistics: an IQM table in % and a probability-of-improvement table."""
+    shown = [m for m in methods if any(m in s["iqm"] for s in stats.values())]
+    lines = ["## Interquartile mean and probability of improvement (rliable)", "",
+             "IQM: the mean of the middle 50% of all seed x task scores, in %; P(X > Y): the probability that a seed "
+             "of X scores above a seed of Y on a task (ties half), averaged over tasks. Brackets: stratified bootstrap "
+             "95% intervals (seeds resampled within each task, 2,000 resamples).", "",
+             "| configuration | " + " | ".join(LABELS.get(m, m) for m in shown) + " |",
+             "|---|" + "---|" * len(shown)]
+    cell = lambda v, scale, fmt: f"{fmt.format(scale * v[0])} [{fmt.format(scale * v[1])}, {fmt.format(scale * v[2])}]"
+    for conf, s in stats.items():
+        lines.append(f"| {conf} | " + " | ".join(cell(s["iqm"][m], 100, "{:.1f}") if m in s["iqm"] else "—"
+                                                  for m in shown) + " |")
+    pairs = list(dict.fromkeys(p for s in stats.values() for p in s["improvement"]))
+    if pairs:
+        name = lambda p: "P(" + " > ".join(LABELS.get(m, m) for m in p.split(">")) + ")"
+        lines += ["", "| configuration | " + " | ".join(name(p) for p in pairs) + " |", "|---|" + "---|" * len(pairs)]
+        for conf, s in stats.items():
+            lines.append(f"| {conf} | " + " | ".join(cell(s["improvement"][p], 1, "{:.2f}") if p in s["improvement"]
+                                                      else "—" for p in pairs) + " |")
+    return lines + [""]
+
+
 def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "") -> dict:
     """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if the sweep
     has ablations) and curves.png under out_dir. -> the JSON written, with the table's file name under 'table'."""
@@ -157,8 +199,10 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     main_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.configurations))
     abl_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.ablation_configurations))
     verdicts = ordering(records, main_confs)
+    stats = interval_statistics(records, main_confs + [c for c in abl_confs if c not in main_confs])
     result = {"command": command, "suite": suite, "table": table_file, "budget": bcfg.budget,
-              "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts}
+              "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts,
+              "interval_statistics": stats}
     reporting.write_json(os.path.join(out_dir, "results.json"), result, indent=1)
 
     episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
@@ -194,6 +238,8 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     if abl_confs and bcfg.ablation_methods:
         lines += ["## Ablations (Figure 5: the paper prints no values)", ""]
         lines += markdown_table(records, abl_confs, list(bcfg.ablation_methods), False, suite) + [""]
+    if stats:
+        lines += interval_lines(stats, list(dict.fromkeys([*bcfg.methods, *bcfg.ablation_methods])))
     lines += ["## Runs", ""] + [f"- `{r['cell']}`: `{r['command']}`" for r in records]
     atomic.write_text(os.path.join(out_dir, table_file), "\n".join(lines) + "\n")
     if abl_confs and bcfg.ablation_methods:

@@ -48,3 +48,22 @@ def test_bootstrap_intervals_are_seeded_and_shrink_with_more_runs():
         statistics.iqm([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="scores must be finite"):
         statistics.iqm_interval([[1.0, np.nan]])
+
+
+def test_a_sweeps_interval_statistics_per_configuration():
+    from srtd_jax.studies import sweep_report
+    rng = np.random.default_rng(3)
+    scores = {m: rng.uniform(size=(3, 4)) + shift for m, shift in (("td3bc", 0.0), ("softmod", 0.2), ("srtd", 0.5))}
+    records = [dict(configuration="rp10", method=m, success_per_seed_task=v.tolist()) for m, v in scores.items()]
+    records.append(dict(configuration="me10", method="srtd", success_per_seed_task=scores["srtd"].tolist()))
+    stats = sweep_report.interval_statistics(records, ["rp10", "me10", "mr10"], reps=200)
+    assert list(stats) == ["rp10", "me10"]  # a configuration without finished cells is left out
+    assert stats["rp10"]["iqm"]["softmod"] == list(statistics.iqm_interval(scores["softmod"], reps=200))
+    assert set(stats["rp10"]["improvement"]) == {"srtd>td3bc", "srtd>softmod"} and stats["me10"]["improvement"] == {}
+    assert stats["rp10"]["improvement"]["srtd>td3bc"][0] == pytest.approx(
+        _improvement_by_hand(scores["srtd"], scores["td3bc"]))
+    lines = sweep_report.interval_lines(stats, ["td3bc", "pcgrad", "softmod", "srtd"])
+    header = next(line for line in lines if line.startswith("| configuration | TD3+BC"))
+    assert header == "| configuration | TD3+BC | SoftMod | SRTD |"  # PCGrad never ran: no column
+    me10 = [line for line in lines if line.startswith("| me10 |")]
+    assert me10[0].startswith("| me10 | — | — | ") and me10[1] == "| me10 | — | — |"
