@@ -32,6 +32,16 @@ def test_probability_of_improvement_by_hand():
         statistics.improvement(x, y[:, :1])
 
 
+def test_the_vectorised_improvement_is_rliables():
+    from rliable import metrics
+    rng = np.random.default_rng(2)
+    for shape_x, shape_y in (((3, 10), (3, 10)), ((5, 4), (2, 4))):
+        x = rng.integers(0, 4, shape_x) / 3.0  # success rates of 3 episodes: many ties
+        y = rng.integers(0, 4, shape_y) / 3.0
+        assert statistics.probability_of_improvement(x, y) == pytest.approx(metrics.probability_of_improvement(x, y))
+    assert statistics.probability_of_improvement(x, x) == pytest.approx(0.5)
+
+
 def test_bootstrap_intervals_are_seeded_and_shrink_with_more_runs():
     rng = np.random.default_rng(0)
     few, many = rng.uniform(size=(3, 10)), rng.uniform(size=(60, 10))
@@ -67,3 +77,56 @@ def test_a_sweeps_interval_statistics_per_configuration():
     assert header == "| configuration | TD3+BC | SoftMod | SRTD |"  # PCGrad never ran: no column
     me10 = [line for line in lines if line.startswith("| me10 |")]
     assert me10[0].startswith("| me10 | — | — | ") and me10[1] == "| me10 | — | — |"
+
+
+def _records(conf, **scores):
+    return [dict(configuration=conf, method=m, success_per_seed_task=np.asarray(v).tolist()) for m, v in scores.items()]
+
+
+def test_the_papers_claims_as_verdicts():
+    from srtd_jax.studies import verdicts
+    rng = np.random.default_rng(4)
+    base = rng.uniform(0.2, 0.4, size=(5, 4))
+    records = (_records("rp10", td3bc=base, srtd=base + 0.3, srtd_id=base + 0.3, softmod=base + 0.6, te=base)
+               + _records("me10", td3bc=base, srtd=base + 0.3))
+    out = verdicts.verdicts(records, reps=300)
+    assert out["SRTD > TD3+BC"]["verdict"] == "holds" and out["SRTD > TD3+BC"]["configurations"] == ["me10", "rp10"]
+    assert out["SRTD > TD3+BC"]["p"] == pytest.approx(1.0)  # every seed above every seed on every task
+    assert out["SRTD > SoftMod"]["verdict"] == "contradicted"
+    assert out["SRTD+ID ≥ SRTD"]["verdict"] == "holds" and not out["SRTD+ID ≥ SRTD"]["separate"]  # equal: ≥ holds
+    assert out["SRTD > TE (Figure 5a)"]["verdict"] == "holds"
+    assert out["TE > SRTD-Q (Figure 5a)"] == {"verdict": "not run"} and out[verdicts.FIGURE4_CLAIM]["verdict"] == "not run"
+    same = verdicts.claim_verdict(_records("rp10", srtd=base, td3bc=base[::-1]), "srtd", "td3bc", "gt", reps=300)
+    assert same["verdict"] == "undecided" and same["interval"][0] < 0.5 < same["interval"][1]
+
+    study = {"sources": ["reach", "push", "door-open"],
+             "per_task": {t: {"imaginary": {"relabelled_raw": i}, "noise": {"relabelled_raw": n}}
+                          for t, i, n in (("reach", 5.0, 4.0), ("push", 3.0, 2.0), ("door-open", 2.5, 1.0))}}
+    fig4 = verdicts.figure4_verdict(study)
+    half = 4.302653 * np.std([1.0, 1.0, 1.5], ddof=1) / np.sqrt(3)  # Student t, 2 degrees of freedom
+    assert fig4["difference"] == pytest.approx(7 / 6) and fig4["interval"][0] == pytest.approx(7 / 6 - half, rel=1e-5)
+    assert fig4["verdict"] == "holds"
+    table = verdicts.markdown({"ladder": out, "learning_run": verdicts.verdicts([], None)})
+    assert table[2].startswith("| SRTD+ID ≥ SRTD | **holds**: P = 0.500") and table[2].endswith("| not run |")
+    assert len(table) == 2 + len(verdicts.CLAIMS) + 1
+
+
+def test_the_verdicts_command(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.tiny import ROOT
+    base = np.random.default_rng(5).uniform(size=(3, 4))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "results.json").write_text(json.dumps({"records": _records("rp10", srtd=base + 1, td3bc=base)}))
+    out = tmp_path / "v"
+    cmd = [sys.executable, "-m", "experiments.verdicts", f"--results=ladder:{tmp_path / 'a'},learning_run:{tmp_path / 'b'}",
+           "--figure4=", "--reps=100", f"--out={out}"]
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    saved = json.loads((tmp_path / "v.json").read_text())
+    assert saved["verdicts"]["ladder"]["SRTD > TD3+BC"]["verdict"] == "holds"
+    assert saved["sources"]["learning_run"] == {"results": None, "cells": 0, "figure4": None}
+    assert "| SRTD > TD3+BC | **holds**: P = 1.000" in (tmp_path / "v.md").read_text()
+    bad = subprocess.run(cmd[:3] + ["--results=ladder"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "--results: expected recipe:path, got 'ladder'" in bad.stderr
