@@ -4,8 +4,10 @@ for any method of configs/default.py (default srtd), e.g. `configs/drone.py:srtd
 The config of the drone sweep's (configs/benchmark_drone.py, cpu budget) cell for the method on the
 MR 2, RP 2, ME 2 configuration: MT10's cpu budget (encoders 3 x 128 / 2 x 128 for 3 epochs, actor and critic
 2 x 256 at batch 256 for 20,000 steps, 10 evaluation episodes per task, the per-method sizes of PCGrad and
-SoftMod) with drone data: per task MR 150 / RP 100 / ME 50 episodes of 100 steps (50 s of flight). Scores are
-normalised returns (the return divided by the noise-free expert's best return on the task).
+SoftMod) with drone data of the learning_run recipe: per task MR 150 / RP 100 / ME 50 episodes of 100 steps (50 s
+of flight) from online SAC runs, made the first time in about 20 minutes. Scores are normalised returns: the return
+divided by the task's trained agent's best return. `--config.data.recipe=ladder` gives the ladder's data (seconds)
+and the noise-free expert controller as the reference.
 """
 from configs import benchmark_drone
 

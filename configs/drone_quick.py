@@ -8,4 +8,5 @@ def get_config(method: str = "srtd"):
     c.encoder.epochs = 2.0
     c.rl.steps = 3000
     c.eval.episodes_per_task, c.eval.every_steps = 4, 0
+    c.data.recipe = "ladder"  # its data in seconds; the learning runs take about 20 minutes the first time
     return c

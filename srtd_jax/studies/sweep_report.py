@@ -182,8 +182,8 @@ def interval_lines(stats: dict, methods: list[str]) -> list[str]:
 
 
 def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "") -> dict:
-    """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if the sweep
-    has ablations) and curves.png under out_dir. -> the JSON written, with the table's file name under 'table'."""
+    """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if an ablation
+    group has finished cells beside SRTD's: figure5_panels) and curves.png under out_dir. -> the JSON written, with the table's file name under 'table'."""
     records, missing = collect(bcfg, all_cells, root)
     kept = kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))
     order = {c.name: i for i, c in enumerate(all_cells)}
@@ -243,7 +243,9 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     lines += ["## Runs", ""] + [f"- `{r['cell']}`: `{r['command']}`" for r in records]
     atomic.write_text(os.path.join(out_dir, table_file), "\n".join(lines) + "\n")
     if abl_confs and bcfg.ablation_methods:
-        plot_figure5(records, abl_confs, os.path.join(out_dir, "figure5.png"), y_label)
+        figure5 = os.path.join(out_dir, "figure5.png")
+        if not plot_figure5(records, abl_confs, figure5, y_label) and os.path.exists(figure5):
+            os.remove(figure5)  # an earlier write's figure of cells no longer among the records
     plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
                  os.path.join(out_dir, "curves.png"), y_label)
     return result
@@ -271,31 +273,45 @@ def _legend_below(fig, axes) -> None:
                frameon=False)
 
 
-def plot_figure5(records, configurations, path, y_label) -> None:
-    """Figure 5's bars (the two ablation groups) for `configurations`, intervals clipped to [0, 100]%."""
+def figure5_panels(records, configurations) -> list:
+    """The Figure 5 groups worth a panel: those where a method other than SRTD (shared by both) has finished a cell
+    of `configurations`, each with its methods that have. -> [(title, methods)]"""
+    have = {r["method"] for r in records if r["configuration"] in configurations}
+    return [(title, [m for m in methods if m in have]) for title, methods in FIGURE5
+            if any(m in have for m in methods if m != "srtd")]
+
+
+def plot_figure5(records, configurations, path, y_label) -> bool:
+    """Figure 5's bars for `configurations`: a panel per ablation group that has cells (figure5_panels), one colour
+    per method in both panels, intervals clipped to [0, 100]%. -> whether anything was drawn (no file otherwise)."""
+    panels = figure5_panels(records, configurations)
+    if not panels:
+        return False
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     by = {(r["configuration"], r["method"]): r for r in records}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, (title, methods) in zip(axes, FIGURE5):
+    colour = {m: f"C{i}" for i, m in enumerate(dict.fromkeys(m for _, ms in FIGURE5 for m in ms))}
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), sharey=True, squeeze=False)
+    for ax, (title, methods) in zip(axes[0], panels):
         width = 0.8 / len(methods)
         for j, m in enumerate(methods):
-            xs = [i + j * width for i, c in enumerate(configurations) if (c, m) in by]
+            xs = [i - 0.4 + (j + 0.5) * width for i, c in enumerate(configurations) if (c, m) in by]
             rs = [by[(c, m)] for c in configurations if (c, m) in by]
             mean = np.array([100 * r["mean"] for r in rs])
             lower, upper = clipped_band(mean, [100 * r["ci95"] for r in rs])
-            ax.bar(xs, mean, width, yerr=[mean - lower, upper - mean], capsize=3, label=LABELS[m])
-        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(configurations))], configurations)
+            ax.bar(xs, mean, width, yerr=[mean - lower, upper - mean], capsize=3, label=LABELS[m], color=colour[m])
+        ax.set_xticks(range(len(configurations)), configurations)
         ax.set_title(title)
         ax.set_ylim(0, 100)
-    axes[0].set_ylabel(y_label)
+    axes[0][0].set_ylabel(y_label)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
-    _legend_below(fig, axes)
+    _legend_below(fig, axes[0])
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
+    return True
 
 
 def plot_curves(records, configurations, path, y_label) -> None:

@@ -140,6 +140,7 @@ def test_table2_sweep_runs_the_launcher_on_the_drone_and_writes_table2(tmp_path)
     b = benchmark_drone.get_config("cpu")
     assert sweep.cell_config(b, sweep.cells(b)[0]).suite == "drone"
     assert drone.get_config("pcgrad") == sweep.cell_config(b, sweep.Cell("mr2_rp2_me2", "pcgrad", ()))
+    b = benchmark_drone.get_config("cpu-ladder")  # the ladder's data: seconds to make at this size
     d = b.base.data
     d.data_dir, d.episode_length = str(tmp_path / "data"), 20
     # as many episodes per kind, so that every configuration's dataset has one shape and a method's programs
@@ -201,7 +202,7 @@ def test_the_recipe_presets_and_what_a_score_means_under_each():
     from configs import benchmark_drone
     from srtd_jax.benchmarks.drone.declaration import DECLARATION
     from srtd_jax.runtime.config_check import check_config
-    ladder_cfg, run_cfg = benchmark_drone.get_config("cpu"), benchmark_drone.get_config("cpu-learning_run")
+    ladder_cfg, run_cfg = benchmark_drone.get_config("cpu-ladder"), benchmark_drone.get_config("cpu")
     assert ladder_cfg.base.data.recipe == "ladder" and ladder_cfg.results_dir == "results/drone"
     assert run_cfg.base.data.recipe == "learning_run" and run_cfg.results_dir == "results/drone_learning_run"
     assert run_cfg.workdir == "runs/drone_cpu_learning_run" and run_cfg.base.suite == "drone"

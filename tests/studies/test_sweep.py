@@ -104,7 +104,9 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     assert os.path.getmtime(os.path.join(b.workdir, "rp10", "srtd", "summary.json")) == first
     result = sweep_report.write(b, cells, b.workdir, b.results_dir, "python -m experiments.benchmark --x")
     assert result["not_finished"] == []
-    assert {"results.json", "table1.md", "figure5.png", "curves.png"} <= set(os.listdir(b.results_dir))
+    # the ablation group holds SRTD alone, which the main table shows: no Figure 5 panel to draw
+    assert {"results.json", "table1.md", "curves.png"} <= set(os.listdir(b.results_dir))
+    assert "figure5.png" not in os.listdir(b.results_dir)
 
     records = json.load(open(os.path.join(b.results_dir, "results.json")))["records"]
     assert len(records) == 4
@@ -378,3 +380,16 @@ def test_compare_machines_by_hand():
         compare(reference, [rec("y/td3bc", 0.4, 0.02, config=other_config)])
     with pytest.raises(ValueError, match="x/td3bc(.|\n)*num_seeds: 3 -> 2"):
         compare(reference, [dict(rec("x/td3bc", 0.5, 0.05), num_seeds=2)])
+
+
+def test_figure5_draws_only_groups_with_their_own_cells(tmp_path):
+    rec = lambda conf, m: dict(configuration=conf, method=m, mean=0.3, ci95=0.1)
+    only_srtd = [rec("rp10", "srtd"), rec("rp10", "td3bc")]
+    assert sweep_report.figure5_panels(only_srtd, ["rp10"]) == []
+    assert not sweep_report.plot_figure5(only_srtd, ["rp10"], str(tmp_path / "f.png"), "y")
+    assert not (tmp_path / "f.png").exists()
+    both = only_srtd + [rec("rp10", "srtd_n"), rec("me10", "te")]
+    assert sweep_report.figure5_panels(both, ["rp10"]) == [("(b) augmentation", ["srtd", "srtd_n"])]
+    assert sweep_report.plot_figure5(both, ["rp10"], str(tmp_path / "f.png"), "y")
+    assert (tmp_path / "f.png").stat().st_size > 1000
+
