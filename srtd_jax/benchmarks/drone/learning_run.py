@@ -114,8 +114,8 @@ def _stochastic_return(policy, task_id, keys, length: int):
 
 
 def reference_return(policy: lr.Policy, task_id: int, length: int) -> float:
-    """The best return of the policy's noise-free actions over REFERENCE_EPISODES episodes (the goals of
-    generate.expert_reference's first episodes of the task)."""
+    """The best return of the policy's noise-free actions (a = tanh(mu)) over REFERENCE_EPISODES episodes of the
+    task, their starts and goals drawn from fixed keys (the same for every task and run)."""
     keys = jax.random.split(jax.random.PRNGKey(777), REFERENCE_EPISODES)
     pol = jax.tree.map(jnp.asarray, policy)
     out = _noise_free(pol, jnp.int32(task_id), keys, length)
