@@ -33,6 +33,9 @@ def pooled(records: list[dict], x: str, y: str) -> tuple[np.ndarray, np.ndarray,
     confs = sorted({c for c, m in by if m == x and (c, y) in by})
     if not confs:
         return None
+    seeds = {(c, m): by[c, m].shape[0] for c in confs for m in (x, y)}
+    if len({seeds[c, x] for c in confs}) > 1 or len({seeds[c, y] for c in confs}) > 1:
+        raise ValueError(f"cannot pool {x} and {y} over configurations with different seed counts: {seeds}")
     return (np.concatenate([by[c, x] for c in confs], 1), np.concatenate([by[c, y] for c in confs], 1), confs)
 
 

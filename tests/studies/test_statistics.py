@@ -98,6 +98,9 @@ def test_the_papers_claims_as_verdicts():
     assert out["TE > SRTD-Q (Figure 5a)"] == {"verdict": "not run"} and out[verdicts.FIGURE4_CLAIM]["verdict"] == "not run"
     same = verdicts.claim_verdict(_records("rp10", srtd=base, td3bc=base[::-1]), "srtd", "td3bc", "gt", reps=300)
     assert same["verdict"] == "undecided" and same["interval"][0] < 0.5 < same["interval"][1]
+    with pytest.raises(ValueError, match="different seed counts"):
+        verdicts.pooled(_records("rp10", srtd=base, td3bc=base) + _records("me10", srtd=base[:3], td3bc=base[:3]),
+                        "srtd", "td3bc")
 
     study = {"sources": ["reach", "push", "door-open"],
              "per_task": {t: {"imaginary": {"relabelled_raw": i}, "noise": {"relabelled_raw": n}}
