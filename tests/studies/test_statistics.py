@@ -114,6 +114,7 @@ def test_the_papers_claims_as_verdicts():
     assert len(table) == 2 + len(verdicts.CLAIMS) + 1
 
 
+@pytest.mark.slow
 def test_the_verdicts_command(tmp_path):
     import json
     import subprocess
