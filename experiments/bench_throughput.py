@@ -103,12 +103,13 @@ def _td3bc_setup(hidden, batch):
     return lrn.update, lrn.init, lrn.sampler
 
 
-def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed):
-    """-> call() running the next `steps`-update make_chunk over `num_seeds` seeds; returns its metrics."""
+def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed, data_per_seed=False):
+    """-> call() running the next `steps`-update make_chunk over `num_seeds` seeds (data_per_seed: `data` carries
+    the seed axis too, as packed replicas); returns its metrics."""
     import jax
     import jax.numpy as jnp
 
-    chunk = chunks.make_chunk(update, sampler, steps, strategy)
+    chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=data_per_seed)
     holder = {"states": chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), num_seeds)),
               "keys": jax.random.split(jax.random.PRNGKey(1), num_seeds), "step": 0}
 
@@ -240,9 +241,6 @@ def section_packing(out, repeats):
     packed chunk over all replicas (datasets padded to the largest, srtd_jax/data/packing.py), for the TD3+BC learner
     and the encoders, per replica count and seed-axis strategy. The replicas' datasets cycle through
     --pack_episodes (episodes of 200 steps), as a table's rows differ in size."""
-    import jax
-    import jax.numpy as jnp
-
     from srtd_jax.data import packing
     sizes = [int(n) for n in FLAGS.pack_episodes]
     parts = {n: _synthetic_data(n) for n in sorted(set(sizes))}
@@ -259,17 +257,8 @@ def section_packing(out, repeats):
                 data = [parts[sizes[i % len(sizes)]] for i in range(replicas)]
                 calls = [alone[sizes[i % len(sizes)]] for i in range(replicas)]
                 one_by_one, first = _median_rate(lambda: [c() for c in calls], replicas * steps, repeats)
-                packed_data = packing.pack(data)
-                chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=True)
-                holder = {"states": chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), replicas)),
-                          "keys": jax.random.split(jax.random.PRNGKey(1), replicas), "step": 0}
-                cond = per_seed(replicas, max(sizes), length)
-
-                def packed_call():
-                    o = chunk(holder["states"], holder["keys"], jnp.int32(holder["step"]), packed_data, cond)
-                    holder["states"], holder["keys"], holder["step"] = o[0], o[1], holder["step"] + steps
-                    return o[2]
-
+                packed_call = _chunk_caller(update, sampler, init, steps, replicas, strategy, packing.pack(data),
+                                            per_seed(replicas, max(sizes), length), data_per_seed=True)
                 packed, packed_first = _median_rate(packed_call, replicas * steps, repeats)
                 rows.append(dict(part=part, shape=FLAGS.pack_shape, replicas=replicas, strategy=strategy,
                                  cells=sizes, one_by_one_replica_updates_per_s=one_by_one,

@@ -22,7 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from srtd_jax.core import atomic
 from srtd_jax.data import dataset as ds
+from srtd_jax.data import ladder
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 1.0
 ACTION_LIMIT = 0.995  # expert actions at the bounds of [-1, 1] are labelled at atanh(0.995) in the tanh's input
@@ -202,4 +204,26 @@ def read_run(path: str, key: dict, fields: tuple) -> tuple[dict, dict, list[Poli
         raise ds.DatasetError(f"{what} {path} holds {len(snapshots)} snapshots for {len(arrays[fields[0]])} curve "
                               "points")
     return arrays, meta, snapshots
+
+
+def write_run(path: str, meta: dict, curves: dict, snapshots: list[Policy]) -> None:
+    """Writes a run atomically: its metadata (the run key and what the benchmark adds), its curves {name: (K,)} and
+    every snapshot's layers."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), **curves, **flatten_snapshots(snapshots))
+
+
+def cached(path: str, key: dict, load, log=print):
+    """load(path, key) of a cached run, or None when there is none to use: missing, or invalid (DatasetError), in
+    which case the file is moved aside (<file>.invalid[.k]) and named in the log, to be trained again."""
+    if not os.path.exists(path):
+        return None
+    try:
+        return load(path, key)
+    except ds.DatasetError as err:
+        aside = ladder.aside_path(path)
+        os.replace(path, aside)
+        log(f"retraining {path} (the invalid file is kept as {aside}): {err}")
+        return None
 

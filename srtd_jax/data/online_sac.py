@@ -146,13 +146,18 @@ def alpha_loss(log_alpha, mean_logp, target_entropy: float):
     return -log_alpha * jax.lax.stop_gradient(mean_logp + target_entropy)
 
 
+def optimizer(settings: OnlineLearnerSettings) -> optax.GradientTransformation:
+    """Adam of the actor, the critics and the temperature alike."""
+    return optax.adam(settings.learning_rate)
+
+
 def init_state(key, policy: lr.Policy, settings: OnlineLearnerSettings, obs_dim: int, action_dim: int,
                capacity: int) -> SacState:
     k1, k2 = jax.random.split(key)
     sizes = (obs_dim + action_dim, *settings.hidden, 1)
     critics = (init_mlp(k1, sizes), init_mlp(k2, sizes))
     log_alpha = jnp.log(jnp.float32(INIT_ALPHA))
-    opt = optax.adam(settings.learning_rate)
+    opt = optimizer(settings)
     targets = jax.tree.map(jnp.copy, critics)  # own buffers: a jitted round may donate its state
     return SacState(policy, critics, targets, log_alpha, (opt.init(policy), opt.init(critics), opt.init(log_alpha)),
                     jnp.zeros((capacity, obs_dim)), jnp.zeros((capacity, action_dim)), jnp.zeros(capacity),
@@ -161,7 +166,7 @@ def init_state(key, policy: lr.Policy, settings: OnlineLearnerSettings, obs_dim:
 
 def sac_update(state: SacState, key, *, settings: OnlineLearnerSettings, action_dim: int) -> tuple[SacState, dict]:
     """One SAC update on a batch drawn uniformly from the filled buffer rows."""
-    opt = optax.adam(settings.learning_rate)
+    opt = optimizer(settings)
     k_idx, k_critic, k_actor = jax.random.split(key, 3)
     idx = jax.random.randint(k_idx, (settings.batch_size,), 0, state.filled)
     batch = (state.obs[idx], state.actions[idx], state.rewards[idx], state.next_obs[idx])

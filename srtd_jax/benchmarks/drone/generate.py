@@ -77,9 +77,13 @@ def _rollouts(keys, tasks, quality, noise, *, length: int) -> dict:
     return jax.vmap(episode)(keys, tasks, quality)
 
 
+def task_key(seed: int, task_id: int, stream: int) -> jax.Array:
+    """The key of one random stream of one task's data (the ladder's and the learning runs' alike)."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), task_id), stream)
+
+
 def _keys(settings: DroneGenerationSettings, task_id: int, stream: int, n: int) -> jax.Array:
-    base = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(settings.seed), task_id), stream)
-    return jax.random.split(base, n)
+    return jax.random.split(task_key(settings.seed, task_id, stream), n)
 
 
 def find_medium_rungs(tasks: list, settings: DroneGenerationSettings) -> dict:

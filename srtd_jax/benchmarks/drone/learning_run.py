@@ -14,16 +14,13 @@ whichever other tasks were missing.
 from __future__ import annotations
 
 import functools
-import json
-import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from srtd_jax.benchmarks.drone import maps, sim
-from srtd_jax.core import atomic
+from srtd_jax.benchmarks.drone import generate, maps, sim
 from srtd_jax.data import dataset as ds
 from srtd_jax.data import ladder, online_sac
 from srtd_jax.data import learning_run as lr
@@ -56,10 +53,6 @@ def standardisation() -> tuple[np.ndarray, np.ndarray]:
     return (low + high) / 2, np.maximum((high - low) / 2, 1e-3).astype(np.float32)
 
 
-def _task_key(seed: int, task_id: int, stream: int) -> jax.Array:
-    return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), task_id), stream)
-
-
 def train_runs(tasks: list, settings, log=print) -> dict:
     """Every task's run. -> {task: {'snapshots': [Policy] (rounds + 1), 'returns': (rounds + 1,) mean return of each
     snapshot's round, 'losses': (rounds,) critic losses, 'best': index of the best snapshot, 'reference': its best
@@ -67,7 +60,7 @@ def train_runs(tasks: list, settings, log=print) -> dict:
     ls, length = settings.learner, settings.episode_length
     ids = [maps.task_index(t) for t in tasks]
     states = [_init_state(settings, task_id) for task_id in ids]
-    chains = [_task_key(settings.seed, task_id, 1) for task_id in ids]
+    chains = [generate.task_key(settings.seed, task_id, 1) for task_id in ids]
     snapshots = [[lr.to_numpy(s.policy)] for s in states]
     returns, losses = [[] for _ in ids], [[] for _ in ids]
     start = time.time()
@@ -96,7 +89,7 @@ def train_runs(tasks: list, settings, log=print) -> dict:
 def _init_state(settings, task_id: int) -> online_sac.SacState:
     ls = settings.learner
     mean, std = standardisation()
-    k_actor, k_critic = jax.random.split(_task_key(settings.seed, task_id, 0))
+    k_actor, k_critic = jax.random.split(generate.task_key(settings.seed, task_id, 0))
     policy = lr.Policy(online_sac.init_mlp(k_actor, (sim.OBS_DIM, *ls.hidden, 2 * sim.ACTION_DIM), 1e-2),
                        jnp.asarray(mean), jnp.asarray(std))
     return online_sac.init_state(k_critic, policy, ls, sim.OBS_DIM, sim.ACTION_DIM,
@@ -129,11 +122,8 @@ def _noise_free(policy, task_id, keys, length: int):
 
 def save_run(path: str, run: dict, key: dict) -> None:
     """Writes a run atomically: every snapshot's layers, its curve, the best snapshot, the reference and the key."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    meta = dict(key, best=run["best"], reference=run["reference"])
-    with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), returns=run["returns"],
-                 losses=run["losses"], **lr.flatten_snapshots(run["snapshots"]))
+    lr.write_run(path, dict(key, best=run["best"], reference=run["reference"]),
+                 {k: run[k] for k in ("returns", "losses")}, run["snapshots"])
 
 
 def load_run(path: str, key: dict) -> dict:
@@ -149,18 +139,9 @@ def load_run(path: str, key: dict) -> dict:
 def cached_runs(tasks: list, settings, data_dir: str, log=print) -> dict:
     """{task: run} from the cache files; the missing or invalid ones trained (together) and written. An invalid file
     is kept aside as <file>.invalid[.k]."""
-    runs, todo = {}, []
-    for task in tasks:
-        path = run_path(data_dir, settings, task)
-        if os.path.exists(path):
-            try:
-                runs[task] = load_run(path, run_key(settings, task))
-                continue
-            except ds.DatasetError as err:
-                aside = ladder.aside_path(path)
-                os.replace(path, aside)
-                log(f"retraining {path} (the invalid file is kept as {aside}): {err}")
-        todo.append(task)
+    runs = {task: lr.cached(run_path(data_dir, settings, task), run_key(settings, task), load_run, log)
+            for task in tasks}
+    todo = [task for task, run in runs.items() if run is None]
     if todo:
         start = time.time()
         log(f"drone learning runs of {len(todo)} task(s): {settings.learner.rounds} rounds of "
@@ -203,7 +184,7 @@ def generate_files(todo: list, settings, data_dir: str, to_dataset, log=print) -
         medium = medium_snapshot(run["returns"], settings.medium_success)
         which = lr.episode_snapshots(kind, settings.episodes_for(kind), medium, last)
         stacked = jax.tree.map(lambda *xs: jnp.asarray(np.stack(xs)), *[run["snapshots"][k] for k in which])
-        keys = jax.random.split(_task_key(settings.seed, task_id, 2 + ladder.KINDS.index(kind)), len(which))
+        keys = jax.random.split(generate.task_key(settings.seed, task_id, 2 + ladder.KINDS.index(kind)), len(which))
         ep = jax.device_get(_record(stacked, jnp.int32(task_id), keys, settings.episode_length))
         out = dict(obs=ep.obs, act=ep.actions, reward=ep.rewards, next_obs=ep.next_obs, reached=ep.info["reached"])
         data = to_dataset(out, which, task_id)

@@ -8,16 +8,12 @@ from one run."""
 from __future__ import annotations
 
 import functools
-import json
-import os
 import time
 
 import numpy as np
 
 from srtd_jax.benchmarks.mt10 import env as mw
 from srtd_jax.benchmarks.mt10 import generate
-from srtd_jax.core import atomic
-from srtd_jax.data import dataset as ds
 from srtd_jax.data import ladder
 from srtd_jax.data import learning_run as lr
 
@@ -93,11 +89,8 @@ def train_run(task: str, settings) -> dict:
 
 def save_run(path: str, run: dict, key: dict) -> None:
     """Writes a run atomically: every snapshot's layers, its curve and key."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    meta = dict(key, expert_success=run["expert_success"], expert_return=run["expert_return"])
-    with atomic.replacing(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta_json=np.array(json.dumps(meta, sort_keys=True)), success=run["success"],
-                 returns=run["returns"], losses=run["losses"], **lr.flatten_snapshots(run["snapshots"]))
+    lr.write_run(path, dict(key, expert_success=run["expert_success"], expert_return=run["expert_return"]),
+                 {k: run[k] for k in ("success", "returns", "losses")}, run["snapshots"])
 
 
 def load_run(path: str, key: dict) -> dict:
@@ -111,15 +104,10 @@ def cached_run(task: str, settings, data_dir: str) -> dict:
     """The task's run from its cache file, trained and written when missing or invalid (the invalid file is kept
     aside as <file>.invalid, or .invalid.<k> beside earlier ones)."""
     path, key = run_path(data_dir, settings, task), run_key(settings, task)
-    if os.path.exists(path):
-        try:
-            return load_run(path, key)
-        except ds.DatasetError as err:
-            aside = ladder.aside_path(path)
-            os.replace(path, aside)
-            print(f"retraining {path} (the invalid file is kept as {aside}): {err}", flush=True)
-    run = train_run(task, settings)
-    save_run(path, run, key)
+    run = lr.cached(path, key, load_run, log=lambda line: print(line, flush=True))
+    if run is None:
+        run = train_run(task, settings)
+        save_run(path, run, key)
     return run
 
 
