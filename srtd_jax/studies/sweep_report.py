@@ -140,9 +140,10 @@ def ordering(records: list[dict], configurations: list[str]) -> list[dict]:
 
 
 PROPOSED, BASELINES = ("srtd", "srtd_id"), ("td3bc", "pcgrad", "softmod")
+BOOTSTRAP_REPS = 2000  # resamples per interval of the sweep tables
 
 
-def interval_statistics(records: list[dict], configurations: list[str], reps: int = 2000) -> dict:
+def interval_statistics(records: list[dict], configurations: list[str], reps: int = BOOTSTRAP_REPS) -> dict:
     """{configuration: {'iqm': {method: [IQM, lower, upper]}, 'improvement': {'<proposed>><baseline>': [P, lower,
     upper]}}} from every finished cell's per-seed, per-task scores (studies/statistics.py: stratified bootstrap 95%
     intervals, seeded)."""
@@ -164,7 +165,7 @@ def interval_lines(stats: dict, methods: list[str]) -> list[str]:
     lines = ["## Interquartile mean and probability of improvement (rliable)", "",
              "IQM: the mean of the middle 50% of all seed x task scores, in %; P(X > Y): the probability that a seed "
              "of X scores above a seed of Y on a task (ties half), averaged over tasks. Brackets: stratified bootstrap "
-             "95% intervals (seeds resampled within each task, 2,000 resamples).", "",
+             f"95% intervals (seeds resampled within each task, {BOOTSTRAP_REPS:,} resamples).", "",
              "| configuration | " + " | ".join(LABELS.get(m, m) for m in shown) + " |",
              "|---|" + "---|" * len(shown)]
     cell = lambda v, scale, fmt: f"{fmt.format(scale * v[0])} [{fmt.format(scale * v[1])}, {fmt.format(scale * v[2])}]"
@@ -183,7 +184,8 @@ def interval_lines(stats: dict, methods: list[str]) -> list[str]:
 
 def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "") -> dict:
     """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if an ablation
-    group has finished cells beside SRTD's: figure5_panels) and curves.png under out_dir. -> the JSON written, with the table's file name under 'table'."""
+    group has finished cells beside SRTD's: figure5_panels) and curves.png under out_dir. -> the JSON written, with
+    the table's file name under 'table'."""
     records, missing = collect(bcfg, all_cells, root)
     kept = kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))
     order = {c.name: i for i, c in enumerate(all_cells)}

@@ -153,8 +153,10 @@ def cached_runs(tasks: list, settings, data_dir: str, log=print) -> dict:
     return runs
 
 
+@functools.lru_cache(maxsize=None)
 def references(settings, data_dir: str, tasks=maps.DRONE_TASKS) -> np.ndarray:
-    """(len(tasks),) each task's trained agent's reference return (trains the runs that are missing)."""
+    """(len(tasks),) each task's trained agent's reference return (trains the runs that are missing); read once per
+    process and settings, since every evaluation of a run divides by it."""
     runs = cached_runs(list(tasks), settings, data_dir)
     return np.asarray([runs[t]["reference"] for t in tasks], np.float64)
 
