@@ -53,6 +53,9 @@ flags.DEFINE_integer("method_steps", 20, "Updates per timed chunk in the methods
 flags.DEFINE_list("pack_episodes", ["300", "200", "100"], "Packing section: episodes of 200 steps of the replicas' "
                   "datasets, cycled through (the sizes of MR, RP and ME rows).")
 flags.DEFINE_list("pack_replicas", ["3", "9"], "Packing section: replica counts (cells x seeds).")
+flags.DEFINE_integer("pack_seeds", 1, "Packing section: seeds per cell (a replica count must be a multiple). Cells "
+                     "alone run their seeds as one program each; packed, all cells and seeds run as one program in the "
+                     "launcher's layout (cells then seeds, each cell's dataset shared by its seeds).")
 flags.DEFINE_enum("pack_shape", "peer", ["peer", "paper"], "Packing section: the learners' shape.")
 flags.DEFINE_list("pack_parts", ["td3bc", "encoder"], "Packing section: learners measured (td3bc, encoder).")
 flags.DEFINE_list("pack_strategies", ["map", "vmap"], "Packing section: seed-axis strategies measured.")
@@ -103,15 +106,20 @@ def _td3bc_setup(hidden, batch):
     return lrn.update, lrn.init, lrn.sampler
 
 
-def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed, data_per_seed=False):
+def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed, data_per_seed=False,
+                  cells: int = 0):
     """-> call() running the next `steps`-update make_chunk over `num_seeds` seeds (data_per_seed: `data` carries
-    the seed axis too, as packed replicas); returns its metrics."""
+    the seed axis too, as packed replicas; cells: `cells` x num_seeds states in the packed launcher's layout, `data`
+    carrying the cells axis); returns its metrics."""
     import jax
     import jax.numpy as jnp
 
-    chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=data_per_seed)
-    holder = {"states": chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), num_seeds)),
-              "keys": jax.random.split(jax.random.PRNGKey(1), num_seeds), "step": 0}
+    chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=data_per_seed, cells=bool(cells))
+    keys = jax.random.split(jax.random.PRNGKey(1), max(cells, 1) * num_seeds)
+    states = chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), max(cells, 1) * num_seeds))
+    if cells:
+        keys, states = jax.tree.map(lambda x: x.reshape((cells, num_seeds) + x.shape[1:]), (keys, states))
+    holder = {"states": states, "keys": keys, "step": 0}
 
     def call():
         out = chunk(holder["states"], holder["keys"], jnp.int32(holder["step"]), data, per_seed)
@@ -237,36 +245,44 @@ def _packing_learner(part: str, shape: str):
 
 
 def section_packing(out, repeats):
-    """Replica-updates/s of cells trained one after another (one chunk per replica on its own dataset) against one
-    packed chunk over all replicas (datasets padded to the largest, srtd_jax/data/packing.py), for the TD3+BC learner
-    and the encoders, per replica count and seed-axis strategy. The replicas' datasets cycle through
-    --pack_episodes (episodes of 200 steps), as a table's rows differ in size."""
+    """Replica-updates/s of cells trained one after another (one chunk per cell over its --pack_seeds seeds, on its
+    own dataset) against one packed chunk over all cells and seeds in the launcher's layout (datasets padded to the
+    largest, srtd_jax/data/packing.py, srtd_jax/run_packed.py), for the TD3+BC learner and the encoders, per replica
+    count and seed-axis strategy. The cells' datasets cycle through --pack_episodes (episodes of 200 steps), as a
+    table's rows differ in size."""
     from srtd_jax.data import packing
     sizes = [int(n) for n in FLAGS.pack_episodes]
     parts = {n: _synthetic_data(n) for n in sorted(set(sizes))}
     length = parts[sizes[0]].obs.shape[1]
+    seeds = FLAGS.pack_seeds
+    bad = [r for r in map(int, FLAGS.pack_replicas) if r % seeds]
+    if bad:
+        raise ValueError(f"--pack_replicas {bad} are not multiples of --pack_seeds={seeds}")
     rows = []
     for part in FLAGS.pack_parts:
         update, init, sampler, per_seed = _packing_learner(part, FLAGS.pack_shape)
         steps = FLAGS.td3bc_steps if part == "td3bc" else FLAGS.encoder_steps
         for strategy in FLAGS.pack_strategies:
-            # one single-replica chunk per dataset size, compiled once and called once per replica of that size
-            alone = {n: _chunk_caller(update, sampler, init, steps, 1, strategy, d, per_seed(1, n, length))
+            # one single-cell chunk per dataset size, compiled once and called once per cell of that size
+            alone = {n: _chunk_caller(update, sampler, init, steps, seeds, strategy, d, per_seed(seeds, n, length))
                      for n, d in parts.items()}
             for replicas in map(int, FLAGS.pack_replicas):
-                data = [parts[sizes[i % len(sizes)]] for i in range(replicas)]
-                calls = [alone[sizes[i % len(sizes)]] for i in range(replicas)]
+                cells = replicas // seeds
+                data = [parts[sizes[i % len(sizes)]] for i in range(cells)]
+                calls = [alone[sizes[i % len(sizes)]] for i in range(cells)]
                 one_by_one, first = _median_rate(lambda: [c() for c in calls], replicas * steps, repeats)
-                packed_call = _chunk_caller(update, sampler, init, steps, replicas, strategy, packing.pack(data),
-                                            per_seed(replicas, max(sizes), length), data_per_seed=True)
+                cond = per_seed(replicas, max(sizes), length)
+                cond = None if cond is None else cond.reshape((cells, seeds) + cond.shape[1:])
+                packed_call = _chunk_caller(update, sampler, init, steps, seeds, strategy, packing.pack(data), cond,
+                                            cells=cells)
                 packed, packed_first = _median_rate(packed_call, replicas * steps, repeats)
-                rows.append(dict(part=part, shape=FLAGS.pack_shape, replicas=replicas, strategy=strategy,
-                                 cells=sizes, one_by_one_replica_updates_per_s=one_by_one,
-                                 packed_replica_updates_per_s=packed, ratio=packed / one_by_one, compile_s=first,
-                                 packed_compile_s=packed_first))
-                print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} {strategy}: one after another "
-                      f"{one_by_one:.1f}, packed {packed:.1f} replica-updates/s ({packed / one_by_one:.2f}x)",
-                      flush=True)
+                rows.append(dict(part=part, shape=FLAGS.pack_shape, replicas=replicas, cells=cells,
+                                 seeds_per_cell=seeds, strategy=strategy, cell_episodes=sizes,
+                                 one_by_one_replica_updates_per_s=one_by_one, packed_replica_updates_per_s=packed,
+                                 ratio=packed / one_by_one, compile_s=first, packed_compile_s=packed_first))
+                print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} ({cells} cells x {seeds} seeds) {strategy}: "
+                      f"cells one after another {one_by_one:.1f}, packed {packed:.1f} replica-updates/s "
+                      f"({packed / one_by_one:.2f}x)", flush=True)
     out["packing"] = rows
 
 
@@ -538,10 +554,14 @@ def markdown(res: dict) -> str:
                      f"{_fmt(r.get('fraction_of_ceiling'), '.0%')} of ceiling | | |")
     for r in res.get("packing", []):
         # the target: on CPU, its strategy (map) keeps 0.95 x; on accelerators packing is to multiply the rate
-        met = res["meta"]["backend"] == "cpu" and r["strategy"] == "map" and r["replicas"] > 1
-        lines.append(f"| packing {r['part']} {r['shape']} x{r['replicas']} replicas ({r['strategy']}; datasets of "
-                     f"{'/'.join(map(str, r['cells']))} episodes): {r['packed_replica_updates_per_s']:.1f} "
-                     f"replica-updates/s packed, {r['one_by_one_replica_updates_per_s']:.1f} one after another | "
+        packs = r["cells"] > 1 if "seeds_per_cell" in r else r["replicas"] > 1
+        met = res["meta"]["backend"] == "cpu" and r["strategy"] == "map" and packs
+        layout = (f"{r['cells']} cells x {r['seeds_per_cell']} seeds" if "seeds_per_cell" in r
+                  else f"{r['replicas']} replicas")  # records made before the launcher's layout
+        episodes = r.get("cell_episodes", r["cells"])
+        lines.append(f"| packing {r['part']} {r['shape']} {layout} ({r['strategy']}; datasets of "
+                     f"{'/'.join(map(str, episodes))} episodes): {r['packed_replica_updates_per_s']:.1f} "
+                     f"replica-updates/s packed, {r['one_by_one_replica_updates_per_s']:.1f} cells one after another | "
                      f"{r['ratio']:.2f} x | {'>= 0.95' if met else ''} | "
                      f"{verdict(r['ratio'] >= TARGETS['packing_ratio']) if met else ''} |")
     return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ resumable launcher run with all its seeds, then the tables and plots under the c
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --list          # cells and their state
   python -m experiments.benchmark --config=configs/benchmark_mt10.py:cpu --cells=none    # tables only
   python -m experiments.benchmark --config=configs/benchmark_drone.py:cpu                 # Table 2, results/drone/
+  python -m experiments.benchmark --config=configs/benchmark_mt10.py:paper --pack        # on an accelerator
 
 A killed sweep resumes where it stopped on the same command; finished cells are never re-run, also those whose
 workdirs are gone but whose results are kept in results.json (`--rerun_kept` runs them again). Cells may run in
@@ -26,6 +27,9 @@ flags.DEFINE_bool("list", False, "Print the cells with their index and state, th
 flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
 flags.DEFINE_bool("rerun_kept", False, "Also run selected cells whose results are kept in results.json but whose "
                   "workdirs are gone (e.g. to get their checkpoints back); by default they count as finished.")
+flags.DEFINE_bool("pack", False, "Train the selected unfinished cells of one method that differ only in their "
+                  "dataset as one program (srtd_jax/run_packed.py: for accelerators); each cell still gets its own "
+                  "workdir, checkpoint and summary. Cells with encoder.reuse_from run alone.")
 flags.DEFINE_bool("keep_going", False, "Run the other cells when one fails, then exit with the failures named.")
 flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the embedding cells' checkpoints, or the "
                   "panels stored under <results_dir>/embedding_points/ once a workdir is gone).")
@@ -65,7 +69,7 @@ def main(argv):
     print(f"[sweep] {len(selected)} of {len(all_cells)} cells, {bcfg.num_seeds} seeds each, budget {bcfg.budget}, "
           f"workdirs under {bcfg.workdir}; a cell alone: {base_command} --cells=<name>")
     try:
-        sweep.run_cells(bcfg, selected, bcfg.workdir, keep_going=FLAGS.keep_going,
+        sweep.run_cells(bcfg, selected, bcfg.workdir, keep_going=FLAGS.keep_going, pack=FLAGS.pack,
                         command_for=lambda cell: f"{base_command} --cells={commands.quote(cell.name)}")
     finally:  # the tables of whatever finished, also when a cell failed
         if FLAGS.tables:

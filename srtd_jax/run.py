@@ -114,16 +114,13 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
         check_fingerprints(meta, prints, resume)
         run = _Run(workdir, log, mesh, strategy, cfg.on_nonfinite, cfg.nonfinite_skip_limit, ckpt, progress, meta,
                    bool(resume),
-                   _metric_writer(cfg, workdir, meta["metrics_lines"]),
+                   metric_writer(cfg, workdir, meta["metrics_lines"]),
                    prints, dict(meta.get("skipped", {})))
         keys = run_keys(cfg.seed, cfg.num_seeds, cfg.key_streams)  # host keys of every random use
         obs_dim, task_ids = data.observations.shape[-1], data.task_ids[:, 0]
         transitions = data.num_steps
         cond_dim = e.latent_dim if method.encoders else len(suite.tasks)
-        share = a.batch_share or a.size_ratio / (1.0 + a.size_ratio)  # 0: uniform over offline + augmented data
-        aug_count = int(round(r.batch_size * share)) if method.augmentation else 0
-        learner = make_learner(method, r, cfg.cql, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=suite.action_dim,
-                               task_ids=task_ids, num_tasks=len(suite.tasks), aug_count=aug_count)
+        learner, aug_count = learner_stage(cfg, method, suite, obs_dim, cond_dim, task_ids)
 
         # encoders (methods conditioned on z), and the learner's state: both as the checkpoint left them. The
         # encoders may leave out some episodes of each task, to check their imagination on data they never fit.
@@ -140,21 +137,16 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                                                                          enc_params)
 
         # conditioning: z_t of every dataset step (or the one-hot task), and what the policy recomputes online
-        if method.encoders:
-            cond, cond_params, conditioner = _z_conditioning(run, enc_nets, enc_params, device_data, e.n)
-        else:
-            cond, cond_params, conditioner = _one_hot_conditioning(run, task_ids, cond_dim, cfg.num_seeds,
-                                                                   data.episode_length)
+        cond, cond_params, conditioner = conditioning_stage(method, enc_nets, enc_params, device_data, e.n,
+                                                            task_ids, cond_dim, cfg.num_seeds, data.episode_length,
+                                                            strategy, mesh)
 
         # augmentation (SRTD+ID, SRTD+N): a table per seed that a share of every batch draws from
         over_seeds = lambda fn, seeded: chunks.over_seeds(fn, seeded, strategy, mesh)
         per_seed = cond
         if method.augmentation:
-            aug_keys = run.seeded(keys.augmentation)
-            aug = augmentation.augmentation_table(
-                method.augmentation, enc_params, cond, device_data, aug_keys, over_seeds=over_seeds,
-                networks=enc_nets, n=e.n, size_ratio=a.size_ratio, horizon=a.horizon, z_noise=a.z_noise,
-                state_std=a.state_std, action_std=a.action_std, gamma=r.gamma, noise_target=a.z_noise_target)
+            aug = augmentation_stage(cfg, method, enc_nets, enc_params, cond, device_data,
+                                     run.seeded(keys.augmentation), over_seeds)
             prints["augmentation"] = checkpointing.fingerprint(devices.to_host(aug))
             check_fingerprints(meta, prints, resume and meta["phase"] == "rl")
             per_seed = (cond, aug)
@@ -163,25 +155,11 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
                 f"of every {r.batch_size}-row batch are augmented")
 
         # learner, with evaluation along the way
-        tasks = tuple(cfg.eval.tasks) or tuple(assignment)  # the data's tasks: all of the suite's unless imported
+        tasks = eval_tasks(cfg, assignment)
         act = conditioning.make_policy(learner.networks.actor.apply, conditioner)
-        eval_len = cfg.eval.episode_length or data.episode_length
-        host_cond_params = devices.to_host(cond_params)
-
-        def evaluate(step, states):
-            scores = suite.evaluate(act, devices.to_host(states.actor_params), host_cond_params,
-                                    num_seeds=cfg.num_seeds, normalizer=normalizer, n=e.n, tasks=tasks,
-                                    episodes_per_task=cfg.eval.episodes_per_task, episode_length=eval_len,
-                                    seed=cfg.eval.seed, reward_type=cfg.data.reward_type,
-                                    first_reward=cfg.data.first_relative_reward, reward_scale=cfg.data.reward_scale,
-                                    env_workers=cfg.eval.env_workers, data_cfg=cfg.data, log=log)
-            rates = scores.mean(-1)  # (seeds, tasks): success rates (MT10) or normalised returns (drone)
-            curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
-            run.writer.write("eval", step, {"success": rates.mean(-1),
-                                            **{f"success/{t}": rates[:, i] for i, t in enumerate(tasks)}})
-            log(f"[eval] step {step}: mean {suite.score_name} {rates.mean():.3f} "
-                "(per seed " + " ".join(f"{x:.3f}" for x in rates.mean(-1)) + ")")
-            return rates
+        evaluate_actor = make_evaluate(cfg, suite, act, devices.to_host(cond_params), normalizer, tasks,
+                                       cfg.eval.episode_length or data.episode_length, run.writer, curve, log)
+        evaluate = lambda step, states: evaluate_actor(step, states.actor_params)
 
         log(f"{learner.name} ({method.network} networks{', loss balancing' if method.loss_balancing else ''}): "
             f"{rl_total} steps, batch {r.batch_size}")
@@ -191,32 +169,18 @@ def _stages(cfg, workdir, log, command, diff, method, suite, strategy, mesh, ass
 
         # evaluation and summary
         rates = evaluate(rl_total, rl_states)
-        summary = reporting.summarize(rates, tasks, assignment, curve, method=cfg.method,
-                                      configuration=cfg.data.dataset or cfg.data.configuration, suite=cfg.suite,
-                                      episodes_per_task=cfg.eval.episodes_per_task,
-                                      metric=suite.declaration.metric_for(cfg.data.recipe))
+        summary = summarize(cfg, suite, method, learner.name, rates, tasks, assignment, curve, run.skipped, mesh)
         if method.augmentation == "imaginary" and cfg.eval.imagination_starts:
-            v = cfg.eval
-            summary["imagination"] = imagination_summary(
-                enc_params, device_data, *diagnostic_episodes(data, enc_episodes, held_out),
-                run.seeded(keys.diagnostics), over_seeds=over_seeds, networks=enc_nets, n=e.n,
-                horizon=a.horizon, z_noise=a.z_noise, noise_target=a.z_noise_target, starts=v.imagination_starts,
-                relabel=suite.relabel, relabel_starts=v.relabel_starts, data=data, normalizer=normalizer)
-        summary["device"] = devices.describe(mesh)
-        summary["nonfinite_skipped"] = {phase: run.skipped.get(phase, [0] * cfg.num_seeds)
-                                        for phase in (["encoder"] if method.encoders else []) + [learner.name]}
-        run.writer.finish(summary)
-        run.writer.close()
-        if devices.is_primary():
-            reporting.write_json(summary_path, summary)
-            run_plot.plot_run(workdir, suite.declaration)
-        log(reporting.console_table(summary))
+            summary["imagination"] = imagination_stage(cfg, enc_nets, enc_params, device_data, data, normalizer,
+                                                       enc_episodes, held_out, run.seeded(keys.diagnostics), suite,
+                                                       over_seeds)
+        write_summary(workdir, summary, run.writer, suite, log)
         return summary
     finally:
         ckpt.close()
 
 
-def _metric_writer(cfg, workdir: str, keep_lines: int) -> metric_log.MetricWriter:
+def metric_writer(cfg, workdir: str, keep_lines: int) -> metric_log.MetricWriter:
     """metrics.jsonl, TensorBoard with the config, and W&B when logging.wandb (primary process only)."""
     g = cfg.logging
     return metric_log.MetricWriter(workdir, keep_lines=keep_lines, enabled=devices.is_primary(), config=as_dict(cfg),
@@ -263,23 +227,113 @@ def _learner_state(run: _Run, learner: Learner, init_keys, chain_keys, enc_param
     return saved["rl"], saved["keys"], saved.get("encoder_params"), start, curve
 
 
-def _z_conditioning(run: _Run, nets, enc_params, device_data, n: int):
+def learner_stage(cfg, method: Method, suite, obs_dim: int, cond_dim: int, task_ids) -> tuple[Learner, int]:
+    """The method's learner on [s, c], and how many rows of every batch come from the augmentation table."""
+    r, a = cfg.rl, cfg.augment
+    share = a.batch_share or a.size_ratio / (1.0 + a.size_ratio)  # 0: uniform over offline + augmented data
+    aug_count = int(round(r.batch_size * share)) if method.augmentation else 0
+    learner = make_learner(method, r, cfg.cql, obs_dim=obs_dim, cond_dim=cond_dim, action_dim=suite.action_dim,
+                           task_ids=task_ids, num_tasks=len(suite.tasks), aug_count=aug_count)
+    return learner, aug_count
+
+
+def augmentation_stage(cfg, method: Method, enc_nets, enc_params, cond, device_data, keys, over_seeds):
+    """The seed-stacked augmentation table (SRTD+ID: imagined; SRTD+N: noise), Transitions (seeds, N, ...)."""
+    a = cfg.augment
+    return augmentation.augmentation_table(
+        method.augmentation, enc_params, cond, device_data, keys, over_seeds=over_seeds, networks=enc_nets,
+        n=cfg.encoder.n, size_ratio=a.size_ratio, horizon=a.horizon, z_noise=a.z_noise, state_std=a.state_std,
+        action_std=a.action_std, gamma=cfg.rl.gamma, noise_target=a.z_noise_target)
+
+
+def conditioning_stage(method: Method, nets, enc_params, device_data, n: int, task_ids, num_tasks: int,
+                       num_seeds: int, episode_length: int, strategy: str, mesh):
+    """The per-step conditioning of every dataset step per seed (z_t, or the one-hot task), its parameters, and the
+    conditioner the policy recomputes online. -> (cond (seeds, E, L + 1, C), cond params, conditioner)"""
+    if method.encoders:
+        return z_conditioning(nets, enc_params, device_data, n, strategy, mesh)
+    return one_hot_conditioning(task_ids, num_tasks, num_seeds, episode_length, mesh)
+
+
+def z_conditioning(nets, enc_params, device_data, n: int, strategy: str, mesh):
     """z_t = q_θ(τ_t) of every dataset step per seed, (seeds, E, L + 1, Z); the task encoder's params; and the
     conditioner that recomputes z from the agent's own last n steps."""
     # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
     embed = jax.jit(chunks.over_seeds(lambda p, d: conditioning.embed_dataset(p, d, networks=nets, n=n),
-                                      (True, False), run.strategy, run.mesh))
+                                      (True, False), strategy, mesh))
     task_params = enc_params["task"]["encoder"]
     conditioner = lambda p, history, task_ids: srtd.task_embed(p, history, networks=nets)
     return embed(task_params, device_data), task_params, conditioner
 
 
-def _one_hot_conditioning(run: _Run, task_ids, num_tasks: int, num_seeds: int, episode_length: int):
+def one_hot_conditioning(task_ids, num_tasks: int, num_seeds: int, episode_length: int, mesh):
     """The one-hot task id of every dataset step per seed, (seeds, E, L + 1, T); no parameters."""
     one_hot = jax.nn.one_hot(task_ids, num_tasks)[:, None, :]
-    cond = run.seeded(np.broadcast_to(one_hot, (num_seeds, task_ids.shape[0], episode_length + 1, num_tasks)))
+    cond = devices.put(np.broadcast_to(one_hot, (num_seeds, task_ids.shape[0], episode_length + 1, num_tasks)),
+                       devices.seed_sharding(mesh))
     conditioner = lambda p, history, ids: jax.nn.one_hot(ids, num_tasks)
     return cond, np.zeros((num_seeds,)), conditioner
+
+
+def eval_tasks(cfg, assignment) -> tuple:
+    """The tasks evaluated: eval.tasks, or the data's (all of the suite's unless a dataset was imported)."""
+    return tuple(cfg.eval.tasks) or tuple(assignment)
+
+
+def make_evaluate(cfg, suite, act, host_cond_params, normalizer, tasks: tuple, episode_length: int, writer,
+                  curve: list, log):
+    """-> evaluate(step, seed-stacked actor params) -> (seeds, tasks) success rates (MT10) or normalised returns
+    (drone); each call appends to `curve` and writes an 'eval' row."""
+    def evaluate(step, actor_params):
+        scores = suite.evaluate(act, devices.to_host(actor_params), host_cond_params, num_seeds=cfg.num_seeds,
+                                normalizer=normalizer, n=cfg.encoder.n, tasks=tasks,
+                                episodes_per_task=cfg.eval.episodes_per_task, episode_length=episode_length,
+                                seed=cfg.eval.seed, reward_type=cfg.data.reward_type,
+                                first_reward=cfg.data.first_relative_reward, reward_scale=cfg.data.reward_scale,
+                                env_workers=cfg.eval.env_workers, data_cfg=cfg.data, log=log)
+        rates = scores.mean(-1)
+        curve.append({"step": step, "success": rates.tolist(), "mean": float(rates.mean())})
+        writer.write("eval", step, {"success": rates.mean(-1),
+                                    **{f"success/{t}": rates[:, i] for i, t in enumerate(tasks)}})
+        log(f"[eval] step {step}: mean {suite.score_name} {rates.mean():.3f} "
+            "(per seed " + " ".join(f"{x:.3f}" for x in rates.mean(-1)) + ")")
+        return rates
+
+    return evaluate
+
+
+def summarize(cfg, suite, method: Method, learner_name: str, rates, tasks: tuple, assignment, curve: list,
+              skipped: dict, mesh) -> dict:
+    """The summary of a finished run (before the imagination diagnostics)."""
+    summary = reporting.summarize(rates, tasks, assignment, curve, method=cfg.method,
+                                  configuration=cfg.data.dataset or cfg.data.configuration, suite=cfg.suite,
+                                  episodes_per_task=cfg.eval.episodes_per_task,
+                                  metric=suite.declaration.metric_for(cfg.data.recipe))
+    summary["device"] = devices.describe(mesh)
+    summary["nonfinite_skipped"] = {phase: skipped.get(phase, [0] * cfg.num_seeds)
+                                    for phase in (["encoder"] if method.encoders else []) + [learner_name]}
+    return summary
+
+
+def imagination_stage(cfg, enc_nets, enc_params, device_data, data, normalizer, enc_episodes, held_out, keys, suite,
+                      over_seeds) -> dict:
+    """The summary's imagination diagnostics (SRTD+ID) on the episodes the encoders did not fit."""
+    v, a = cfg.eval, cfg.augment
+    return imagination_summary(
+        enc_params, device_data, *diagnostic_episodes(data, enc_episodes, held_out), keys, over_seeds=over_seeds,
+        networks=enc_nets, n=cfg.encoder.n, horizon=a.horizon, z_noise=a.z_noise, noise_target=a.z_noise_target,
+        starts=v.imagination_starts, relabel=suite.relabel, relabel_starts=v.relabel_starts, data=data,
+        normalizer=normalizer)
+
+
+def write_summary(workdir: str, summary: dict, writer, suite, log) -> None:
+    """summary.json, the run's plot and the console table; closes the metric writer."""
+    writer.finish(summary)
+    writer.close()
+    if devices.is_primary():
+        reporting.write_json(os.path.join(workdir, "summary.json"), summary)
+        run_plot.plot_run(workdir, suite.declaration)
+    log(reporting.console_table(summary))
 
 
 def _train_learner(run: _Run, learner: Learner, states, keys, start: int, total: int, chunk_steps: int, device_data,

@@ -24,7 +24,7 @@ def _all_finite(state, metrics) -> jax.Array:
 
 
 def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str, *, on_nonfinite: str = "stop",
-               mesh=None, data_per_seed: bool = False):
+               mesh=None, data_per_seed: bool = False, cells: bool = False):
     """Runs `num_steps` of `update(state, sample(shared, per_seed, key), key, step)` in a lax.scan for every
     seed of a seed-stacked state (batches are sampled inside jit from the on-device data).
 
@@ -40,6 +40,9 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
     mesh: a devices.seed_mesh; with several devices each runs its own seeds (shard_map).
     data_per_seed: `shared` carries the leading seed axis too (packed cells: every replica its own dataset,
     srtd_jax/data/packing.py).
+    cells: two leading axes, cells then seeds (packed cells, srtd_jax/run_packed.py): states, keys and per_seed
+    are (cells, seeds, ...), `shared` is (cells, ...), each cell's dataset shared by its seeds; the mesh splits the
+    cells. With strategy 'map' each seed's arithmetic is that of its cell run alone.
 
     Two things keep the per-step overhead off the hot path (results/throughput.md):
     - Checks run after the chunk, not after every update: a fast scan without per-update checks runs first,
@@ -104,6 +107,10 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
             return state, key, metrics, {"step": jnp.int32(-1), "metrics": no_fault[1]}, clean
 
         donate = (0,) if checked else ()  # the fast pass keeps its inputs for a replay
+        if cells:
+            per_cell = over_seeds(one_seed, (True, True, False, False, True), strategy)
+            return jax.jit(over_seeds(per_cell, (True, True, False, True, True), strategy, mesh),
+                           donate_argnums=donate)
         return jax.jit(over_seeds(one_seed, seeded, strategy, mesh), donate_argnums=donate)
 
     compiled = functools.cache(build)  # at most (fast, checked) x (per step, grouped); jit compiles on first call

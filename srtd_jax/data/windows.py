@@ -185,10 +185,11 @@ def transition_at(data: DeviceData, cond: jax.Array, e: jax.Array, t: jax.Array,
 
 
 def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_size: int, gamma: float,
-                       aug=None, aug_count: int = 0) -> Transition:
+                       aug=None, aug_count: int = 0, aug_size=None) -> Transition:
     """TD3+BC batch on [s, c]: cond (E, L + 1, C) is the per-step conditioning (z_t or one-hot task),
     cond[:, t + 1] conditions the next state. With an augmentation table `aug` (Transitions with
-    imagined = 1), `aug_count` of the batch_size rows come from it, the rest from the dataset."""
+    imagined = 1), `aug_count` of the batch_size rows come from it, the rest from the dataset. aug_size: how many
+    of the table's rows are real (a scalar, possibly traced: a padded table of packed cells); None: all of them."""
     augmented = aug is not None and aug_count > 0
     # without augmentation the key is used whole, so plain batches do not depend on whether tables exist
     k_data, k_aug = jax.random.split(key) if augmented else (key, None)
@@ -196,5 +197,5 @@ def sample_transitions(data: DeviceData, cond: jax.Array, key: jax.Array, batch_
     batch = transition_at(data, cond, e, t, gamma)
     if not augmented:
         return batch
-    j = jax.random.randint(k_aug, (aug_count,), 0, aug.obs.shape[0])
+    j = jax.random.randint(k_aug, (aug_count,), 0, aug.obs.shape[0] if aug_size is None else aug_size)
     return jax.tree.map(lambda x, y: jnp.concatenate([x, y[j]]), batch, aug)

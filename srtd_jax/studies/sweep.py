@@ -9,7 +9,7 @@ import os
 
 import ml_collections
 
-from srtd_jax.agents.methods import METHODS
+from srtd_jax.agents.methods import METHODS, resolve
 from srtd_jax.benchmarks import registry
 from srtd_jax.data import mixtures
 from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, check_workdir_config
@@ -135,35 +135,71 @@ class SweepError(RuntimeError):
     """Some cells of a sweep failed (keep_going=True); the message names each cell and its error."""
 
 
-def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None, keep_going: bool = False) -> dict:
+def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None, keep_going: bool = False,
+              pack: bool = False) -> dict:
     """Runs the selected cells one after the other; finished cells are skipped, interrupted ones resume.
 
-    command_for(cell) gives the command recorded in the cell's command.txt. keep_going: a failing cell is logged
-    and the others still run, then SweepError names every failure. -> {cell name: summary}"""
+    command_for(cell) gives the command recorded in the cell's command.txt. keep_going: a failing cell (or packed
+    group) is logged and the others still run, then SweepError names every failure. pack: unfinished cells of one
+    method that differ only in their dataset train as one program (packed_groups; srtd_jax/run_packed.py); the
+    others run alone. -> {cell name: summary}"""
     from srtd_jax.run import train_and_evaluate  # jax loads only when cells run
+    from srtd_jax.run_packed import train_packed
 
-    out, failed = {}, []
+    out, failed, todo = {}, [], []
     for i, cell in enumerate(selected):
         cfg, workdir = cell_config(bcfg, cell), cell_workdir(root, cell)
         try:
             summary = finished_summary(cfg, workdir)
-            if summary is not None:
-                log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: finished earlier, mean success "
-                    f"{summary['mean_success']:.3f}")
-            else:
-                log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: running in {workdir}")
-                summary = train_and_evaluate(cfg, workdir, log=log,
-                                             command=command_for(cell) if command_for else None)
         except Exception as err:  # noqa: BLE001 -- reported below, with the cell's name
             if not keep_going:
                 raise
             log(f"[sweep] cell {cell.name} FAILED: {type(err).__name__}: {err}")
             failed.append(f"{cell.name}: {type(err).__name__}: {err}")
             continue
-        out[cell.name] = summary
+        if summary is not None:
+            log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: finished earlier, mean success "
+                f"{summary['mean_success']:.3f}")
+            out[cell.name] = summary
+        else:
+            todo.append(cell)
+    groups = packed_groups(bcfg, todo) if pack else [[cell] for cell in todo]
+    for group in groups:
+        names = ", ".join(c.name for c in group)
+        try:
+            cfgs, workdirs = [cell_config(bcfg, c) for c in group], [cell_workdir(root, c) for c in group]
+            commands = [command_for(c) if command_for else None for c in group]
+            if len(group) > 1:
+                log(f"[sweep] {len(group)} cells packed into one program: {names}")
+                summaries = train_packed(cfgs, workdirs, root, log=log, commands=commands)
+            else:
+                log(f"[sweep] cell {selected.index(group[0]) + 1}/{len(selected)} {names}: running in {workdirs[0]}")
+                summaries = [train_and_evaluate(cfgs[0], workdirs[0], log=log, command=commands[0])]
+        except Exception as err:  # noqa: BLE001 -- reported below, with the cells' names
+            if not keep_going:
+                raise
+            log(f"[sweep] {names} FAILED: {type(err).__name__}: {err}")
+            failed.append(f"{names}: {type(err).__name__}: {err}")
+            continue
+        out.update({c.name: s for c, s in zip(group, summaries)})
     if failed:
         raise SweepError(f"{len(failed)} of {len(selected)} cells failed:\n  " + "\n  ".join(failed))
     return out
+
+
+def packed_groups(bcfg, selected: list[Cell]) -> list[list[Cell]]:
+    """The selected cells in groups that can train as one program (srtd_jax/run_packed.py): cells whose configs
+    differ only in the dataset, of a method packing supports; every other cell is a group of its own. Groups keep
+    the order of their first cell."""
+    from srtd_jax.run_packed import group_signature, why_not_packable  # jax loads only when cells run
+
+    groups: dict = {}
+    for cell in selected:
+        cfg = cell_config(bcfg, cell)
+        packable = why_not_packable(cfg, resolve(cfg.method, cfg.rl.learner, cfg.rl.network)) is None
+        key = group_signature(cfg) if packable else cell.name
+        groups.setdefault(key, []).append(cell)
+    return list(groups.values())
 
 
 def state(bcfg, cell: Cell, root: str) -> str:

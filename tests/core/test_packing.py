@@ -86,3 +86,54 @@ def test_a_packed_learner_chunk_gives_each_cells_numbers():
     alone, packed = _alone_and_packed(lrn.update, lrn.init, lrn.sampler, one_hot)
     for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(packed)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("strategy", ["map", "vmap"])
+def test_a_chunk_over_cells_and_seeds_gives_each_cells_numbers(strategy):
+    """The launcher's layout (srtd_jax/run_packed.py): states (cells, seeds, ...), each cell's data shared by its
+    seeds. 'map' does each seed's arithmetic alone, bit for bit; 'vmap' batches the cells into the matrix products,
+    which may change the float reduction order on some backends (on this CPU it is bit-identical too), so it is held
+    to float32 round-off."""
+    lrn = learner("td3bc", obs_dim=S, cond_dim=T, action_dim=A, num_tasks=T, actor_hidden=(8,), critic_hidden=(8,),
+                  batch_size=16)
+    seeds, steps = 2, 4
+    keys = [jax.random.split(jax.random.PRNGKey(10 + p), seeds) for p in range(len(PARTS))]
+    one_hot = [jnp.broadcast_to(jax.nn.one_hot(part.task_ids, T)[None, :, None],
+                                (seeds, part.obs.shape[0], part.obs.shape[1] + 1, T)) for part in PARTS]
+    alone = [chunks.make_chunk(lrn.update, lrn.sampler, steps, strategy)(
+        chunks.stack_states(lrn.init, keys[p]), keys[p], jnp.int32(0), part, one_hot[p])[0]
+        for p, part in enumerate(PARTS)]
+    num_e, length = max(p.obs.shape[0] for p in PARTS), max(p.obs.shape[1] for p in PARTS)
+    cond = jnp.stack([packing.pad_axes(c, (seeds, num_e, length + 1)) for c in one_hot])
+    states = jax.tree.map(lambda *x: jnp.stack(x), *[chunks.stack_states(lrn.init, k) for k in keys])
+    chunk = chunks.make_chunk(lrn.update, lrn.sampler, steps, strategy, cells=True)
+    packed = chunk(states, jnp.stack(keys), jnp.int32(0), packing.pack(PARTS), cond)[0]
+    for p in range(len(PARTS)):
+        for a, b in zip(jax.tree.leaves(alone[p]), jax.tree.leaves(jax.tree.map(lambda x: x[p], packed))):
+            if strategy == "map":
+                np.testing.assert_array_equal(a, b)
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_packed_task_stratified_batches_are_each_cells_own():
+    """PCGrad's and SoftMod's sampler: a packed cell passes its own task table, padded, and whether its data has
+    every episode at full length; it then draws the batch it draws alone."""
+    from srtd_jax.data import samplers
+    parts = [PARTS[0]._replace(task_ids=jnp.array([0, 1, 2, 0, 1], jnp.int32)), PARTS[1]]
+    num_e, length = 5, 9
+    packed = packing.pack(parts)
+    for r, part in enumerate(parts):
+        alone = samplers.stratified_transition_sampler(12, 0.9, np.asarray(part.task_ids), T)
+        table, counts = samplers.stratified_table(np.asarray(part.task_ids), T)
+        assert table.shape[1] <= 2 and counts.tolist() == ([2, 2, 1] if r == 0 else [1, 1, 1])
+        cond = jnp.asarray(np.random.default_rng(r).normal(size=part.obs.shape[:2] + (2,)), jnp.float32)
+        cond = jnp.concatenate([cond, cond[:, -1:]], 1)
+        per_seed = (packing.pad_axes(cond, (num_e, length + 1)), jnp.pad(jnp.asarray(table), ((0, 0), (0, 3))),
+                    jnp.asarray(counts), jnp.asarray(part.lengths is None))
+        replica = jax.tree.map(lambda x: x[r], packed)
+        key = jax.random.PRNGKey(7)
+        a = jax.jit(alone)(part, cond, key)
+        b = jax.jit(alone)(replica, per_seed, key)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)

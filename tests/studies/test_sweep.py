@@ -393,3 +393,46 @@ def test_figure5_draws_only_groups_with_their_own_cells(tmp_path):
     assert sweep_report.plot_figure5(both, ["rp10"], str(tmp_path / "f.png"), "y")
     assert (tmp_path / "f.png").stat().st_size > 1000
 
+
+
+def test_packed_groups_join_the_cells_of_one_method_that_differ_only_in_their_data():
+    b = benchmark_mt10.get_config("cpu")
+    all_cells = sweep.cells(b)
+    groups = sweep.packed_groups(b, all_cells)
+    assert sorted(c.name for g in groups for c in g) == sorted(c.name for c in all_cells)
+    sizes = {}
+    for g in groups:
+        assert len({c.method for c in g}) == 1
+        sizes.setdefault(g[0].method, []).append(len(g))
+    # Table 1's ten configurations pack per method; TE's three (ablation and embedding maps) too
+    assert all(sizes[m] == [10] for m in ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id"))
+    assert sizes["te"] == [3] and sizes["srtd_q"] == [1]
+    b.base.encoder.reuse_from = "runs/elsewhere"  # cells that take another run's encoders run alone
+    assert all(len(g) == 1 for g in sweep.packed_groups(b, all_cells))
+    b.base.encoder.reuse_from = ""
+    b.per_method["srtd"] = {"encoder": {"epochs": 5.0}}  # cells of one method always share their overrides
+    assert [len(g) for g in sweep.packed_groups(b, all_cells) if g[0].method == "srtd"] == [10]
+
+
+def test_run_cells_with_pack_sends_each_group_to_one_program(monkeypatch, tmp_path):
+    import srtd_jax.run
+    import srtd_jax.run_packed
+    b = benchmark_mt10.get_config("cpu")
+    b.configurations, b.methods = ("rp10", "mr10", "me10"), ("td3bc", "pcgrad")
+    b.ablation_configurations = b.embedding_configurations = ()
+    b.per_method["pcgrad"] = {"rl": {"matmul_dtype": "bfloat16"}}  # with the same override in every cell: packed
+    b.per_method["td3bc"] = {"encoder": {"reuse_from": "runs/elsewhere"}}  # never packed
+    calls = []
+    monkeypatch.setattr(srtd_jax.run_packed, "train_packed", lambda cfgs, workdirs, root, log, commands: calls.append(
+        ("packed", [c.data.configuration for c in cfgs], workdirs, commands)) or [{"mean_success": 0.5}] * len(cfgs))
+    monkeypatch.setattr(srtd_jax.run, "train_and_evaluate", lambda cfg, workdir, log, command: calls.append(
+        ("alone", [cfg.data.configuration], [workdir], [command])) or {"mean_success": 0.25})
+    out = sweep.run_cells(b, sweep.cells(b), str(tmp_path), log=lambda *_: None, pack=True,
+                          command_for=lambda cell: f"cmd {cell.name}")
+    names = ("rp10", "mr10", "me10")
+    # groups in the order of their first cell: rp10/td3bc, rp10/pcgrad (with mr10 and me10), mr10/td3bc, me10/td3bc
+    assert [c[:2] for c in calls] == [("alone", ["rp10"]), ("packed", list(names)), ("alone", ["mr10"]),
+                                      ("alone", ["me10"])]
+    assert calls[0][2:] == ([str(tmp_path / "rp10" / "td3bc")], ["cmd rp10/td3bc"])
+    assert calls[1][2:] == ([str(tmp_path / c / "pcgrad") for c in names], [f"cmd {c}/pcgrad" for c in names])
+    assert out["mr10/td3bc"] == {"mean_success": 0.25} and out["me10/pcgrad"] == {"mean_success": 0.5}

@@ -1,0 +1,355 @@
+"""train_packed: cells of one method that differ only in their dataset (data.configuration / data.dataset) trained as
+one program, for accelerators that a single cell leaves mostly idle (results/packing_*.md).
+
+Every training array carries two leading axes, cells then seeds. Each cell's dataset is padded to the group's
+largest episode count and length (srtd_jax/data/packing.py), so its seeds draw from its own real steps only; the
+encoder phase runs to the longest cell's step count, each cell's state frozen once it has done its own; the
+augmentation tables are padded to the largest and each seed draws below its own table's size. Conditioning,
+augmentation, evaluation and the imagination diagnostics run cell by cell through the single-run stages of
+srtd_jax/run.py: they run once per cell, and cell by cell they are the same computation as a cell run alone.
+
+With strategy 'map' each seed of each cell does the arithmetic of its cell run alone (tests/runtime/test_packed.py
+checks the summaries, metrics and final checkpoints against single runs).
+
+While a group trains, its checkpoints live in its own directory; each cell's workdir has its config.json,
+command.txt, metrics.jsonl and TensorBoard events from the start. At the end every cell gets its summary.json, its
+plot and a final checkpoint laid out as a single run's, so the launcher sees the cell finished, its encoders can be
+reused, and studies read it like any other run. An interrupted group resumes from its directory on the same call.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from srtd_jax import run as stages
+from srtd_jax.agents import conditioning
+from srtd_jax.agents.methods import Method, resolve
+from srtd_jax.benchmarks import registry
+from srtd_jax.benchmarks.loading import load_training_data
+from srtd_jax.core import atomic, chunks, devices
+from srtd_jax.core.seeds import run_keys, seed_axis_strategy
+from srtd_jax.data import packing, samplers, windows
+from srtd_jax.data.splits import holdout_split
+from srtd_jax.runtime import checkpointing
+from srtd_jax.runtime.config_check import ConfigError, as_dict, check_against_data, check_config, check_workdir_config
+from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps
+from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
+from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
+
+# The fields in which the cells of one packed group may differ.
+CELL_FIELDS = ("configuration", "dataset")
+
+
+class PackError(ConfigError):
+    """Cells that cannot train as one program; the message says why."""
+
+
+def why_not_packable(cfg, method: Method) -> str | None:
+    """Why a cell cannot join a packed group (None: it can)."""
+    if method.stratified and method.augmentation:
+        return f"method {cfg.method!r} has both task-stratified batches and augmentation, which packing does not join"
+    if cfg.encoder.reuse_from:
+        return "encoder.reuse_from is set (its encoders come from another run)"
+    if jax.process_count() > 1:
+        return "packed groups run on one host"
+    return None
+
+
+def group_signature(cfg) -> str:
+    """The config without the fields cells of a group may differ in: equal signatures pack together."""
+    d = as_dict(cfg)
+    d["data"] = {k: v for k, v in d["data"].items() if k not in CELL_FIELDS}
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def group_dir(root: str, cfgs: list, workdirs: list[str]) -> str:
+    """Where a group keeps its own checkpoints: <root>/packed/<method>_<digest of its cells and config>."""
+    digest = hashlib.sha256((group_signature(cfgs[0]) + "\n".join(workdirs)).encode()).hexdigest()[:12]
+    return os.path.join(root, "packed", f"{cfgs[0].method}_{digest}")
+
+
+class Limited(NamedTuple):
+    """A train state that stops changing after `limit` updates (a cell with fewer encoder steps than its group)."""
+
+    state: Any
+    limit: jax.Array
+
+
+def limited(update):
+    """`update` on Limited states: updates at step >= limit leave the state as it was and report NaN metrics."""
+    def step(s: Limited, batch, key, step):
+        new, metrics = update(s.state, batch, key, step)
+        keep = step < s.limit
+        state = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new, s.state)
+        metrics = jax.tree.map(lambda m: jnp.where(keep, m, jnp.nan) if jnp.issubdtype(m.dtype, jnp.inexact) else m,
+                               metrics)
+        return Limited(state, s.limit), metrics
+    return step
+
+
+class CellWriters:
+    """A MetricWriter per cell behind one `write`: cell c gets its slice of (cells, seeds) metrics, and only for steps
+    up to its own phase total (`totals`; None: every step)."""
+
+    def __init__(self, writers: list, totals: list[int] | None = None):
+        self.writers, self.totals = writers, totals
+
+    def write(self, phase: str, step: int, metrics: dict, steps_per_second: float | None = None):
+        for c, w in enumerate(self.writers):
+            if self.totals is None or step <= self.totals[c]:
+                w.write(phase, step, {k: np.asarray(v)[c] for k, v in metrics.items()}, steps_per_second)
+
+    @property
+    def lines(self) -> list[int]:
+        return [w.lines for w in self.writers]
+
+
+def _cell(tree, c: int):
+    return jax.tree.map(lambda x: x[c], tree)
+
+
+def _stack(trees: list):
+    return jax.tree.map(lambda *x: jnp.stack(x), *trees)
+
+
+def _flat_fault(guard: NonFiniteGuard, num_seeds: int):
+    """on_fault over (cells, seeds) arrays for a guard that names replicas: replica r is cell r // S, seed r % S."""
+    flat = lambda x: jax.tree.map(lambda a: np.reshape(a, (-1,) + np.shape(a)[2:]), x)
+    return lambda done, states, keys, fault, counts: guard(done, states, keys, flat(fault), flat(counts))
+
+
+def train_packed(cfgs: list, workdirs: list[str], root: str, log=print, *, commands: list | None = None) -> list[dict]:
+    """Trains the cells (launcher configs `cfgs`, one workdir each) as one program; -> their summaries, in order.
+
+    Every input is checked before anything is written, as train_and_evaluate checks one cell's; PackError when the
+    cells differ in more than CELL_FIELDS or one cannot be packed (why_not_packable). root: where the group's
+    directory goes (group_dir). Re-running the same call resumes an interrupted group."""
+    if not cfgs or len(cfgs) != len(workdirs):
+        raise PackError(f"train_packed needs one workdir per config, got {len(cfgs)} configs and {len(workdirs)} "
+                        "workdirs")
+    if len(set(map(os.path.abspath, workdirs))) != len(workdirs):
+        raise PackError("train_packed: two cells share a workdir")
+    for cfg, workdir in zip(cfgs, workdirs):
+        check_config(cfg)
+        check_workdir_config(cfg, os.path.join(workdir, "config.json"), False)
+    first = group_signature(cfgs[0])
+    for cfg, workdir in zip(cfgs[1:], workdirs[1:]):
+        if group_signature(cfg) != first:
+            a, b = as_dict(cfgs[0]), as_dict(cfg)
+            differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            raise PackError(f"cells {workdirs[0]} and {workdir} differ in more than data.configuration / "
+                            f"data.dataset (in {', '.join(differ)}); they cannot train as one program")
+    cfg0 = cfgs[0]
+    method = resolve(cfg0.method, cfg0.rl.learner, cfg0.rl.network)
+    reason = why_not_packable(cfg0, method)
+    if reason:
+        raise PackError(f"cannot pack: {reason}")
+    loaded = [load_training_data(c.suite, c.data, c.encoder.n + 1, log, run_seed=c.seed) for c in cfgs]
+    for cfg, (_, data) in zip(cfgs, loaded):
+        check_against_data(cfg, method, data.num_steps, data.episode_length)
+    directory = group_dir(root, cfgs, workdirs)
+    with contextlib.ExitStack() as stack:
+        for path in [directory, *workdirs]:
+            stack.enter_context(locked(path, log))
+        return _packed_stages(cfgs, workdirs, directory, log, commands or [None] * len(cfgs), method, loaded)
+
+
+def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loaded) -> list[dict]:
+    cfg0 = cfgs[0]
+    e, r = cfg0.encoder, cfg0.rl
+    C, S = len(cfgs), cfg0.num_seeds
+    suite = registry.get(cfg0.suite)
+    strategy = seed_axis_strategy(cfg0.seed_axis)
+    mesh = devices.seed_mesh(C, cfg0.devices)        # the cells axis is split over devices
+    cell_mesh = devices.seed_mesh(S, cfg0.devices)   # the per-cell stages run as a single cell would
+    rl_total = round_up(r.steps, r.chunk_steps)
+    for cfg, workdir, command in zip(cfgs, workdirs, commands):
+        prepare_workdir(cfg, workdir, [], command, log)
+    atomic.write_text(os.path.join(directory, "cells.json"), json.dumps(workdirs, indent=2))
+    ckpt = checkpointing.RunCheckpointer(os.path.join(directory, "checkpoints"),
+                                         every_steps=cfg0.checkpoint.every_steps,
+                                         every_seconds=cfg0.checkpoint.every_seconds, keep=cfg0.checkpoint.keep)
+    try:
+        resume = ckpt.latest()
+        progress, meta = resume or (0, {"phase": "encoder", "phase_step": 0, "metrics_lines": [0] * C,
+                                        "curves": [[] for _ in range(C)]})
+        log(f"packed: method {cfg0.method}, {C} cells x {S} seeds over {mesh.size} {jax.default_backend()} "
+            f"device(s) ({strategy}); group directory {directory}"
+            + (f"; resuming {meta['phase']} at step {meta['phase_step']}" if resume else ""))
+        datas = [data for _, data in loaded]
+        normalizers = [windows.make_normalizer(d) for d in datas]
+        host_data = [windows.device_data(d, nz, c.data, e.quality_weight, r.gamma)
+                     for d, nz, c in zip(datas, normalizers, cfgs)]
+        prints = [{"data": checkpointing.fingerprint(d), "normalizer": checkpointing.fingerprint(nz)}
+                  for d, nz in zip(datas, normalizers)]
+        for c in range(C):
+            check_fingerprints({"fingerprints": meta.get("fingerprints", [{}] * C)[c]}, prints[c], resume)
+        writers = [stages.metric_writer(cfg, wd, meta["metrics_lines"][c])
+                   for c, (cfg, wd) in enumerate(zip(cfgs, workdirs))]
+        skipped = dict(meta.get("skipped", {}))
+        curves = [list(x) for x in meta["curves"]]
+        cell_keys = [run_keys(c.seed, S, c.key_streams) for c in cfgs]
+        keys = _stack(cell_keys)  # (C, S, 2) per use
+        seeded = lambda tree: devices.put(tree, devices.seed_sharding(mesh))
+        obs_dim = datas[0].observations.shape[-1]
+        task_ids = [d.task_ids[:, 0] for d in datas]
+        cond_dim = e.latent_dim if method.encoders else len(suite.tasks)
+        learner, aug_count = stages.learner_stage(cfg0, method, suite, obs_dim, cond_dim, task_ids[0])
+
+        splits = [holdout_split(t, e.holdout_fraction if method.encoders else 0.0, c.data.seed)
+                  for t, c in zip(task_ids, cfgs)]
+        enc_parts = [windows.select_episodes(d, ep) if len(held) else d for d, (ep, held) in zip(host_data, splits)]
+        enc_totals = [encoder_steps(e, windows.num_steps(d)) if method.encoders else 0 for d in enc_parts]
+        enc_max = max(enc_totals)
+
+        def save(phase, done, tree):
+            state_meta = {"phase": phase, "phase_step": done, "metrics_lines": [w.lines for w in writers],
+                          "curves": curves, "fingerprints": prints, "skipped": skipped}
+            ckpt.save(done if phase == "encoder" else enc_max + done, tree, state_meta)
+            log(f"[checkpoint] packed {phase} step {done}")
+
+        # encoders: every cell's own episodes (less its held-out ones), padded; each cell stops at its own total
+        enc_nets, enc_params = None, None
+        if method.encoders:
+            enc_nets, update, init = encoder_parts(e, method, obs_dim, suite.action_dim)
+            states = seeded(Limited(_stack([chunks.stack_states(init, k.encoder_init) for k in cell_keys]),
+                                    jnp.broadcast_to(jnp.asarray(enc_totals, jnp.int32)[:, None], (C, S))))
+            chain = seeded(keys.encoder_chain)
+            if meta["phase"] == "encoder":
+                if resume:
+                    restored = ckpt.restore_state(progress, {"encoder": states, "keys": chain})
+                    states, chain = restored["encoder"], restored["keys"]
+                log(f"encoder: {enc_max} steps for the longest cell (per cell: {enc_totals}; {e.epochs} epochs at "
+                    f"batch {e.batch_size})")
+                chunk = chunks.make_chunk(limited(update), samplers.window_sampler(e.batch_size, e.n), e.chunk_steps,
+                                          strategy, on_nonfinite=cfg0.on_nonfinite, mesh=mesh, cells=True)
+                guard = NonFiniteGuard(cfg0.on_nonfinite, cfg0.nonfinite_skip_limit, directory, "encoder", log,
+                                       skipped)
+
+                def after_encoder_chunk(done, states, keys):
+                    if ckpt.due(done, enc_max, e.chunk_steps):
+                        save("encoder", done, {"encoder": states, "keys": keys})
+
+                states, _ = run_chunks(chunk, states, chain, enc_max, e.chunk_steps,
+                                       seeded(packing.pack(enc_parts)), None, phase="encoder",
+                                       writer=CellWriters(writers, enc_totals), log=log, start=meta["phase_step"],
+                                       after_chunk=after_encoder_chunk, on_fault=_flat_fault(guard, S))
+            enc_params = states.state.params
+
+        # the learner's state, initial or from the group's RL checkpoint (with the trained encoders beside it)
+        saved = {"rl": seeded(_stack([chunks.stack_states(learner.init, k.rl_init) for k in cell_keys])),
+                 "keys": seeded(keys.rl_chain), **({"encoder_params": enc_params} if method.encoders else {})}
+        rl_start = 0
+        if meta["phase"] == "rl":
+            saved = ckpt.restore_state(progress, saved)
+            rl_start = meta["phase_step"]
+        enc_params = saved.get("encoder_params")
+
+        # conditioning and augmentation, cell by cell as a single run makes them, then padded and stacked
+        num_e = max(d.obs.shape[0] for d in host_data)
+        steps = max(d.obs.shape[1] for d in host_data) + 1
+        over_cell = lambda fn, flags: chunks.over_seeds(fn, flags, strategy, cell_mesh)
+        conds, cond_params, conditioner, tables = [], [], None, []
+        for c, cfg in enumerate(cfgs):
+            data_c = devices.put(host_data[c], devices.replicated(cell_mesh))
+            params_c = _cell(enc_params, c) if method.encoders else None
+            cond, params, conditioner = stages.conditioning_stage(method, enc_nets, params_c, data_c, e.n, task_ids[c],
+                                                           cond_dim, S, datas[c].episode_length, strategy, cell_mesh)
+            conds.append(packing.pad_axes(cond, (S, num_e, steps)))
+            cond_params.append(devices.to_host(params))
+            if method.augmentation:
+                table = stages.augmentation_stage(cfg, method, enc_nets, params_c, cond, data_c,
+                                           devices.put(cell_keys[c].augmentation, devices.seed_sharding(cell_mesh)),
+                                           over_cell)
+                prints[c]["augmentation"] = checkpointing.fingerprint(devices.to_host(table))
+                check_fingerprints({"fingerprints": meta.get("fingerprints", [{}] * C)[c]}, prints[c],
+                                   resume and meta["phase"] == "rl")
+                tables.append(table)
+        per_seed = jnp.stack(conds)
+        if method.stratified:  # every cell's own task table (PCGrad, SoftMod)
+            tables_, counts = zip(*[samplers.stratified_table(t, len(suite.tasks)) for t in task_ids])
+            width = max(t.shape[1] for t in tables_)
+            per_cell = lambda x: jnp.broadcast_to(jnp.asarray(x)[:, None], (C, S) + np.shape(x)[1:])
+            per_seed = (per_seed, per_cell(np.stack([np.pad(t, ((0, 0), (0, width - t.shape[1]))) for t in tables_])),
+                        per_cell(np.stack(counts)), per_cell(np.array([d.lengths is None for d in datas])))
+        if method.augmentation:
+            sizes = [t.obs.shape[1] for t in tables]
+            padded = [jax.tree.map(lambda x: packing.pad_axes(x, (S, max(sizes))), t) for t in tables]
+            per_seed = (per_seed, _stack(padded), jnp.broadcast_to(jnp.asarray(sizes, jnp.int32)[:, None], (C, S)))
+            log(f"augmentation ({method.augmentation}): {sizes} transitions per seed of each cell; {aug_count} of "
+                f"every {r.batch_size}-row batch are augmented")
+        per_seed = seeded(per_seed)
+
+        # the learner, all cells at once, with each cell's evaluations along the way
+        act = conditioning.make_policy(learner.networks.actor.apply, conditioner)
+        tasks = [stages.eval_tasks(cfg, assignment) for cfg, (assignment, _) in zip(cfgs, loaded)]
+        evaluators = [stages.make_evaluate(cfg, suite, act, cond_params[c], normalizers[c], tasks[c],
+                                    cfg.eval.episode_length or datas[c].episode_length, writers[c], curves[c], log)
+                      for c, cfg in enumerate(cfgs)]
+        evaluate = lambda step, states: [ev(step, _cell(states.actor_params, c)) for c, ev in enumerate(evaluators)]
+        eval_every = cfg0.eval.every_steps
+
+        def after_rl_chunk(done, states, keys):
+            if eval_every and done % eval_every < r.chunk_steps and done < rl_total:
+                evaluate(done, states)
+            if ckpt.due(done, rl_total, r.chunk_steps):
+                save("rl", done, {"rl": states, "keys": keys,
+                                  **({"encoder_params": enc_params} if method.encoders else {})})
+
+        log(f"{learner.name} ({method.network} networks): {rl_total} steps, batch {r.batch_size}, {C} cells")
+        chunk = chunks.make_chunk(learner.update, learner.sampler, r.chunk_steps, strategy,
+                                  on_nonfinite=cfg0.on_nonfinite, mesh=mesh, cells=True)
+        guard = NonFiniteGuard(cfg0.on_nonfinite, cfg0.nonfinite_skip_limit, directory, learner.name, log, skipped)
+        rl_states, rl_keys = run_chunks(chunk, saved["rl"], saved["keys"], rl_total, r.chunk_steps,
+                                        seeded(packing.pack(host_data)), per_seed, phase=learner.name,
+                                        writer=CellWriters(writers), log=log, start=rl_start,
+                                        after_chunk=after_rl_chunk, on_fault=_flat_fault(guard, S))
+
+        # each cell's final checkpoint, evaluation and summary, as if it had run alone
+        for c, (cfg, workdir) in enumerate(zip(cfgs, workdirs)):
+            tree = {"rl": _cell(rl_states, c), "keys": _cell(rl_keys, c),
+                    **({"encoder_params": _cell(enc_params, c)} if method.encoders else {})}
+            _final_checkpoint(cfg, workdir, enc_totals[c] + rl_total, tree,
+                              {"phase": "rl", "phase_step": rl_total, "metrics_lines": writers[c].lines,
+                               "curve": list(curves[c]), "fingerprints": prints[c],
+                               "skipped": _cell_skipped(skipped, c, S)})
+        rates = evaluate(rl_total, rl_states)
+        summaries = []
+        for c, (cfg, workdir) in enumerate(zip(cfgs, workdirs)):
+            cell_skipped = _cell_skipped(skipped, c, S)
+            summary = stages.summarize(cfg, suite, method, learner.name, rates[c], tasks[c], loaded[c][0], curves[c],
+                                cell_skipped, cell_mesh)
+            if method.augmentation == "imaginary" and cfg.eval.imagination_starts:
+                ep, held = splits[c]
+                summary["imagination"] = stages.imagination_stage(
+                    cfg, enc_nets, _cell(enc_params, c), devices.put(host_data[c], devices.replicated(cell_mesh)),
+                    datas[c], normalizers[c], ep, held,
+                    devices.put(cell_keys[c].diagnostics, devices.seed_sharding(cell_mesh)), suite, over_cell)
+            summary["packed_with"] = [w for w in workdirs if w != workdir]
+            stages.write_summary(workdir, summary, writers[c], suite, log)
+            summaries.append(summary)
+        return summaries
+    finally:
+        ckpt.close()
+
+
+def _cell_skipped(skipped: dict, c: int, num_seeds: int) -> dict:
+    """Cell c's per-seed counts of skipped non-finite updates from the group's per-replica counts."""
+    return {phase: np.reshape(v, (-1, num_seeds))[c].tolist() for phase, v in skipped.items()}
+
+
+def _final_checkpoint(cfg, workdir: str, progress: int, tree, meta: dict) -> None:
+    """The cell's last checkpoint, laid out as a single run's."""
+    c = cfg.checkpoint
+    cell_ckpt = checkpointing.RunCheckpointer(os.path.join(workdir, "checkpoints"), keep=c.keep)
+    try:
+        cell_ckpt.save(progress, tree, meta)
+    finally:
+        cell_ckpt.close()

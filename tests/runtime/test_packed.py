@@ -1,0 +1,107 @@
+"""Packed cells (srtd_jax/run_packed.py): a group trained as one program gives each cell what it gets alone."""
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from srtd_jax.run import train_and_evaluate
+from srtd_jax.run_packed import PackError, train_packed
+from srtd_jax.runtime import checkpointing, metric_log
+from tests.tiny import tiny_config
+
+quiet = lambda *_: None
+
+
+def _cell_config(data_dir, configuration, method="srtd_id"):
+    cfg = tiny_config(data_dir)
+    cfg.method, cfg.data.configuration = method, configuration
+    cfg.encoder.holdout_fraction = 0.3  # the imagination diagnostics on held-out episodes, per cell
+    cfg.eval.every_steps = 10  # an evaluation along the way too
+    return cfg
+
+
+def _final_state(workdir):
+    directory = os.path.join(workdir, "checkpoints")
+    step = max(int(d) for d in os.listdir(directory) if d.isdigit())
+    return step, checkpointing.restore_tree(os.path.join(directory, str(step), "state"))
+
+
+class _Killed(Exception):
+    pass
+
+
+def _killed_at(prefix: str):
+    """A log that stops the run at its first line starting with `prefix` (a checkpoint just saved)."""
+    def log(line):
+        if str(line).startswith(prefix):
+            raise _Killed(line)
+    return log
+
+
+@pytest.mark.slow
+def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_data_dir, tmp_path):
+    # MR 10 and RP 10 differ in episode count (3 and 2 per task): padded data, different encoder step counts and
+    # augmentation table sizes
+    names = ("mr10", "rp10")
+    cfgs = [_cell_config(tiny_data_dir, n) for n in names]
+    for cfg in cfgs:
+        cfg.checkpoint.every_steps = 10
+    workdirs = [str(tmp_path / "packed" / n) for n in names]
+    # killed in the encoder phase, then in the learner's: each time it resumes from the group's checkpoint
+    for stop in ("[checkpoint] packed encoder step 10", "[checkpoint] packed rl step 10"):
+        with pytest.raises(_Killed):
+            train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=_killed_at(stop))
+    packed = train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=quiet)
+    for name, cfg, workdir, summary in zip(names, cfgs, workdirs, packed):
+        alone_dir = str(tmp_path / "alone" / name)
+        alone = train_and_evaluate(cfg, alone_dir, log=quiet)
+        assert summary.pop("packed_with") == [w for w in workdirs if w != workdir]
+        assert summary == alone  # scores, curve, imagination diagnostics: to the last bit
+        rows = lambda d: metric_log.without_times(metric_log.read_metrics(os.path.join(d, "metrics.jsonl")))
+        assert rows(workdir) == rows(alone_dir)
+        (step_p, state_p), (step_a, state_a) = _final_state(workdir), _final_state(alone_dir)
+        assert step_p == step_a
+        jax.tree.map(np.testing.assert_array_equal, state_p, state_a)
+    # the two cells' encoder phases had different lengths (the shorter one frozen while the longer went on)
+    enc_steps = [max(r["step"] for r in metric_log.read_metrics(os.path.join(w, "metrics.jsonl"))
+                     if r["phase"] == "encoder") for w in workdirs]
+    assert enc_steps[0] > enc_steps[1]
+
+    # a finished cell is finished for the launcher too; a group whose summaries are lost re-evaluates from its
+    # last checkpoint and gives the same summaries
+    assert train_and_evaluate(cfgs[1], workdirs[1], log=quiet)["mean_success"] == packed[1]["mean_success"]
+    for w in workdirs:
+        os.remove(os.path.join(w, "summary.json"))
+    again = train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=quiet)
+    for s in again:
+        s.pop("packed_with")
+    assert again == packed
+
+
+@pytest.mark.slow
+def test_a_packed_group_with_task_stratified_batches_equals_its_cells_run_alone(tiny_data_dir, tmp_path):
+    names = ("mr10", "rp10")
+    cfgs = [_cell_config(tiny_data_dir, n, method="pcgrad") for n in names]
+    workdirs = [str(tmp_path / "packed" / n) for n in names]
+    packed = train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=quiet)
+    for name, cfg, workdir, summary in zip(names, cfgs, workdirs, packed):
+        alone_dir = str(tmp_path / "alone" / name)
+        alone = train_and_evaluate(cfg, alone_dir, log=quiet)
+        summary.pop("packed_with")
+        assert summary == alone
+        jax.tree.map(np.testing.assert_array_equal, _final_state(workdir)[1], _final_state(alone_dir)[1])
+
+
+def test_cells_that_differ_in_more_than_their_data_are_refused_before_anything_is_written(tiny_data_dir, tmp_path):
+    a, b = _cell_config(tiny_data_dir, "mr10"), _cell_config(tiny_data_dir, "rp10")
+    b.rl.steps = 40
+    with pytest.raises(PackError, match="rl"):
+        train_packed([a, b], [str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path), log=quiet)
+    c, d = _cell_config(tiny_data_dir, "rp10"), _cell_config(tiny_data_dir, "mr10")
+    c.encoder.reuse_from = d.encoder.reuse_from = str(tmp_path / "elsewhere")
+    with pytest.raises(PackError, match="reuse_from"):
+        train_packed([c, d], [str(tmp_path / "c"), str(tmp_path / "d")], str(tmp_path), log=quiet)
+    with pytest.raises(PackError, match="share a workdir"):
+        train_packed([a, a], [str(tmp_path / "a"), str(tmp_path / "a")], str(tmp_path), log=quiet)
+    assert os.listdir(tmp_path) == []
