@@ -255,12 +255,15 @@ def conditioning_stage(method: Method, nets, enc_params, device_data, n: int, ta
     return one_hot_conditioning(task_ids, num_tasks, num_seeds, episode_length, mesh)
 
 
-def z_conditioning(nets, enc_params, device_data, n: int, strategy: str, mesh):
+def z_conditioning(nets, enc_params, device_data, n: int, strategy: str, mesh, *, cells: bool = False):
     """z_t = q_θ(τ_t) of every dataset step per seed, (seeds, E, L + 1, Z); the task encoder's params; and the
-    conditioner that recomputes z from the agent's own last n steps."""
+    conditioner that recomputes z from the agent's own last n steps. cells: params (cells, seeds, ...) and data
+    (cells, ...) of packed cells, -> (cells, seeds, E, L + 1, Z) in one program (the episodes are embedded one
+    after another, so padding a cell's episode count leaves its real episodes' values as they are alone)."""
     # the dataset is an argument, not a closure, so it is not baked into the compiled program as a constant
-    embed = jax.jit(chunks.over_seeds(lambda p, d: conditioning.embed_dataset(p, d, networks=nets, n=n),
-                                      (True, False), strategy, mesh))
+    one = lambda p, d: conditioning.embed_dataset(p, d, networks=nets, n=n)
+    embed = jax.jit(chunks.over_cells_and_seeds(one, (True, False), (True, True), strategy, mesh) if cells
+                    else chunks.over_seeds(one, (True, False), strategy, mesh))
     task_params = enc_params["task"]["encoder"]
     conditioner = lambda p, history, task_ids: srtd.task_embed(p, history, networks=nets)
     return embed(task_params, device_data), task_params, conditioner

@@ -3,10 +3,11 @@ one program, for accelerators that a single cell leaves mostly idle (results/pac
 
 Every training array carries two leading axes, cells then seeds. Each cell's dataset is padded to the group's
 largest episode count and length (srtd_jax/data/packing.py), so its seeds draw from its own real steps only; the
-encoder phase runs to the longest cell's step count, each cell's state frozen once it has done its own; the
-augmentation tables are padded to the largest and each seed draws below its own table's size. Conditioning,
-augmentation, evaluation and the imagination diagnostics run cell by cell through the single-run stages of
-srtd_jax/run.py: they run once per cell, and cell by cell they are the same computation as a cell run alone.
+encoder phase runs to the longest cell's step count, each cell's state frozen once it has done its own; the task
+embedding of every dataset step is one program over the packed data; the augmentation tables are padded to the
+largest and each seed draws below its own table's size. Augmentation, evaluation and the imagination diagnostics
+run cell by cell through the single-run stages of srtd_jax/run.py: they run once per cell (evaluation is bound by
+the environments), and cell by cell they are the same computation as a cell run alone.
 
 With strategy 'map' each seed of each cell does the arithmetic of its cell run alone (tests/runtime/test_packed.py
 checks the summaries, metrics and final checkpoints against single runs).
@@ -252,27 +253,34 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
             rl_start = meta["phase_step"]
         enc_params = saved.get("encoder_params")
 
-        # conditioning and augmentation, cell by cell as a single run makes them, then padded and stacked
-        num_e = max(d.obs.shape[0] for d in host_data)
-        steps = max(d.obs.shape[1] for d in host_data) + 1
+        # conditioning: z of every cell in one program over the packed data, or each cell's one-hot task; then the
+        # augmentation tables, cell by cell as a single run makes them, padded and stacked
+        rl_data = seeded(packing.pack(host_data))
+        num_e, steps = rl_data.obs.shape[1], rl_data.obs.shape[2] + 1
         over_cell = lambda fn, flags: chunks.over_seeds(fn, flags, strategy, cell_mesh)
-        conds, cond_params, conditioner, tables = [], [], None, []
+        if method.encoders:
+            cond, packed_params, conditioner = stages.z_conditioning(enc_nets, enc_params, rl_data, e.n, strategy,
+                                                                     mesh, cells=True)
+            cond_params = [devices.to_host(_cell(packed_params, c)) for c in range(C)]
+        else:
+            parts = [stages.one_hot_conditioning(t, cond_dim, S, d.episode_length, cell_mesh)
+                     for t, d in zip(task_ids, datas)]
+            cond = seeded(jnp.stack([packing.pad_axes(p[0], (S, num_e, steps)) for p in parts]))
+            cond_params, conditioner = [p[1] for p in parts], parts[0][2]
+        tables = []
         for c, cfg in enumerate(cfgs):
-            data_c = devices.put(host_data[c], devices.replicated(cell_mesh))
-            params_c = _cell(enc_params, c) if method.encoders else None
-            cond, params, conditioner = stages.conditioning_stage(method, enc_nets, params_c, data_c, e.n, task_ids[c],
-                                                           cond_dim, S, datas[c].episode_length, strategy, cell_mesh)
-            conds.append(packing.pad_axes(cond, (S, num_e, steps)))
-            cond_params.append(devices.to_host(params))
             if method.augmentation:
-                table = stages.augmentation_stage(cfg, method, enc_nets, params_c, cond, data_c,
-                                           devices.put(cell_keys[c].augmentation, devices.seed_sharding(cell_mesh)),
-                                           over_cell)
+                data_c = devices.put(host_data[c], devices.replicated(cell_mesh))
+                cond_c = _cell(cond, c)[:, :host_data[c].obs.shape[0], :host_data[c].obs.shape[1] + 1]
+                table = stages.augmentation_stage(cfg, method, enc_nets, _cell(enc_params, c) if method.encoders
+                                                  else None, cond_c, data_c,
+                                                  devices.put(cell_keys[c].augmentation,
+                                                              devices.seed_sharding(cell_mesh)), over_cell)
                 prints[c]["augmentation"] = checkpointing.fingerprint(devices.to_host(table))
                 check_fingerprints({"fingerprints": meta.get("fingerprints", [{}] * C)[c]}, prints[c],
                                    resume and meta["phase"] == "rl")
                 tables.append(table)
-        per_seed = jnp.stack(conds)
+        per_seed = cond
         if method.stratified:  # every cell's own task table (PCGrad, SoftMod)
             tables_, counts = zip(*[samplers.stratified_table(t, len(suite.tasks)) for t in task_ids])
             width = max(t.shape[1] for t in tables_)
@@ -308,7 +316,7 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
                                   on_nonfinite=cfg0.on_nonfinite, mesh=mesh, cells=True)
         guard = NonFiniteGuard(cfg0.on_nonfinite, cfg0.nonfinite_skip_limit, directory, learner.name, log, skipped)
         rl_states, rl_keys = run_chunks(chunk, saved["rl"], saved["keys"], rl_total, r.chunk_steps,
-                                        seeded(packing.pack(host_data)), per_seed, phase=learner.name,
+                                        rl_data, per_seed, phase=learner.name,
                                         writer=CellWriters(writers), log=log, start=rl_start,
                                         after_chunk=after_rl_chunk, on_fault=_flat_fault(guard, S))
 

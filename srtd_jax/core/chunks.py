@@ -108,8 +108,8 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
 
         donate = (0,) if checked else ()  # the fast pass keeps its inputs for a replay
         if cells:
-            per_cell = over_seeds(one_seed, (True, True, False, False, True), strategy)
-            return jax.jit(over_seeds(per_cell, (True, True, False, True, True), strategy, mesh),
+            return jax.jit(over_cells_and_seeds(one_seed, (True, True, False, False, True),
+                                                (True, True, False, True, True), strategy, mesh),
                            donate_argnums=donate)
         return jax.jit(over_seeds(one_seed, seeded, strategy, mesh), donate_argnums=donate)
 
@@ -147,6 +147,13 @@ def over_seeds(fn: Callable, seeded: tuple, strategy: str, mesh=None) -> Callabl
     if mesh is not None:
         batched = devices.shard_seeds(batched, mesh, seeded)
     return batched
+
+
+def over_cells_and_seeds(fn: Callable, seeded: tuple, per_cell: tuple, strategy: str, mesh=None) -> Callable:
+    """Lifts a one-seed `fn(*args)` to two leading axes, cells then seeds (packed cells, srtd_jax/run_packed.py):
+    the args flagged in `seeded` carry both, those flagged only in `per_cell` (a cell's dataset, shared by its seeds)
+    the cells axis, the others neither. The mesh splits the cells."""
+    return over_seeds(over_seeds(fn, seeded, strategy), per_cell, strategy, mesh)
 
 
 def stack_states(init_fn: Callable, keys: jax.Array):
