@@ -64,6 +64,9 @@ def get_config(spec: str = "cpu"):
     c.embedding_methods = ("te", "srtd")
     c.num_seeds = 3
     c.seed = 0
+    # a cell whose encoder phase equals an earlier cell's on its row (SRTD+ID and SRTD+N beside SRTD) takes that
+    # cell's trained encoders: the same numbers without training them again (sweep.encoder_source)
+    c.reuse_encoders = False
     suffix = "" if recipe == "ladder" else f"_{recipe}"
     c.workdir = f"runs/mt10_{budget}{suffix}"  # one workdir per cell: <workdir>/<configuration>/<method>
     c.results_dir = f"results/mt10{suffix}"

@@ -29,7 +29,7 @@ flags.DEFINE_bool("rerun_kept", False, "Also run selected cells whose results ar
                   "workdirs are gone (e.g. to get their checkpoints back); by default they count as finished.")
 flags.DEFINE_bool("pack", False, "Train the selected unfinished cells of one method that differ only in their "
                   "dataset as one program (srtd_jax/run_packed.py: for accelerators); each cell still gets its own "
-                  "workdir, checkpoint and summary. Cells with encoder.reuse_from run alone.")
+                  "workdir, checkpoint and summary.")
 flags.DEFINE_bool("keep_going", False, "Run the other cells when one fails, then exit with the failures named.")
 flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the embedding cells' checkpoints, or the "
                   "panels stored under <results_dir>/embedding_points/ once a workdir is gone).")

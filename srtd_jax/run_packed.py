@@ -38,13 +38,13 @@ from srtd_jax.core import atomic, chunks, devices
 from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import packing, samplers, windows
 from srtd_jax.data.splits import holdout_split
-from srtd_jax.runtime import checkpointing
+from srtd_jax.runtime import checkpointing, encoder_reuse
 from srtd_jax.runtime.config_check import ConfigError, as_dict, check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps
 from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
 from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
 
-# The fields in which the cells of one packed group may differ.
+# The data fields in which the cells of one packed group may differ (and encoder.reuse_from: each its own source).
 CELL_FIELDS = ("configuration", "dataset")
 
 
@@ -56,8 +56,6 @@ def why_not_packable(cfg, method: Method) -> str | None:
     """Why a cell cannot join a packed group (None: it can)."""
     if method.stratified and method.augmentation:
         return f"method {cfg.method!r} has both task-stratified batches and augmentation, which packing does not join"
-    if cfg.encoder.reuse_from:
-        return "encoder.reuse_from is set (its encoders come from another run)"
     if jax.process_count() > 1:
         return "packed groups run on one host"
     return None
@@ -67,6 +65,8 @@ def group_signature(cfg) -> str:
     """The config without the fields cells of a group may differ in: equal signatures pack together."""
     d = as_dict(cfg)
     d["data"] = {k: v for k, v in d["data"].items() if k not in CELL_FIELDS}
+    # each cell may take another run's encoders (its own row's), but either all cells of a group do or none does
+    d["encoder"] = {**d["encoder"], "reuse_from": bool(d["encoder"]["reuse_from"])}
     return json.dumps(d, sort_keys=True, default=str)
 
 
@@ -152,6 +152,9 @@ def train_packed(cfgs: list, workdirs: list[str], root: str, log=print, *, comma
     reason = why_not_packable(cfg0, method)
     if reason:
         raise PackError(f"cannot pack: {reason}")
+    for cfg in cfgs:
+        if cfg.encoder.reuse_from:
+            encoder_reuse.check_source(cfg, method)
     loaded = [load_training_data(c.suite, c.data, c.encoder.n + 1, log, run_seed=c.seed) for c in cfgs]
     for cfg, (_, data) in zip(cfgs, loaded):
         check_against_data(cfg, method, data.num_steps, data.episode_length)
@@ -207,7 +210,9 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
         splits = [holdout_split(t, e.holdout_fraction if method.encoders else 0.0, c.data.seed)
                   for t, c in zip(task_ids, cfgs)]
         enc_parts = [windows.select_episodes(d, ep) if len(held) else d for d, (ep, held) in zip(host_data, splits)]
-        enc_totals = [encoder_steps(e, windows.num_steps(d)) if method.encoders else 0 for d in enc_parts]
+        reuse = bool(e.reuse_from)  # every cell takes its source's trained encoders: no encoder phase
+        enc_totals = [encoder_steps(e, windows.num_steps(d)) if method.encoders and not reuse else 0
+                      for d in enc_parts]
         enc_max = max(enc_totals)
 
         def save(phase, done, tree):
@@ -218,7 +223,11 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
 
         # encoders: every cell's own episodes (less its held-out ones), padded; each cell stops at its own total
         enc_nets, enc_params = None, None
-        if method.encoders:
+        if method.encoders and reuse:
+            enc_nets = encoder_parts(e, method, obs_dim, suite.action_dim)[0]
+            log("encoders: each cell's from its encoder.reuse_from")
+            enc_params = seeded(_stack([encoder_reuse.load(c.encoder.reuse_from, S) for c in cfgs]))
+        elif method.encoders:
             enc_nets, update, init = encoder_parts(e, method, obs_dim, suite.action_dim)
             states = seeded(Limited(_stack([chunks.stack_states(init, k.encoder_init) for k in cell_keys]),
                                     jnp.broadcast_to(jnp.asarray(enc_totals, jnp.int32)[:, None], (C, S))))

@@ -26,6 +26,20 @@ def encoder_fields(cfg) -> dict:
             and k not in OPERATIONAL_FIELDS and k != "encoder.reuse_from"}
 
 
+def why_not_shared(cfg, method: Method, theirs) -> str | None:
+    """Why a run of `cfg` cannot take the encoders of a run of config `theirs` (None: their encoder phases are the
+    same computation)."""
+    ours, other = encoder_fields(cfg), encoder_fields(theirs)
+    differ = sorted(k for k in set(ours) | set(other) if ours.get(k) != other.get(k))
+    if differ:
+        return "that run's encoder phase differs in " + ", ".join(
+            f"{k} ({other.get(k)!r} there, {ours.get(k)!r} here)" for k in differ)
+    their_method = resolve(theirs.method, theirs.rl.learner, theirs.rl.network)
+    if not their_method.encoders or loss_settings(theirs.encoder, their_method) != loss_settings(cfg.encoder, method):
+        return f"its method {theirs.method!r} trains its encoders with other losses than {cfg.method!r}"
+    return None
+
+
 def check_source(cfg, method: Method, source: str | None = None) -> None:
     """Raises ConfigError unless `source` (default: cfg.encoder.reuse_from) is a finished run whose encoder phase
     equals cfg's."""
@@ -35,16 +49,9 @@ def check_source(cfg, method: Method, source: str | None = None) -> None:
     path = os.path.join(source, "config.json")
     if not os.path.isfile(path):
         raise ConfigError(f"config field encoder.reuse_from={source!r}: no run there ({path} is missing)")
-    theirs = read_run_config(path)
-    ours, other = encoder_fields(cfg), encoder_fields(theirs)
-    differ = sorted(k for k in set(ours) | set(other) if ours.get(k) != other.get(k))
-    if differ:
-        raise ConfigError(f"config field encoder.reuse_from={source!r}: that run's encoder phase differs in "
-                          + ", ".join(f"{k} ({other.get(k)!r} there, {ours.get(k)!r} here)" for k in differ))
-    their_method = resolve(theirs.method, theirs.rl.learner, theirs.rl.network)
-    if not their_method.encoders or loss_settings(theirs.encoder, their_method) != loss_settings(cfg.encoder, method):
-        raise ConfigError(f"config field encoder.reuse_from={source!r}: its method {theirs.method!r} trains its "
-                          f"encoders with other losses than {cfg.method!r}")
+    reason = why_not_shared(cfg, method, read_run_config(path))
+    if reason:
+        raise ConfigError(f"config field encoder.reuse_from={source!r}: {reason}")
     if not os.path.isfile(os.path.join(source, "summary.json")):
         raise ConfigError(f"config field encoder.reuse_from={source!r}: that run has not finished")
 

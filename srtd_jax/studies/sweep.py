@@ -107,13 +107,41 @@ def merge_overrides(target: ml_collections.ConfigDict, overrides) -> None:
 
 def cell_config(bcfg, cell: Cell) -> ml_collections.ConfigDict:
     """The launcher config of a cell: the sweep's base config, the method's per_method overrides, the method,
-    the configuration, the seeds."""
+    the configuration, the seeds; with bcfg.reuse_encoders, the encoders of its encoder_source."""
+    cfg = _own_config(bcfg, cell)
+    source = encoder_source(bcfg, cell)
+    if source is not None:
+        cfg.encoder.reuse_from = cell_workdir(bcfg.workdir, source)
+    return cfg
+
+
+def _own_config(bcfg, cell: Cell) -> ml_collections.ConfigDict:
     cfg = ml_collections.ConfigDict(bcfg.base.to_dict())
     if cell.method in bcfg.per_method:
         merge_overrides(cfg, bcfg.per_method[cell.method])
     cfg.method, cfg.data.configuration = cell.method, cell.configuration
     cfg.num_seeds, cfg.seed = bcfg.num_seeds, bcfg.seed
     return cfg
+
+
+def encoder_source(bcfg, cell: Cell) -> Cell | None:
+    """With bcfg.reuse_encoders: the first cell before `cell` in the sweep's order, on the same configuration, whose
+    encoder phase is the same computation as its own (SRTD for SRTD+ID and SRTD+N), so the cell takes its trained
+    encoders instead of training them again (encoder.reuse_from: the same numbers). None: it trains its own. The
+    source must have finished when the cell starts; the sweep's order runs it first."""
+    if not bcfg.get("reuse_encoders", False) or not METHODS[cell.method].encoders:
+        return None
+    from srtd_jax.runtime.encoder_reuse import why_not_shared  # loads JAX: only when a sweep reuses encoders
+
+    cfg = _own_config(bcfg, cell)
+    method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
+    for other in cells(bcfg):
+        if other.name == cell.name:
+            return None
+        if slug(other.configuration) == slug(cell.configuration) and METHODS[other.method].encoders \
+                and why_not_shared(cfg, method, _own_config(bcfg, other)) is None:
+            return other
+    return None
 
 
 def cell_workdir(root: str, cell: Cell) -> str:

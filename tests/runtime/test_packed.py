@@ -9,6 +9,7 @@ import pytest
 from srtd_jax.run import train_and_evaluate
 from srtd_jax.run_packed import PackError, train_packed
 from srtd_jax.runtime import checkpointing, metric_log
+from srtd_jax.runtime.config_check import ConfigError
 from tests.tiny import tiny_config
 
 quiet = lambda *_: None
@@ -77,6 +78,12 @@ def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_da
 
     # a finished cell is finished for the launcher too
     assert train_and_evaluate(cfgs[1], workdirs[1], log=quiet) == {**packed[1], "packed_with": workdirs[:1]}
+    # a group whose cells take the first group's trained encoders (as a sweep with reuse_encoders runs SRTD+ID
+    # beside SRTD) has no encoder phase and ends with the same numbers
+    for cfg, workdir in zip(cfgs, workdirs):
+        cfg.encoder.reuse_from = workdir
+    reused = train_packed(cfgs, [str(tmp_path / "reused" / n) for n in names], str(tmp_path / "reused"), log=quiet)
+    assert [{k: v for k, v in s.items() if k != "packed_with"} for s in reused] == packed
     # the augmentation tables differed in size too (half of each cell's offline steps)
     sizes = [json.loads(line.split(": ")[1].split(" transitions")[0]) for line in lines
              if line.startswith("augmentation (imaginary): ")]
@@ -103,8 +110,11 @@ def test_cells_that_differ_in_more_than_their_data_are_refused_before_anything_i
     with pytest.raises(PackError, match="rl"):
         train_packed([a, b], [str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path), log=quiet)
     c, d = _cell_config(tiny_data_dir, "rp10"), _cell_config(tiny_data_dir, "mr10")
-    c.encoder.reuse_from = d.encoder.reuse_from = str(tmp_path / "elsewhere")
-    with pytest.raises(PackError, match="reuse_from"):
+    c.encoder.reuse_from = str(tmp_path / "elsewhere")  # one cell takes another run's encoders, one trains its own
+    with pytest.raises(PackError, match="encoder"):
+        train_packed([c, d], [str(tmp_path / "c"), str(tmp_path / "d")], str(tmp_path), log=quiet)
+    d.encoder.reuse_from = str(tmp_path / "elsewhere")
+    with pytest.raises(ConfigError, match="encoder.reuse_from=.*elsewhere.*no run there"):
         train_packed([c, d], [str(tmp_path / "c"), str(tmp_path / "d")], str(tmp_path), log=quiet)
     with pytest.raises(PackError, match="share a workdir"):
         train_packed([a, a], [str(tmp_path / "a"), str(tmp_path / "a")], str(tmp_path), log=quiet)

@@ -407,9 +407,8 @@ def test_packed_groups_join_the_cells_of_one_method_that_differ_only_in_their_da
     # Table 1's ten configurations pack per method; TE's three (ablation and embedding maps) too
     assert all(sizes[m] == [10] for m in ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id"))
     assert sizes["te"] == [3] and sizes["srtd_q"] == [1]
-    b.base.encoder.reuse_from = "runs/elsewhere"  # cells that take another run's encoders run alone
-    assert all(len(g) == 1 for g in sweep.packed_groups(b, all_cells))
-    b.base.encoder.reuse_from = ""
+    b.reuse_encoders = True  # SRTD+ID's cells, each taking its own row's SRTD encoders, still pack together
+    assert [len(g) for g in sweep.packed_groups(b, all_cells) if g[0].method == "srtd_id"] == [10]
     b.per_method["srtd"] = {"encoder": {"epochs": 5.0}}  # cells of one method always share their overrides
     assert [len(g) for g in sweep.packed_groups(b, all_cells) if g[0].method == "srtd"] == [10]
 
@@ -421,18 +420,31 @@ def test_run_cells_with_pack_sends_each_group_to_one_program(monkeypatch, tmp_pa
     b.configurations, b.methods = ("rp10", "mr10", "me10"), ("td3bc", "pcgrad")
     b.ablation_configurations = b.embedding_configurations = ()
     b.per_method["pcgrad"] = {"rl": {"matmul_dtype": "bfloat16"}}  # with the same override in every cell: packed
-    b.per_method["td3bc"] = {"encoder": {"reuse_from": "runs/elsewhere"}}  # never packed
     calls = []
     monkeypatch.setattr(srtd_jax.run_packed, "train_packed", lambda cfgs, workdirs, root, log, commands: calls.append(
         ("packed", [c.data.configuration for c in cfgs], workdirs, commands)) or [{"mean_success": 0.5}] * len(cfgs))
     monkeypatch.setattr(srtd_jax.run, "train_and_evaluate", lambda cfg, workdir, log, command: calls.append(
         ("alone", [cfg.data.configuration], [workdir], [command])) or {"mean_success": 0.25})
-    out = sweep.run_cells(b, sweep.cells(b), str(tmp_path), log=lambda *_: None, pack=True,
+    selected = [c for c in sweep.cells(b) if c.method == "pcgrad" or c.name == "mr10/td3bc"]  # TD3+BC: one cell
+    out = sweep.run_cells(b, selected, str(tmp_path), log=lambda *_: None, pack=True,
                           command_for=lambda cell: f"cmd {cell.name}")
     names = ("rp10", "mr10", "me10")
-    # groups in the order of their first cell: rp10/td3bc, rp10/pcgrad (with mr10 and me10), mr10/td3bc, me10/td3bc
-    assert [c[:2] for c in calls] == [("alone", ["rp10"]), ("packed", list(names)), ("alone", ["mr10"]),
-                                      ("alone", ["me10"])]
-    assert calls[0][2:] == ([str(tmp_path / "rp10" / "td3bc")], ["cmd rp10/td3bc"])
-    assert calls[1][2:] == ([str(tmp_path / c / "pcgrad") for c in names], [f"cmd {c}/pcgrad" for c in names])
-    assert out["mr10/td3bc"] == {"mean_success": 0.25} and out["me10/pcgrad"] == {"mean_success": 0.5}
+    # groups in the order of their first cell: rp10/pcgrad (with mr10 and me10), then mr10/td3bc
+    assert [c[:2] for c in calls] == [("packed", list(names)), ("alone", ["mr10"])]
+    assert calls[0][2:] == ([str(tmp_path / c / "pcgrad") for c in names], [f"cmd {c}/pcgrad" for c in names])
+    assert calls[1][2:] == ([str(tmp_path / "mr10" / "td3bc")], ["cmd mr10/td3bc"])
+    assert out == {**{f"{c}/pcgrad": {"mean_success": 0.5} for c in names}, "mr10/td3bc": {"mean_success": 0.25}}
+
+
+def test_with_reuse_encoders_a_cell_takes_the_encoders_of_the_first_equal_phase_on_its_row():
+    b = benchmark_mt10.get_config("cpu")
+    assert all(sweep.encoder_source(b, c) is None for c in sweep.cells(b))  # off by default
+    b.reuse_encoders = True
+    sweep.check(b)
+    sources = {c.name: s.name for c in sweep.cells(b) if (s := sweep.encoder_source(b, c)) is not None}
+    # SRTD+ID and SRTD+N train their encoders with SRTD's losses; TE and SRTD-Q with their own; nothing crosses rows
+    assert sources == {**{f"{r}/srtd_id": f"{r}/srtd" for r in benchmark_mt10.TABLE1}, "rp10/srtd_n": "rp10/srtd"}
+    cfg = sweep.cell_config(b, sweep.Cell("rp10", "srtd_id", ("main",)))
+    assert cfg.encoder.reuse_from == os.path.join(b.workdir, "rp10", "srtd")
+    b.per_method["srtd_id"] = {"encoder": {"epochs": 5.0}}  # another encoder phase: trains its own
+    assert sweep.cell_config(b, sweep.Cell("rp10", "srtd_id", ("main",))).encoder.reuse_from == ""
