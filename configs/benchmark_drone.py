@@ -44,7 +44,7 @@ def get_config(spec: str = "cpu"):
     c.embedding_configurations = ("mr6", "rp6", "me6")
     suffix = "" if recipe == "ladder" else f"_{recipe}"
     c.workdir = f"runs/drone_{budget}{suffix}"
-    c.results_dir = f"results/drone{suffix}"
+    c.results_dir = f"results/drone{'_cpu5' if budget == 'cpu5' else ''}{suffix}"
     c.budget_note = (f"MT10's `{budget}` budget (the paper gives none for the drone) with drone data: per task "
                      "MR 150 / RP 100 / ME 50 episodes of 100 steps. " + c.budget_note)
     return c

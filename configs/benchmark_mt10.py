@@ -8,6 +8,9 @@ learning-run recipe existed, whose cited `:cpu` commands meant the ladder then).
 Budgets ('cpu' by default):
 - `paper`: the paper's (appendix B): 300 encoder epochs at batch 2048, 1M TD3+BC steps at batch 1280, 3 x 256
   networks, SoftMod 256 units with 10 CQL action samples. Days per cell on a CPU; meant for accelerators.
+- `cpu5`: `cpu` with 5 seeds, 30 encoder epochs (each row's SRTD encoders shared by SRTD+ID and SRTD+N:
+  reuse_encoders), 25 evaluation episodes per task at the midpoint and the end; its own workdir and tables
+  (results/mt10_cpu5[_learning_run]); the cost plan is in results/plan_cpu5.md.
 - `cpu`: the paper's datasets (MR 150 / RP 100 / ME 50 episodes of 200 steps per task) with training cut to fit
   a 2-core machine: encoders 3 x 128 / 2 x 128 at batch 256 for 3 epochs, actor and critic 2 x 256 at batch 256
   for 20,000 steps (2% of the paper's), SoftMod at 128 units with 2 CQL action samples, 10 evaluation episodes
@@ -20,7 +23,7 @@ import ml_collections
 
 from configs import default
 
-BUDGETS = ("cpu", "paper")
+BUDGETS = ("cpu", "cpu5", "paper")
 RECIPES = ("learning_run", "ladder")  # the first is the default
 BUDGET_NOTES = {  # printed above the tables
     "cpu": "The paper's datasets; training cut to fit a 2-core CPU (configs/benchmark_mt10.py): encoders 3 x 128 / "
@@ -28,6 +31,10 @@ BUDGET_NOTES = {  # printed above the tables
            "256 for 20,000 steps (paper: 3 x 256, batch 1280, 1M steps), SoftMod 128 units with 2 CQL action "
            "samples (paper: 256).",
     "paper": "The paper's budgets (appendix B).",
+    "cpu5": "The paper's datasets, 5 seeds; training cut to fit a 2-core CPU (configs/benchmark_mt10.py): encoders "
+            "3 x 128 / 2 x 128 at batch 256 for 30 epochs (paper: 3/2 x 256, batch 2048, 300 epochs), TD3+BC 2 x 256 "
+            "at batch 256 for 20,000 steps (paper: 3 x 256, batch 1280, 1M steps), SoftMod 128 units with 2 CQL "
+            "action samples (paper: 256); 25 evaluation episodes per task.",
 }
 
 
@@ -44,6 +51,15 @@ def _cpu(base, per_method) -> None:
     v.episodes_per_task, v.every_steps = 10, 5_000
     per_method.softmod.rl.softmod.hidden = per_method.softmod.rl.softmod.representation = 128
     per_method.softmod.cql.num_action_samples = 2
+
+
+def _cpu5(c) -> None:
+    """`cpu` with the intervals tightened: 5 seeds, 30 encoder epochs, 25 evaluation episodes per task."""
+    _cpu(c.base, c.per_method)
+    c.num_seeds, c.reuse_encoders = 5, True
+    c.base.encoder.epochs = 30.0
+    # 25 episodes per task at the end, and at the midpoint for the curves
+    c.base.eval.episodes_per_task, c.base.eval.every_steps = 25, 10_000
 
 
 def get_config(spec: str = "cpu"):
@@ -69,7 +85,8 @@ def get_config(spec: str = "cpu"):
     c.reuse_encoders = False
     suffix = "" if recipe == "ladder" else f"_{recipe}"
     c.workdir = f"runs/mt10_{budget}{suffix}"  # one workdir per cell: <workdir>/<configuration>/<method>
-    c.results_dir = f"results/mt10{suffix}"
+    # `cpu` and `paper` keep the tables they have always written
+    c.results_dir = f"results/mt10{'_cpu5' if budget == 'cpu5' else ''}{suffix}"
     c.base = default.get_config()
     c.base.data.recipe = recipe
     c.per_method = ml_collections.ConfigDict({
@@ -78,4 +95,6 @@ def get_config(spec: str = "cpu"):
     })
     if budget == "cpu":
         _cpu(c.base, c.per_method)
+    elif budget == "cpu5":
+        _cpu5(c)
     return c
