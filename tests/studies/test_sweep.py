@@ -14,7 +14,7 @@ from configs import benchmark_mt10
 from experiments import commands
 from srtd_jax.benchmarks.mt10.declaration import DECLARATION
 from srtd_jax.data.dataset import DatasetError
-from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, as_dict
+from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, as_dict, check_config
 from srtd_jax.studies import sweep, sweep_report
 from tests.tiny import (
     ROOT,
@@ -76,10 +76,17 @@ def test_bad_sweep_configs_are_named():
         benchmark_mt10.get_config("gpu")
     with pytest.raises(ValueError, match="unknown data recipe 'ladders' in 'cpu-ladders'; valid: learning_run, ladder"):
         benchmark_mt10.get_config("cpu-ladders")
-    for spec, recipe, results in (("cpu", "learning_run", "results/mt10_learning_run"), ("cpu-ladder", "ladder",
-                                                                                          "results/mt10")):
+    for spec, recipe, results in (("cpu", "learning_run", "results/mt10_learning_run"),
+                                  ("cpu-ladder", "ladder", "results/mt10"),
+                                  ("cpu5", "learning_run", "results/mt10_cpu5_learning_run")):
         preset = benchmark_mt10.get_config(spec)
         assert (preset.base.data.recipe, preset.results_dir) == (recipe, results) and recipe in preset.budget_note
+        sweep.check(preset)
+        for cell in sweep.cells(preset):
+            check_config(sweep.cell_config(preset, cell))
+    cpu5 = benchmark_mt10.get_config("cpu5")  # the five-seed budget (results/plan_cpu5.md)
+    assert (cpu5.num_seeds, cpu5.base.encoder.epochs, cpu5.base.eval.episodes_per_task) == (5, 30.0, 25)
+    assert cpu5.reuse_encoders and cpu5.base.rl.steps == benchmark_mt10.get_config("cpu").base.rl.steps
     b = benchmark_mt10.get_config("cpu")
     b.per_method = {"td3bc": {"rl": {"actor_hiden": (8,)}}}
     with pytest.raises(ConfigError, match="unknown launcher field 'actor_hiden'"):
