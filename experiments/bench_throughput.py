@@ -106,15 +106,13 @@ def _td3bc_setup(hidden, batch):
     return lrn.update, lrn.init, lrn.sampler
 
 
-def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed, data_per_seed=False,
-                  cells: int = 0):
-    """-> call() running the next `steps`-update make_chunk over `num_seeds` seeds (data_per_seed: `data` carries
-    the seed axis too, as packed replicas; cells: `cells` x num_seeds states in the packed launcher's layout, `data`
-    carrying the cells axis); returns its metrics."""
+def _chunk_caller(update, sampler, init, steps, num_seeds, strategy, data, per_seed, cells: int = 0):
+    """-> call() running the next `steps`-update make_chunk over `num_seeds` seeds (cells: `cells` x num_seeds
+    states in the packed launcher's layout, `data` carrying the cells axis); returns its metrics."""
     import jax
     import jax.numpy as jnp
 
-    chunk = chunks.make_chunk(update, sampler, steps, strategy, data_per_seed=data_per_seed, cells=bool(cells))
+    chunk = chunks.make_chunk(update, sampler, steps, strategy, cells=bool(cells))
     keys = jax.random.split(jax.random.PRNGKey(1), max(cells, 1) * num_seeds)
     states = chunks.stack_states(init, jax.random.split(jax.random.PRNGKey(0), max(cells, 1) * num_seeds))
     if cells:

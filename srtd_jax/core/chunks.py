@@ -24,7 +24,7 @@ def _all_finite(state, metrics) -> jax.Array:
 
 
 def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str, *, on_nonfinite: str = "stop",
-               mesh=None, data_per_seed: bool = False, cells: bool = False):
+               mesh=None, cells: bool = False):
     """Runs `num_steps` of `update(state, sample(shared, per_seed, key), key, step)` in a lax.scan for every
     seed of a seed-stacked state (batches are sampled inside jit from the on-device data).
 
@@ -38,8 +38,6 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
     before it, so that update can be replayed) for the host to stop the run; 'skip' drops such updates and
     goes on with the next batch.
     mesh: a devices.seed_mesh; with several devices each runs its own seeds (shard_map).
-    data_per_seed: `shared` carries the leading seed axis too (packed cells: every replica its own dataset,
-    srtd_jax/data/packing.py).
     cells: two leading axes, cells then seeds (packed cells, srtd_jax/run_packed.py): states, keys and per_seed
     are (cells, seeds, ...), `shared` is (cells, ...), each cell's dataset shared by its seeds; the mesh splits the
     cells. With strategy 'map' each seed's arithmetic is that of its cell run alone.
@@ -57,7 +55,7 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
         raise ValueError(f"unknown on_nonfinite {on_nonfinite!r}; valid: {', '.join(NONFINITE_MODES)}")
     prng_lowering.use_unrolled_threefry()  # same bits, faster on CPU
     period = int(getattr(update, "period", 1))
-    seeded = (True, True, False, data_per_seed, True)
+    seeded = (True, True, False, False, True)
 
     def build(checked: bool, group: int):
         def one_update(state, key, step, phase, shared, per_seed):

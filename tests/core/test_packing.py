@@ -1,6 +1,6 @@
-"""Packed cells: datasets of different sizes on one replica axis draw exactly the steps, windows and transitions
-each draws alone, and a packed learner chunk ends with each cell's own numbers, bit for bit (lax.map over the
-replicas: every replica runs the arithmetic of its cell alone)."""
+"""Packed cells: datasets of different sizes on one leading axis draw exactly the steps, windows and transitions
+each draws alone, and a learner chunk over cells x seeds ends with each cell's own numbers, bit for bit under
+lax.map (every seed runs the arithmetic of its cell alone)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,37 +55,6 @@ def test_packed_replicas_draw_the_steps_of_their_part():
     assert cond.shape == (2, 5, 10, 3) and float(cond[0, :, 8:].sum()) == 0.0
     with pytest.raises(ValueError, match="different observation or action sizes"):
         packing.pack([PARTS[0], _data(2, 3, 7)._replace(obs=jnp.zeros((3, 7, S + 1)))])
-
-
-def _alone_and_packed(update, init, sampler, per_part, steps=4, seeds=2):
-    """Each part's chunk over `seeds` seeds alone, and all parts x seeds as one packed chunk. -> (alone, packed)
-    final states, each with a leading (part x seed) axis."""
-    keys = [jax.random.split(jax.random.PRNGKey(10 + p), seeds) for p in range(len(PARTS))]
-    alone = []
-    for p, part in enumerate(PARTS):
-        chunk = chunks.make_chunk(update, sampler, steps, "map")
-        states = chunks.stack_states(init, keys[p])
-        alone.append(chunk(states, keys[p], jnp.int32(0), part, per_part(p, part))[0])
-    num_e, length = max(p.obs.shape[0] for p in PARTS), max(p.obs.shape[1] for p in PARTS)
-    data = packing.pack([part for part in PARTS for _ in range(seeds)])
-    per_seed = [per_part(p, part) for p, part in enumerate(PARTS)]
-    per_seed = None if per_seed[0] is None else packing.pack_per_step(
-        [c[s] for c in per_seed for s in range(seeds)], num_e, length + 1)
-    all_keys = jnp.concatenate(keys)
-    chunk = chunks.make_chunk(update, sampler, steps, "map", data_per_seed=True)
-    packed = chunk(chunks.stack_states(init, all_keys), all_keys, jnp.int32(0), data, per_seed)[0]
-    return jax.tree.map(lambda *x: jnp.concatenate(x), *alone), packed
-
-
-@pytest.mark.slow
-def test_a_packed_learner_chunk_gives_each_cells_numbers():
-    lrn = learner("td3bc", obs_dim=S, cond_dim=T, action_dim=A, num_tasks=T, actor_hidden=(8,), critic_hidden=(8,),
-                  batch_size=16)
-    one_hot = lambda p, part: jnp.broadcast_to(jax.nn.one_hot(part.task_ids, T)[None, :, None],
-                                               (2, part.obs.shape[0], part.obs.shape[1] + 1, T))
-    alone, packed = _alone_and_packed(lrn.update, lrn.init, lrn.sampler, one_hot)
-    for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(packed)):
-        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("strategy", ["map", "vmap"])
