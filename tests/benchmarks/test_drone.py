@@ -162,7 +162,11 @@ def test_table2_sweep_runs_the_launcher_on_the_drone_and_writes_table2(tmp_path)
     with pytest.raises(ConfigError, match="configurations: dataset configuration 'mr10' assigns 10 tasks, expected 6"):
         sweep.check(ml_collections.ConfigDict({**b.to_dict(), "configurations": ("mr10",)}))
     cells = sweep.cells(b)
-    summaries = sweep.run_cells(b, cells, b.workdir, log=lambda *_: None)
+    # SRTD+ID's cells one by one, TD3+BC's two packed into one program (srtd_jax/run_packed.py)
+    summaries = sweep.run_cells(b, [c for c in cells if c.method == "srtd_id"], b.workdir, log=lambda *_: None)
+    summaries.update(sweep.run_cells(b, [c for c in cells if c.method == "td3bc"], b.workdir, log=lambda *_: None,
+                                     pack=True))
+    assert sorted(n for n, s in summaries.items() if "packed_with" in s) == ["mr2_rp2_me2/td3bc", "rp6/td3bc"]
     for summary in summaries.values():
         assert summary["suite"] == "drone" and "expert" in summary["success_definition"]
         assert set(summary["per_task"]) == set(maps.DRONE_TASKS) and np.isfinite(summary["mean_success"])
