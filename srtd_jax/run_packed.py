@@ -140,6 +140,9 @@ def train_packed(cfgs: list, workdirs: list[str], root: str, log=print, *, comma
     for cfg, workdir in zip(cfgs, workdirs):
         check_config(cfg)
         check_workdir_config(cfg, os.path.join(workdir, "config.json"), False)
+    finished = [w for w in workdirs if os.path.exists(os.path.join(w, "summary.json"))]
+    if finished:  # a finished cell is never trained again; the sweep leaves it out of its groups
+        raise PackError(f"cells already finished (summary.json): {', '.join(finished)}; leave them out of the group")
     first = group_signature(cfgs[0])
     for cfg, workdir in zip(cfgs[1:], workdirs[1:]):
         if group_signature(cfg) != first:

@@ -76,7 +76,9 @@ def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_da
                      if r["phase"] == "encoder") for w in workdirs]
     assert enc_steps == [10, 20]
 
-    # a finished cell is finished for the launcher too
+    # a finished cell is finished for the launcher too, and never trained again in a group
+    with pytest.raises(PackError, match="already finished"):
+        train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=quiet)
     assert train_and_evaluate(cfgs[1], workdirs[1], log=quiet) == {**packed[1], "packed_with": workdirs[:1]}
     # a group whose cells take the first group's trained encoders (as a sweep with reuse_encoders runs SRTD+ID
     # beside SRTD) has no encoder phase and ends with the same numbers
