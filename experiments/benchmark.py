@@ -23,7 +23,7 @@ config_flags.DEFINE_config_file("config", "configs/benchmark_mt10.py", "Sweep co
 flags.DEFINE_string("cells", "all", "Cells to run: 'all', 'none' (tables only), indices and ranges ('0,3-5'), or "
                     "name patterns ('mr10/*', '*/srtd_id'); comma-separated.")
 flags.DEFINE_bool("list", False, "Print the cells with their index and state, then exit (only those --cells "
-                  "selects, when it is given).")
+                  "selects, when it is given); with --pack, also the groups of unfinished cells it would pack.")
 flags.DEFINE_bool("tables", True, "Write the tables and plots after running the selected cells.")
 flags.DEFINE_bool("rerun_kept", False, "Also run selected cells whose results are kept in results.json but whose "
                   "workdirs are gone (e.g. to get their checkpoints back); by default they count as finished.")
@@ -47,6 +47,7 @@ def main(argv):
     kept = set(sweep_report.kept_cells(bcfg, all_cells, bcfg.workdir, bcfg.results_dir))
     if FLAGS.list:
         shown = set(sweep.select(all_cells, FLAGS.cells)) if FLAGS.cells not in ("all", "none") else set(all_cells)
+        todo = []
         for i, cell in enumerate(all_cells):
             if cell not in shown:
                 continue
@@ -55,6 +56,12 @@ def main(argv):
             if progress:
                 state += f" (last logged: {progress})"
             print(f"{i:3d} {cell.name:<28} {'+'.join(cell.groups):<24} {state}")
+            if state.startswith("not finished"):
+                todo.append(cell)
+        if FLAGS.pack:  # what --pack would train as one program
+            for group in sweep.packed_groups(bcfg, todo):
+                if len(group) > 1:
+                    print(f"[pack] one program: {', '.join(c.name for c in group)}")
         return
     selected = [] if FLAGS.cells == "none" else sweep.select(all_cells, FLAGS.cells)
     skipped = [c.name for c in selected if c.name in kept and not FLAGS.rerun_kept]

@@ -284,11 +284,15 @@ def test_last_logged_skips_a_cut_line(tmp_path):
 
 @pytest.mark.slow
 def test_the_command_lists_cells():
-    out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--list",
-                          "--config.workdir=/nonexistent/runs", "--config.results_dir=/nonexistent/results"], cwd=ROOT, capture_output=True, text=True, check=True)
-    lines = out.stdout.splitlines()
+    out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--list", "--pack",
+                          "--config.workdir=/nonexistent/runs", "--config.results_dir=/nonexistent/results"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = [line for line in out.stdout.splitlines() if not line.startswith("[pack]")]
     names = [c.name for c in sweep.cells(benchmark_mt10.get_config("cpu"))]
     assert [line.split()[1] for line in lines] == names and all("not finished" in line for line in lines)
+    # with --pack: the groups it would train as one program (Table 1's methods over ten rows each, TE's three)
+    groups = [line.split(": ", 1)[1].split(", ") for line in out.stdout.splitlines() if line.startswith("[pack]")]
+    assert sorted(map(len, groups)) == [3, 10, 10, 10, 10, 10] and "rp10/srtd_id" in groups[4]
 
 
 @pytest.mark.slow
