@@ -231,30 +231,11 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
             log("encoders: each cell's from its encoder.reuse_from")
             enc_params = seeded(_stack([encoder_reuse.load(c.encoder.reuse_from, S) for c in cfgs]))
         elif method.encoders:
-            enc_nets, update, init = encoder_parts(e, method, obs_dim, suite.action_dim)
-            states = seeded(Limited(_stack([chunks.stack_states(init, k.encoder_init) for k in cell_keys]),
-                                    jnp.broadcast_to(jnp.asarray(enc_totals, jnp.int32)[:, None], (C, S))))
-            chain = seeded(keys.encoder_chain)
-            if meta["phase"] == "encoder":
-                if resume:
-                    restored = ckpt.restore_state(progress, {"encoder": states, "keys": chain})
-                    states, chain = restored["encoder"], restored["keys"]
-                log(f"encoder: {enc_max} steps for the longest cell (per cell: {enc_totals}; {e.epochs} epochs at "
-                    f"batch {e.batch_size})")
-                chunk = chunks.make_chunk(limited(update), samplers.window_sampler(e.batch_size, e.n), e.chunk_steps,
-                                          strategy, on_nonfinite=cfg0.on_nonfinite, mesh=mesh, cells=True)
-                guard = NonFiniteGuard(cfg0.on_nonfinite, cfg0.nonfinite_skip_limit, directory, "encoder", log,
-                                       skipped)
-
-                def after_encoder_chunk(done, states, keys):
-                    if ckpt.due(done, enc_max, e.chunk_steps):
-                        save("encoder", done, {"encoder": states, "keys": keys})
-
-                states, _ = run_chunks(chunk, states, chain, enc_max, e.chunk_steps,
-                                       seeded(packing.pack(enc_parts)), None, phase="encoder",
-                                       writer=CellWriters(writers, enc_totals), log=log, start=meta["phase_step"],
-                                       after_chunk=after_encoder_chunk, on_fault=_flat_fault(guard, S))
-            enc_params = states.state.params
+            enc_nets, enc_params = _packed_encoders(
+                e, method, obs_dim, suite.action_dim, [k.encoder_init for k in cell_keys], keys.encoder_chain,
+                enc_parts, enc_totals, meta, progress if resume else 0, ckpt, save, seeded, strategy, mesh, writers,
+                NonFiniteGuard(cfg0.on_nonfinite, cfg0.nonfinite_skip_limit, directory, "encoder", log, skipped),
+                cfg0.on_nonfinite, log)
 
         # the learner's state, initial or from the group's RL checkpoint (with the trained encoders beside it)
         saved = {"rl": seeded(_stack([chunks.stack_states(learner.init, k.rl_init) for k in cell_keys])),
@@ -265,47 +246,14 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
             rl_start = meta["phase_step"]
         enc_params = saved.get("encoder_params")
 
-        # conditioning: z of every cell in one program over the packed data, or each cell's one-hot task; then the
-        # augmentation tables, cell by cell as a single run makes them, padded and stacked
+        # conditioning, task tables and augmentation tables: what the learner's batches draw from
         rl_data = seeded(packing.pack(host_data))
-        num_e, steps = rl_data.obs.shape[1], rl_data.obs.shape[2] + 1
-        over_cell = lambda fn, flags: chunks.over_seeds(fn, flags, strategy, cell_mesh)
-        if method.encoders:
-            cond, packed_params, conditioner = stages.z_conditioning(enc_nets, enc_params, rl_data, e.n, strategy,
-                                                                     mesh, cells=True)
-            cond_params = [devices.to_host(_cell(packed_params, c)) for c in range(C)]
-        else:
-            parts = [stages.one_hot_conditioning(t, cond_dim, S, d.episode_length, cell_mesh)
-                     for t, d in zip(task_ids, datas)]
-            cond = seeded(jnp.stack([packing.pad_axes(p[0], (S, num_e, steps)) for p in parts]))
-            cond_params, conditioner = [p[1] for p in parts], parts[0][2]
-        tables = []
-        for c, cfg in enumerate(cfgs):
-            if method.augmentation:
-                data_c = devices.put(host_data[c], devices.replicated(cell_mesh))
-                cond_c = _cell(cond, c)[:, :host_data[c].obs.shape[0], :host_data[c].obs.shape[1] + 1]
-                table = stages.augmentation_stage(cfg, method, enc_nets, _cell(enc_params, c) if method.encoders
-                                                  else None, cond_c, data_c,
-                                                  devices.put(cell_keys[c].augmentation,
-                                                              devices.seed_sharding(cell_mesh)), over_cell)
-                prints[c]["augmentation"] = checkpointing.fingerprint(devices.to_host(table))
-                check_fingerprints({"fingerprints": meta.get("fingerprints", [{}] * C)[c]}, prints[c],
-                                   resume and meta["phase"] == "rl")
-                tables.append(table)
-        per_seed = cond
-        if method.stratified:  # every cell's own task table (PCGrad, SoftMod)
-            tables_, counts = zip(*[samplers.stratified_table(t, len(suite.tasks)) for t in task_ids])
-            width = max(t.shape[1] for t in tables_)
-            per_cell = lambda x: jnp.broadcast_to(jnp.asarray(x)[:, None], (C, S) + np.shape(x)[1:])
-            per_seed = (per_seed, per_cell(np.stack([np.pad(t, ((0, 0), (0, width - t.shape[1]))) for t in tables_])),
-                        per_cell(np.stack(counts)), per_cell(np.array([d.lengths is None for d in datas])))
+        per_seed, cond_params, conditioner = _learner_inputs(
+            cfgs, method, suite, rl_data, host_data, datas, task_ids, enc_nets, enc_params, cell_keys, prints,
+            meta.get("fingerprints", [{}] * C), bool(resume) and meta["phase"] == "rl", strategy, mesh, cell_mesh,
+            seeded, log)
         if method.augmentation:
-            sizes = [t.obs.shape[1] for t in tables]
-            padded = [jax.tree.map(lambda x: packing.pad_axes(x, (S, max(sizes))), t) for t in tables]
-            per_seed = (per_seed, _stack(padded), jnp.broadcast_to(jnp.asarray(sizes, jnp.int32)[:, None], (C, S)))
-            log(f"augmentation ({method.augmentation}): {sizes} transitions per seed of each cell; {aug_count} of "
-                f"every {r.batch_size}-row batch are augmented")
-        per_seed = seeded(per_seed)
+            log(f"augmentation: {aug_count} of every {r.batch_size}-row batch are augmented")
 
         # the learner, all cells at once, with each cell's evaluations along the way
         act = conditioning.make_policy(learner.networks.actor.apply, conditioner)
@@ -351,13 +299,91 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
                 summary["imagination"] = stages.imagination_stage(
                     cfg, enc_nets, _cell(enc_params, c), devices.put(host_data[c], devices.replicated(cell_mesh)),
                     datas[c], normalizers[c], ep, held,
-                    devices.put(cell_keys[c].diagnostics, devices.seed_sharding(cell_mesh)), suite, over_cell)
+                    devices.put(cell_keys[c].diagnostics, devices.seed_sharding(cell_mesh)), suite,
+                    lambda fn, flags: chunks.over_seeds(fn, flags, strategy, cell_mesh))
             summary["packed_with"] = [w for w in workdirs if w != workdir]
             stages.write_summary(workdir, summary, writers[c], suite, log)
             summaries.append(summary)
         return summaries
     finally:
         ckpt.close()
+
+
+def _packed_encoders(e, method: Method, obs_dim: int, action_dim: int, init_keys: list, chain_keys, enc_parts: list,
+                     enc_totals: list[int], meta: dict, progress: int, ckpt, save, seeded, strategy: str, mesh,
+                     writers: list, guard: NonFiniteGuard, on_nonfinite: str, log):
+    """Phase 1 of every cell at once, from where the group's checkpoint left it (progress 0: from the start). e: the
+    `encoder` block; init_keys: per cell (S, 2); chain_keys (C, S, 2); enc_parts: each cell's host data for the
+    phase. -> (networks, params (C, S, ...)); past phase 1 the params are the initial ones, as in a single run."""
+    C, S = len(enc_parts), len(init_keys[0])
+    enc_max = max(enc_totals)
+    nets, update, init = encoder_parts(e, method, obs_dim, action_dim)
+    states = seeded(Limited(_stack([chunks.stack_states(init, k) for k in init_keys]),
+                            jnp.broadcast_to(jnp.asarray(enc_totals, jnp.int32)[:, None], (C, S))))
+    chain = seeded(chain_keys)
+    if meta["phase"] != "encoder":
+        return nets, states.state.params
+    if progress:
+        restored = ckpt.restore_state(progress, {"encoder": states, "keys": chain})
+        states, chain = restored["encoder"], restored["keys"]
+    log(f"encoder: {enc_max} steps for the longest cell (per cell: {enc_totals}; {e.epochs} epochs at batch "
+        f"{e.batch_size})")
+    chunk = chunks.make_chunk(limited(update), samplers.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
+                              on_nonfinite=on_nonfinite, mesh=mesh, cells=True)
+
+    def after_chunk(done, states, keys):
+        if ckpt.due(done, enc_max, e.chunk_steps):
+            save("encoder", done, {"encoder": states, "keys": keys})
+
+    states, _ = run_chunks(chunk, states, chain, enc_max, e.chunk_steps, seeded(packing.pack(enc_parts)), None,
+                           phase="encoder", writer=CellWriters(writers, enc_totals), log=log,
+                           start=meta["phase_step"], after_chunk=after_chunk, on_fault=_flat_fault(guard, S))
+    return nets, states.state.params
+
+
+def _learner_inputs(cfgs: list, method: Method, suite, rl_data, host_data: list, datas: list, task_ids: list,
+                    enc_nets, enc_params, cell_keys: list, prints: list, saved_prints: list, resuming_rl: bool,
+                    strategy: str, mesh, cell_mesh, seeded, log):
+    """What the learner's batches draw from besides the data, with leading (cells, seeds) axes: the conditioning of
+    every dataset step (z in one program over the packed data `rl_data`, or each cell's one-hot task), each cell's
+    task table (task-stratified methods) and each cell's augmentation table, made as a single run makes it, padded,
+    with its real size. Adds each table's fingerprint to `prints` (checked against `saved_prints` when resuming the
+    learner's phase). -> (per_seed, per-cell host conditioning params, conditioner)"""
+    e, C, S = cfgs[0].encoder, len(cfgs), cfgs[0].num_seeds
+    num_e, steps = rl_data.obs.shape[1], rl_data.obs.shape[2] + 1
+    if method.encoders:
+        cond, packed_params, conditioner = stages.z_conditioning(enc_nets, enc_params, rl_data, e.n, strategy, mesh,
+                                                                 cells=True)
+        cond_params = [devices.to_host(_cell(packed_params, c)) for c in range(C)]
+    else:
+        parts = [stages.one_hot_conditioning(t, len(suite.tasks), S, d.episode_length, cell_mesh)
+                 for t, d in zip(task_ids, datas)]
+        cond = seeded(jnp.stack([packing.pad_axes(p[0], (S, num_e, steps)) for p in parts]))
+        cond_params, conditioner = [p[1] for p in parts], parts[0][2]
+    per_cell = lambda x: jnp.broadcast_to(jnp.asarray(x)[:, None], (C, S) + np.shape(x)[1:])
+    per_seed = cond
+    if method.stratified:  # every cell's own task table (PCGrad, SoftMod)
+        tables, counts = zip(*[samplers.stratified_table(t, len(suite.tasks)) for t in task_ids])
+        width = max(t.shape[1] for t in tables)
+        per_seed = (per_seed, per_cell(np.stack([np.pad(t, ((0, 0), (0, width - t.shape[1]))) for t in tables])),
+                    per_cell(np.stack(counts)), per_cell(np.array([d.lengths is None for d in datas])))
+    if method.augmentation:
+        over_cell = lambda fn, flags: chunks.over_seeds(fn, flags, strategy, cell_mesh)
+        tables = []
+        for c, cfg in enumerate(cfgs):
+            data_c = devices.put(host_data[c], devices.replicated(cell_mesh))
+            cond_c = _cell(cond, c)[:, :host_data[c].obs.shape[0], :host_data[c].obs.shape[1] + 1]
+            table = stages.augmentation_stage(cfg, method, enc_nets, _cell(enc_params, c) if method.encoders else None,
+                                              cond_c, data_c, devices.put(cell_keys[c].augmentation,
+                                                                          devices.seed_sharding(cell_mesh)), over_cell)
+            prints[c]["augmentation"] = checkpointing.fingerprint(devices.to_host(table))
+            check_fingerprints({"fingerprints": saved_prints[c]}, prints[c], resuming_rl)
+            tables.append(table)
+        sizes = [t.obs.shape[1] for t in tables]
+        padded = [jax.tree.map(lambda x: packing.pad_axes(x, (S, max(sizes))), t) for t in tables]
+        per_seed = (per_seed, _stack(padded), per_cell(np.asarray(sizes, np.int32)))
+        log(f"augmentation ({method.augmentation}): {sizes} transitions per seed of each cell")
+    return seeded(per_seed), cond_params, conditioner
 
 
 def _cell_skipped(skipped: dict, c: int, num_seeds: int) -> dict:
