@@ -3,8 +3,9 @@
 #
 # Here, before the call (the accelerator cannot reach the package registries; its image brings JAX with CUDA, flax,
 # optax and orbax):
-#   pip download --no-deps -d wheels ml-collections
-# Then, through the device tool from the repository root, carrying the ignored wheels/ folder (carry=["wheels"]):
+#   pip download --no-deps -d wheels ml-collections tensorboardX gymnasium farama-notifications cloudpickle
+#   python -m experiments.stage_accelerator --config=configs/benchmark_drone.py:paper --cells='rp6/srtd,rp6/srtd_id'
+# Then, through the device tool from the repository root, carrying the ignored folders (carry=["wheels", "accel"]):
 #   bash experiments/accelerator.sh
 # It writes under $OUT (default results/accelerator), every file named after the card:
 #   environment_<card>.txt            Python, the card and the installed packages
@@ -12,16 +13,31 @@
 #                                     of 3 seeds, as Table 1's column), TD3+BC and the encoders, packed in the
 #                                     launcher's layout (one program) against the cells one after another; the
 #                                     one-seed rates at the paper's shape are in the td3bc and encoder sections
-# Training Table 1's SRTD column packed at the paper's budget (experiments.benchmark --pack) is not in this job yet:
-# the device lacks Meta-World for the evaluation, and the column's datasets exceed what travels with the tree.
+#   drone_paper_<card>/, .log         the drone's rp6 SRTD and SRTD+ID (its encoders reused) at the paper's budget,
+#                                     3 seeds, as far as PAPER_SECONDS allow: Table 2's layout for what finished,
+#                                     the progress lines (rates, time left) for what did not; runs_<card>/ holds
+#                                     the workdirs, to resume on a later call
+# Table 1's SRTD column is not in this job: the device lacks Meta-World for MT10's evaluation, and the column's
+# datasets (about 160 MB) exceed what travels with the tree (64 MiB); the drone's rp6 files with its learning runs
+# are 51 MiB.
 set -euo pipefail
 out=${OUT:-results/accelerator}
 mkdir -p "$out"
-python -c "import ml_collections" 2>/dev/null || pip install --no-index --no-deps wheels/*.whl
+python -c "import ml_collections, tensorboardX, gymnasium" 2>/dev/null \
+    || pip install --no-index --no-deps wheels/*.whl
 card=$(python -c "import jax; print(jax.devices()[0].device_kind.replace(' ', '_'))")
 echo "accelerator job on ${card}: $(date -u)"
 # what the image brings, for the wheels a later job must carry (Meta-World and MuJoCo for Table 1's evaluation)
 { python -V; nvidia-smi -L 2>/dev/null || true; pip list 2>/dev/null; } > "$out/environment_${card}.txt"
-timeout 480 python -m experiments.bench_throughput --only=ceiling,td3bc,encoder,packing --td3bc_shapes=paper \
-    --pack_shape=paper --pack_replicas=3,30 --pack_seeds=3 --pack_strategies=vmap --repeats=3 --td3bc_steps=100 \
-    --encoder_steps=5 --out="$out/packing_${card}" ${ACCEL_FLAGS:-}  # ACCEL_FLAGS: overrides, e.g. tiny sizes
+timeout "${BENCH_SECONDS:-240}" python -m experiments.bench_throughput --only=ceiling,td3bc,encoder,packing \
+    --td3bc_shapes=paper --pack_shape=paper --pack_replicas=3,30 --pack_seeds=3 --pack_strategies=vmap --repeats=3 \
+    --td3bc_steps=100 --encoder_steps=5 --out="$out/packing_${card}" ${ACCEL_FLAGS:-} \
+    || echo "bench_throughput stopped (exit $?)"  # ACCEL_FLAGS: overrides, e.g. tiny sizes to try it on a CPU
+if [ -d accel/data/drone ]; then
+  timeout "${PAPER_SECONDS:-240}" python -m experiments.benchmark --config=configs/benchmark_drone.py:paper \
+      --cells='rp6/srtd,rp6/srtd_id' --config.reuse_encoders=true --config.base.data.data_dir=accel/data/drone \
+      --config.base.data.generate=false --config.workdir="$out/runs_${card}" \
+      --config.results_dir="$out/drone_paper_${card}" ${PAPER_FLAGS:-} > "$out/drone_paper_${card}.log" 2>&1 \
+      || echo "paper-budget cells stopped (exit $?); see $out/drone_paper_${card}.log"
+  grep -v "^[IW][0-9]" "$out/drone_paper_${card}.log" | tail -5
+fi

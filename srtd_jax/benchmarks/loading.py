@@ -28,6 +28,19 @@ the assignment holds its tasks only."""
     return assignment, data
 
 
+def data_files(suite_name: str, data_cfg, run_seed: int = 0) -> list[str]:
+    """Every file a run of `data_cfg` reads: its mixture's datasets (made where missing) and the files its
+    benchmark's evaluation reads (Suite.reference_files), e.g. to carry them to a machine that cannot make them."""
+    suite = registry.get(suite_name)
+    if data_cfg.dataset:
+        files = [data_cfg.dataset]
+    else:
+        assignment = mixtures.assign(data_cfg.configuration, mixtures.assignment_seed(data_cfg, run_seed),
+                                     tasks=suite.tasks)
+        files = list(suite.ensure(assignment, suite.settings(data_cfg), data_cfg).values())
+    return files + (suite.reference_files(data_cfg) if suite.reference_files else [])
+
+
 def _imported(path: str, suite, min_length: int, log):
     """An imported dataset file, checked against the suite: its benchmark, task names and sizes."""
     data, meta = ds.load(path)

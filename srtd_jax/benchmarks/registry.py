@@ -21,7 +21,8 @@ class Suite(NamedTuple):
     seed, reward_type, first_reward, reward_scale, env_workers, data_cfg, log) -> (seeds, tasks, episodes) scores (a
     benchmark ignores the settings it has no use for; data_cfg, the run's `data` block, says how its data was made); relabel(task_ids (M,), first_obs (M, S), next_obs (M, S), actions (M, A)) ->
     (M,) the benchmark's own reward of reaching next_obs by the action in the episode that began at first_obs (raw
-    observations), or None for a benchmark without a reward function for arbitrary states."""
+    observations), or None for a benchmark without a reward function for arbitrary states; reference_files(data_cfg)
+    -> [path]: the files besides the datasets that its evaluation reads (made where missing), or None for none."""
 
     declaration: Declaration
     obs_dim: int
@@ -30,6 +31,7 @@ class Suite(NamedTuple):
     ensure: Callable
     evaluate: Callable
     relabel: Callable | None = None
+    reference_files: Callable | None = None
 
     name = property(lambda self: self.declaration.name)
     tasks = property(lambda self: self.declaration.tasks)

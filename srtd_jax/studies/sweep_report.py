@@ -254,10 +254,14 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
 
 
 def clipped_band(mean, ci):
-    """(lower, upper) of mean ± ci in percent, clipped to [0, 100]: a score outside that range is impossible, so an
-    interval drawn beyond it would only show the t interval's symmetry. mean, ci: arrays in percent."""
+    """(lower, upper) of mean ± ci in percent, clipped to [0, 100]: a success rate outside that range is impossible,
+    so an interval drawn beyond it would only show the t interval's symmetry. A mean outside it is no rate (the
+    drone's normalised return can be negative or beat its reference): its interval is kept as it is. mean, ci:
+    arrays in percent."""
     mean, ci = np.asarray(mean, float), np.asarray(ci, float)
-    return np.clip(mean - ci, 0.0, 100.0), np.clip(mean + ci, 0.0, 100.0)
+    rate = (mean >= 0.0) & (mean <= 100.0)
+    return (np.where(rate, np.clip(mean - ci, 0.0, 100.0), mean - ci),
+            np.where(rate, np.clip(mean + ci, 0.0, 100.0), mean + ci))
 
 
 def curve_panels(records, configurations) -> list:

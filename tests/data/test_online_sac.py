@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from srtd_jax.benchmarks import loading
 from srtd_jax.benchmarks.drone import evaluation, generate, maps
 from srtd_jax.benchmarks.drone import learning_run as drone_run
 from srtd_jax.data import dataset as ds
@@ -144,6 +145,10 @@ def test_a_tiny_drone_learning_run_makes_checked_cached_deterministic_files(tmp_
     cfg.data.recipe = "learning_run"
     np.testing.assert_array_equal(seen[0], ref)
     assert seen[1] is None  # the ladder's scores: the noise-free expert's reference (evaluation's default)
+    # what a machine that cannot make the data needs: the mixture's six datasets and every task's learning run
+    files = loading.data_files("drone", cfg.data)
+    runs_read = sorted(drone_run.run_path(cfg.data.data_dir, settings, t) for t in maps.DRONE_TASKS)
+    assert len(files) == 12 and sorted(files[6:]) == runs_read and all(os.path.isfile(f) for f in files)
 
     # other kinds come from the cached runs; the same settings elsewhere give the same files
     generate.ensure_datasets({maps.DRONE_TASKS[0]: "RP"}, settings, cfg.data.data_dir)

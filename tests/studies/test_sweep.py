@@ -267,6 +267,10 @@ def test_plots_clip_intervals_and_skip_empty_panels(tmp_path):
     lower, upper = sweep_report.clipped_band([5.0, 50.0, 97.0], [10.0, 10.0, 10.0])
     np.testing.assert_allclose(lower, [0.0, 40.0, 87.0])
     np.testing.assert_allclose(upper, [15.0, 60.0, 100.0])
+    # a drone return below 0 or above its reference is no rate: its interval is drawn as it is
+    lower, upper = sweep_report.clipped_band([-8.0, 112.0], [5.0, 5.0])
+    np.testing.assert_allclose(lower, [-13.0, 107.0])
+    np.testing.assert_allclose(upper, [-3.0, 117.0])
     curve = [{"step": 10, "per_seed_mean": [0.1, 0.3]}]
     records = [dict(configuration="a", method="td3bc", learning_curve=curve, mean=0.2, ci95=0.5),
                dict(configuration="b", method="td3bc", learning_curve=[], mean=0.2, ci95=0.1)]

@@ -18,8 +18,19 @@ def _evaluate(act, actor_params, cond_params, *, reward_type: str, first_reward:
     return evaluation.evaluate(act, actor_params, cond_params, reference=reference, **settings)
 
 
+def _reference_files(data_cfg) -> list[str]:
+    """The learning runs whose trained agents normalise the scores (learning_run recipe), one file per task."""
+    if data_cfg.recipe != "learning_run":
+        return []
+    from srtd_jax.benchmarks.drone import learning_run
+    settings = generate.settings_from_config(data_cfg)
+    learning_run.references(settings, data_cfg.data_dir)  # trains the missing ones
+    return [learning_run.run_path(data_cfg.data_dir, settings, task) for task in DECLARATION.tasks]
+
+
 def _ensure(assignment, settings, d):
     return generate.ensure_datasets(assignment, settings, d.data_dir, generate=d.generate)
 
 
-SUITE = Suite(DECLARATION, sim.OBS_DIM, sim.ACTION_DIM, generate.settings_from_config, _ensure, _evaluate)
+SUITE = Suite(DECLARATION, sim.OBS_DIM, sim.ACTION_DIM, generate.settings_from_config, _ensure, _evaluate,
+              reference_files=_reference_files)

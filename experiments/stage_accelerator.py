@@ -1,0 +1,53 @@
+"""Copies what the lent accelerator needs to train some sweep cells, and cannot make itself, into one folder that
+travels with the working tree (the device tool's carry; README, "Throughput"): every file the cells' runs read,
+their datasets and the files their evaluation reads (the drone's learning runs), made here where missing.
+
+  python -m experiments.stage_accelerator --config=configs/benchmark_drone.py:paper --cells='rp6/*'
+
+Files keep their paths under --out (accel/data/drone/...): point the runs there with
+--config.base.data.data_dir=accel/<data_dir> --config.base.data.generate=False. Refuses, before copying, a set
+larger than --limit_mib (the carry holds 64 MiB in all, the wheels included).
+"""
+import os
+import shutil
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from experiments import config_cli
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", "configs/benchmark_drone.py:paper", "Sweep configuration.",
+                                lock_config=True)
+flags.DEFINE_string("cells", "rp6/*", "Cells whose files are staged (indices, ranges or name patterns).")
+flags.DEFINE_string("out", "accel", "The folder to carry (git-ignored).")
+flags.DEFINE_float("limit_mib", 56.0, "Largest staged total, MiB.")
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)
+    from srtd_jax.benchmarks.loading import data_files
+    from srtd_jax.studies import sweep
+
+    bcfg = FLAGS.config
+    sweep.check(bcfg)
+    files = []
+    for cell in sweep.select(sweep.cells(bcfg), FLAGS.cells):
+        cfg = sweep.cell_config(bcfg, cell)
+        for seed in range(cfg.num_seeds) if cfg.data.assignment_per_seed else [cfg.seed]:
+            files += [f for f in data_files(cfg.suite, cfg.data, run_seed=seed) if f not in files]
+    total = sum(os.path.getsize(f) for f in files) / 2 ** 20
+    if total > FLAGS.limit_mib:
+        raise app.UsageError(f"the cells' {len(files)} files hold {total:.1f} MiB, over --limit_mib="
+                             f"{FLAGS.limit_mib:g}; stage fewer cells")
+    for f in files:
+        target = os.path.join(FLAGS.out, os.path.relpath(f))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(f, target)
+    print(f"staged {len(files)} files, {total:.1f} MiB, under {FLAGS.out}/ "
+          f"(data_dir there: {os.path.join(FLAGS.out, os.path.relpath(bcfg.base.data.data_dir))})")
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=config_cli.parse)
