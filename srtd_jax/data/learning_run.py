@@ -35,7 +35,10 @@ class LearnerSettings:
     """The learning run of one task: `rounds` rounds of training after the untrained snapshot, each round playing
     `episodes_per_round` episodes with the current snapshot (its success is the learning curve) and then taking
     `updates_per_round` Adam updates of `batch_size` on every labelled step so far. The run's first round of labels
-    comes from `expert_episodes` episodes of the expert (DAgger's beta_1 = 1)."""
+    comes from `expert_episodes` episodes of the expert (DAgger's beta_1 = 1); `demo_share` of every batch is drawn
+    from those expert steps, the rest from all labelled steps (RLPD's symmetric sampling of demonstrations: on
+    peg-insert-side, DAgger's own states labelled by the scripted expert otherwise drown the demonstrations and
+    the learner never succeeds)."""
 
     rounds: int = 20
     episodes_per_round: int = 10
@@ -44,6 +47,7 @@ class LearnerSettings:
     hidden: tuple = (256, 256)
     batch_size: int = 256
     learning_rate: float = 1e-3
+    demo_share: float = 0.5
 
     @property
     def num_snapshots(self) -> int:
@@ -54,7 +58,18 @@ def learner_from_config(cfg) -> LearnerSettings:
     """The `data.learner` block of a run config -> LearnerSettings."""
     return LearnerSettings(rounds=cfg.rounds, episodes_per_round=cfg.episodes_per_round,
                            expert_episodes=cfg.expert_episodes, updates_per_round=cfg.updates_per_round,
-                           hidden=tuple(cfg.hidden), batch_size=cfg.batch_size, learning_rate=cfg.learning_rate)
+                           hidden=tuple(cfg.hidden), batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+                           demo_share=cfg.demo_share)
+
+
+def batch_indices(rng: np.random.Generator, settings: LearnerSettings, num_expert: int, filled: int) -> np.ndarray:
+    """(updates_per_round, batch_size) indices into a run's label buffer for one round: the first
+    round(demo_share x batch_size) of every batch among the `num_expert` expert steps at its start, the rest among
+    all `filled` labelled steps."""
+    k = int(round(settings.demo_share * settings.batch_size))
+    shape = (settings.updates_per_round,)
+    return np.concatenate([rng.integers(0, num_expert, shape + (k,)),
+                           rng.integers(0, filled, shape + (settings.batch_size - k,))], 1)
 
 
 def episode_snapshots(kind: str, num_episodes: int, medium: int, last: int) -> np.ndarray:

@@ -40,7 +40,7 @@ ADDED_FIELDS = {"suite": "mt10", "eval.env_workers": 1, "nonfinite_skip_limit": 
                 "logging.wandb_mode": "online", "data.recipe": "ladder", "data.learner.rounds": 20,
                 "data.learner.episodes_per_round": 10, "data.learner.expert_episodes": 10,
                 "data.learner.updates_per_round": 1000, "data.learner.hidden": [256, 256],
-                "data.learner.batch_size": 256, "data.learner.learning_rate": 1e-3,
+                "data.learner.batch_size": 256, "data.learner.learning_rate": 1e-3, "data.learner.demo_share": 0.0,
                 "encoder.matmul_dtype": "float32", "rl.matmul_dtype": "float32", "data.online_learner.rounds": 20,
                 "data.online_learner.envs": 32, "data.online_learner.updates_per_round": 1000,
                 "data.online_learner.hidden": [256, 256], "data.online_learner.batch_size": 256,

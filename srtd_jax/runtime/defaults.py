@@ -50,7 +50,7 @@ def get_config():
                                # "Datasets"
     d.learner = ml_collections.ConfigDict(dict(  # MT10's learning_run: DAgger per task (srtd_jax/data/learning_run.py)
         rounds=20, episodes_per_round=10, expert_episodes=10, updates_per_round=1000, hidden=(256, 256),
-        batch_size=256, learning_rate=1e-3))
+        batch_size=256, learning_rate=1e-3, demo_share=0.5))  # demo_share: of every batch, from the expert episodes
     d.online_learner = ml_collections.ConfigDict(dict(  # the drone's learning_run: online SAC per task from scratch
         rounds=20, envs=32, updates_per_round=1000, hidden=(256, 256),  # (srtd_jax/data/online_sac.py)
         batch_size=256, learning_rate=3e-4))

@@ -46,7 +46,7 @@ RANGES = {
     "data.learner.rounds": AT_LEAST_1, "data.learner.episodes_per_round": AT_LEAST_1,
     "data.learner.expert_episodes": AT_LEAST_1, "data.learner.updates_per_round": AT_LEAST_1,
     "data.learner.batch_size": AT_LEAST_1, "data.learner.learning_rate": POSITIVE,
-    "data.learner.hidden": Range(1, None, "[]", nonempty=True),
+    "data.learner.hidden": Range(1, None, "[]", nonempty=True), "data.learner.demo_share": Range(0, 1, "[)"),
     "data.online_learner.rounds": AT_LEAST_1, "data.online_learner.envs": AT_LEAST_1,
     "data.online_learner.updates_per_round": AT_LEAST_1, "data.online_learner.batch_size": AT_LEAST_1,
     "data.online_learner.learning_rate": POSITIVE, "data.online_learner.hidden": Range(1, None, "[]", nonempty=True),

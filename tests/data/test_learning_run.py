@@ -24,6 +24,17 @@ def test_snapshots_of_each_kind():
     assert lr.medium_snapshot(np.array([0.0, 0.2]), 0.5) == 1  # none reaches it: the last
 
 
+def test_batches_draw_their_demo_share_from_the_expert_steps():
+    settings = lr.LearnerSettings(updates_per_round=400, batch_size=10, demo_share=0.3)
+    idx = lr.batch_indices(np.random.default_rng(0), settings, num_expert=50, filled=1000)
+    assert idx.shape == (400, 10)
+    assert idx[:, :3].max() < 50 and idx[:, :3].min() >= 0  # 3 of 10 rows: the expert episodes' steps
+    assert idx[:, 3:].max() >= 900 and idx[:, 3:].max() < 1000  # the rest: every labelled step
+    plain = lr.batch_indices(np.random.default_rng(0), lr.LearnerSettings(updates_per_round=400, batch_size=10,
+                                                                          demo_share=0.0), 50, 1000)
+    assert plain.shape == (400, 10) and (plain >= 50).mean() > 0.9  # DAgger's uniform draw
+
+
 def test_policy_loss_by_hand_and_the_untrained_policy():
     rng = np.random.default_rng(0)
     policy = lr.init_policy(rng, 3, 2, (4,), np.zeros(3), np.ones(3))

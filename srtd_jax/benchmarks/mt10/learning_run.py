@@ -57,6 +57,7 @@ def train_run(task: str, settings) -> dict:
                for _ in range(ls.expert_episodes)]
     for ep in experts:
         add(ep)
+    num_expert = filled
     demo = np.concatenate([ep["obs"] for ep in experts])
     policy = lr.init_policy(rng, mw.OBS_DIM, mw.ACTION_DIM, ls.hidden, demo.mean(0), demo.std(0) + 1e-2)
     init_opt, train = lr.make_trainer(ls)
@@ -73,7 +74,7 @@ def train_run(task: str, settings) -> dict:
             break  # the last snapshot is measured, not trained further
         for ep in episodes:
             add(ep)
-        idx = rng.integers(0, filled, (ls.updates_per_round, ls.batch_size))
+        idx = lr.batch_indices(rng, ls, num_expert, filled)
         policy, opt_state, loss = train(jax.tree.map(np.asarray, policy), opt_state, buf_obs, buf_u, idx)
         policy = lr.to_numpy(policy)
         snapshots.append(policy)
