@@ -35,6 +35,24 @@ def test_batches_draw_their_demo_share_from_the_expert_steps():
     assert plain.shape == (400, 10) and (plain >= 50).mean() > 0.9  # DAgger's uniform draw
 
 
+def test_an_episode_asks_each_policy_once_per_step():
+    """Meta-World's scripted policies can keep state between calls: an expert episode that is also its own label
+    asks the expert once per step, not twice."""
+    from srtd_jax.benchmarks.mt10 import env as mw
+    calls = {"expert": 0, "learner": 0}
+
+    def policy(name):
+        def act(obs):
+            calls[name] += 1
+            return np.full(4, 0.1 * calls[name], np.float32)  # a different action at every call
+        return act
+    expert = policy("expert")
+    ep = generate.record_episode(mw.MT10Env("reach"), 0, 5, expert, expert)
+    assert calls["expert"] == 5 and np.array_equal(ep["act"], ep["label"])
+    generate.record_episode(mw.MT10Env("reach"), 0, 5, policy("learner"), expert)  # DAgger: each asked once
+    assert calls == {"expert": 10, "learner": 5}
+
+
 def test_policy_loss_by_hand_and_the_untrained_policy():
     rng = np.random.default_rng(0)
     policy = lr.init_policy(rng, 3, 2, (4,), np.zeros(3), np.ones(3))

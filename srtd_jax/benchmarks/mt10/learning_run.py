@@ -17,7 +17,7 @@ from srtd_jax.benchmarks.mt10 import generate
 from srtd_jax.data import ladder
 from srtd_jax.data import learning_run as lr
 
-RUN_VERSION = 1  # bump when the training or the recording of a run changes, to invalidate cached runs
+RUN_VERSION = generate.LEARNING_RUN_VERSION
 
 
 def run_key(settings, task: str) -> dict:
