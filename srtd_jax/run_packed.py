@@ -5,7 +5,9 @@ Every training array carries two leading axes, cells then seeds. Each cell's dat
 largest episode count and length (srtd_jax/data/packing.py), so its seeds draw from its own real steps only; the
 encoder phase runs to the longest cell's step count, each cell's state frozen once it has done its own; the task
 embedding of every dataset step is one program over the packed data; the augmentation tables are padded to the
-largest and each seed draws below its own table's size. Augmentation, evaluation and the imagination diagnostics
+largest and each seed draws below its own table's size; task-stratified methods (PCGrad, SoftMod) draw from each
+cell's own task table, padded; cells may each take another run's trained encoders (encoder.reuse_from), all of a
+group or none. Augmentation, evaluation and the imagination diagnostics
 run cell by cell through the single-run stages of srtd_jax/run.py: they run once per cell (evaluation is bound by
 the environments), and cell by cell they are the same computation as a cell run alone.
 
@@ -149,7 +151,8 @@ def train_packed(cfgs: list, workdirs: list[str], root: str, log=print, *, comma
             a, b = as_dict(cfgs[0]), as_dict(cfg)
             differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             raise PackError(f"cells {workdirs[0]} and {workdir} differ in more than data.configuration / "
-                            f"data.dataset (in {', '.join(differ)}); they cannot train as one program")
+                            f"data.dataset / encoder.reuse_from (in {', '.join(differ)}); they cannot train as one "
+                            "program")
     cfg0 = cfgs[0]
     method = resolve(cfg0.method, cfg0.rl.learner, cfg0.rl.network)
     reason = why_not_packable(cfg0, method)
