@@ -41,7 +41,14 @@ from srtd_jax.core.seeds import run_keys, seed_axis_strategy
 from srtd_jax.data import packing, samplers, windows
 from srtd_jax.data.splits import holdout_split
 from srtd_jax.runtime import checkpointing, encoder_reuse
-from srtd_jax.runtime.config_check import ConfigError, as_dict, check_against_data, check_config, check_workdir_config
+from srtd_jax.runtime.config_check import (
+    ConfigError,
+    as_dict,
+    check_against_data,
+    check_config,
+    check_workdir_config,
+    flatten,
+)
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps
 from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
 from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
@@ -148,7 +155,7 @@ def train_packed(cfgs: list, workdirs: list[str], root: str, log=print, *, comma
     first = group_signature(cfgs[0])
     for cfg, workdir in zip(cfgs[1:], workdirs[1:]):
         if group_signature(cfg) != first:
-            a, b = as_dict(cfgs[0]), as_dict(cfg)
+            a, b = flatten(json.loads(first)), flatten(json.loads(group_signature(cfg)))
             differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             raise PackError(f"cells {workdirs[0]} and {workdir} differ in more than data.configuration / "
                             f"data.dataset / encoder.reuse_from (in {', '.join(differ)}); they cannot train as one "
