@@ -34,9 +34,8 @@ def main(argv):
     sweep.check(bcfg)
     files = []
     for cell in sweep.select(sweep.cells(bcfg), FLAGS.cells):
-        cfg = sweep.cell_config(bcfg, cell)
-        for seed in range(cfg.num_seeds) if cfg.data.assignment_per_seed else [cfg.seed]:
-            files += [f for f in data_files(cfg.suite, cfg.data, run_seed=seed) if f not in files]
+        cfg = sweep.cell_config(bcfg, cell)  # a run's seeds share its data (and its assignment: run_seed=cfg.seed)
+        files += [f for f in data_files(cfg.suite, cfg.data, run_seed=cfg.seed) if f not in files]
     total = sum(os.path.getsize(f) for f in files) / 2 ** 20
     if total > FLAGS.limit_mib:
         raise app.UsageError(f"the cells' {len(files)} files hold {total:.1f} MiB, over --limit_mib="

@@ -24,7 +24,7 @@ from srtd_jax.runtime import checkpointing, encoder_reuse, metric_log, reporting
 from srtd_jax.runtime.config_check import as_dict, check_against_data, check_config, check_workdir_config
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps, run_encoder_phase
 from srtd_jax.runtime.imagination_report import diagnostic_episodes, imagination_summary
-from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
+from srtd_jax.runtime.loop import NonFiniteGuard, evaluation_due, round_up, run_chunks
 from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
 
 
@@ -343,7 +343,7 @@ def _train_learner(run: _Run, learner: Learner, states, keys, start: int, total:
                    per_seed, enc_params, enc_total: int, curve: list, evaluate, eval_every: int):
     """Phase 2 from `start` to `total` steps: evaluations every `eval_every` steps, checkpoints as due. -> states"""
     def after_chunk(done, states, keys):
-        if eval_every and done % eval_every < chunk_steps and done < total:
+        if evaluation_due(done, total, chunk_steps, eval_every):
             evaluate(done, states)
         if run.ckpt.due(done, total, chunk_steps):
             tree = {"rl": states, "keys": keys, **({"encoder_params": enc_params} if enc_params is not None else {})}

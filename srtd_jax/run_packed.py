@@ -50,7 +50,7 @@ from srtd_jax.runtime.config_check import (
     flatten,
 )
 from srtd_jax.runtime.encoder_phase import encoder_parts, encoder_steps
-from srtd_jax.runtime.loop import NonFiniteGuard, round_up, run_chunks
+from srtd_jax.runtime.loop import NonFiniteGuard, evaluation_due, round_up, run_chunks
 from srtd_jax.runtime.workdir import check_fingerprints, locked, prepare_workdir
 
 # The data fields in which the cells of one packed group may differ (and encoder.reuse_from: each its own source).
@@ -115,10 +115,6 @@ class CellWriters:
         for c, w in enumerate(self.writers):
             if self.totals is None or step <= self.totals[c]:
                 w.write(phase, step, {k: np.asarray(v)[c] for k, v in metrics.items()}, steps_per_second)
-
-    @property
-    def lines(self) -> list[int]:
-        return [w.lines for w in self.writers]
 
 
 def _cell(tree, c: int):
@@ -275,7 +271,7 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
         eval_every = cfg0.eval.every_steps
 
         def after_rl_chunk(done, states, keys):
-            if eval_every and done % eval_every < r.chunk_steps and done < rl_total:
+            if evaluation_due(done, rl_total, r.chunk_steps, eval_every):
                 evaluate(done, states)
             if ckpt.due(done, rl_total, r.chunk_steps):
                 save("rl", done, {"rl": states, "keys": keys,
@@ -291,19 +287,19 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
                                         after_chunk=after_rl_chunk, on_fault=_flat_fault(guard, S))
 
         # each cell's final checkpoint, evaluation and summary, as if it had run alone
+        cell_skipped = [_cell_skipped(skipped, c, S) for c in range(C)]
         for c, (cfg, workdir) in enumerate(zip(cfgs, workdirs)):
             tree = {"rl": _cell(rl_states, c), "keys": _cell(rl_keys, c),
                     **({"encoder_params": _cell(enc_params, c)} if method.encoders else {})}
             _final_checkpoint(cfg, workdir, enc_totals[c] + rl_total, tree,
                               {"phase": "rl", "phase_step": rl_total, "metrics_lines": writers[c].lines,
                                "curve": list(curves[c]), "fingerprints": prints[c],
-                               "skipped": _cell_skipped(skipped, c, S)})
+                               "skipped": cell_skipped[c]})
         rates = evaluate(rl_total, rl_states)
         summaries = []
         for c, (cfg, workdir) in enumerate(zip(cfgs, workdirs)):
-            cell_skipped = _cell_skipped(skipped, c, S)
             summary = stages.summarize(cfg, suite, method, learner.name, rates[c], tasks[c], loaded[c][0], curves[c],
-                                cell_skipped, cell_mesh)
+                                       cell_skipped[c], cell_mesh)
             if method.augmentation == "imaginary" and cfg.eval.imagination_starts:
                 ep, held = splits[c]
                 summary["imagination"] = stages.imagination_stage(

@@ -15,10 +15,7 @@ the assignment holds its tasks only."""
     suite = registry.get(suite_name)
     if data_cfg.dataset:
         return _imported(data_cfg.dataset, suite, min_length, log)
-    assignment = mixtures.assign(data_cfg.configuration, mixtures.assignment_seed(data_cfg, run_seed),
-                                 tasks=suite.tasks)
-    settings = suite.settings(data_cfg)
-    paths = suite.ensure(assignment, settings, data_cfg)
+    assignment, settings, paths = _mixture_files(suite, data_cfg, run_seed)
     # ensure checked every file against its settings (data/ladder.py: check_file); this loads what it checked
     parts = [ds.load(path, expected_meta=settings.key(task, assignment[task]))[0] for task, path in paths.items()]
     data = ds.concatenate(parts)
@@ -32,13 +29,17 @@ def data_files(suite_name: str, data_cfg, run_seed: int = 0) -> list[str]:
     """Every file a run of `data_cfg` reads: its mixture's datasets (made where missing) and the files its
     benchmark's evaluation reads (Suite.reference_files), e.g. to carry them to a machine that cannot make them."""
     suite = registry.get(suite_name)
-    if data_cfg.dataset:
-        files = [data_cfg.dataset]
-    else:
-        assignment = mixtures.assign(data_cfg.configuration, mixtures.assignment_seed(data_cfg, run_seed),
-                                     tasks=suite.tasks)
-        files = list(suite.ensure(assignment, suite.settings(data_cfg), data_cfg).values())
+    files = [data_cfg.dataset] if data_cfg.dataset else list(_mixture_files(suite, data_cfg, run_seed)[2].values())
     return files + (suite.reference_files(data_cfg) if suite.reference_files else [])
+
+
+def _mixture_files(suite, data_cfg, run_seed: int):
+    """The run's task-to-kind assignment, the generation settings and {task: path} of its datasets, generated where
+    missing (and, with data.generate, remade where invalid) and checked."""
+    assignment = mixtures.assign(data_cfg.configuration, mixtures.assignment_seed(data_cfg, run_seed),
+                                 tasks=suite.tasks)
+    settings = suite.settings(data_cfg)
+    return assignment, settings, suite.ensure(assignment, settings, data_cfg)
 
 
 def _imported(path: str, suite, min_length: int, log):

@@ -105,11 +105,9 @@ def make_chunk(update: Callable, sample: Callable, num_steps: int, strategy: str
             return state, key, metrics, {"step": jnp.int32(-1), "metrics": no_fault[1]}, clean
 
         donate = (0,) if checked else ()  # the fast pass keeps its inputs for a replay
-        if cells:
-            return jax.jit(over_cells_and_seeds(one_seed, (True, True, False, False, True),
-                                                (True, True, False, True, True), strategy, mesh),
-                           donate_argnums=donate)
-        return jax.jit(over_seeds(one_seed, seeded, strategy, mesh), donate_argnums=donate)
+        lifted = (over_cells_and_seeds(one_seed, seeded, (True, True, False, True, True), strategy, mesh) if cells
+                  else over_seeds(one_seed, seeded, strategy, mesh))
+        return jax.jit(lifted, donate_argnums=donate)
 
     compiled = functools.cache(build)  # at most (fast, checked) x (per step, grouped); jit compiles on first call
     compiled(False, 1)  # built now so that a bad strategy or mesh fails here, not at the first chunk

@@ -115,6 +115,12 @@ class NonFiniteGuard:
         raise NonFiniteError(message.format(path=path))
 
 
+def evaluation_due(done: int, total: int, chunk_steps: int, every: int) -> bool:
+    """Whether the chunk that ended at `done` crossed a multiple of `every` (0: never) before the phase's end, where
+    the final evaluation follows anyway."""
+    return bool(every) and done % every < chunk_steps and done < total
+
+
 def round_up(steps: int, chunk: int) -> int:
     """steps rounded up to a whole number of chunks (at least one)."""
     return max(chunk, int(math.ceil(steps / chunk)) * chunk)

@@ -13,7 +13,7 @@ import pytest
 from srtd_jax.run import train_and_evaluate
 from srtd_jax.runtime import checkpointing
 from srtd_jax.runtime.config_check import ConfigMismatchError, check_workdir_config
-from srtd_jax.runtime.loop import duration
+from srtd_jax.runtime.loop import duration, evaluation_due
 from srtd_jax.runtime.metric_log import read_metrics, without_times
 from srtd_jax.runtime.workdir import prepare_workdir
 from tests.tiny import ROOT, tiny_config
@@ -124,6 +124,14 @@ def test_changed_config_is_refused_with_a_diff(tiny_data_dir, tmp_path):
     assert json.load(open(tmp_path / "config.1.json"))["rl"]["steps"] == 40  # the earlier config is kept
     assert json.load(open(tmp_path / "config.json"))["rl"]["steps"] == 30
     assert open(tmp_path / "command.txt").read() == "first command\nsecond command\n"
+
+
+def test_evaluations_fall_due_where_a_chunk_crosses_their_period_before_the_end():
+    # chunks of 300 steps, an evaluation every 1000, 3000 steps in all: after the chunks that cross 1000 and 2000;
+    # not at 3000, where the final evaluation follows anyway
+    due = [done for done in range(300, 3001, 300) if evaluation_due(done, 3000, 300, 1000)]
+    assert due == [1200, 2100]
+    assert not any(evaluation_due(done, 3000, 300, 0) for done in range(300, 3001, 300))  # 0: never
 
 
 def test_progress_durations_by_hand():
