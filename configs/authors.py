@@ -1,8 +1,22 @@
-"""SRTD as the authors' released code runs it where the paper is silent (README, "Choices the paper leaves open"):
-`--config=configs/authors.py`, or `configs/authors.py:quick` for the quick job's sizes with the authors' choices.
+"""Every choice the paper leaves open, in three readings (README, "Choices the paper leaves open"):
+
+- the released code's (`apply`; `--config=configs/authors.py`, or `configs/authors.py:quick` for the quick job's
+  sizes): every switch as the authors' code sets it;
+- the paper's literal reading (`paper_reading`; `--config=configs/authors.py:paper_reading`, or
+  `configs/authors.py:paper_reading-quick` for the quick job's sizes): every switch as the
+  defaults had it before the deviation study (one summed [s', r] decoder, L_SR weight 1, no weight decay, the
+  min-max normalised raw return as R~, z noise everywhere in imagination, a relative reward of 0 at t = 0, shared
+  key streams, one task-to-kind assignment for all seeds). The deviation study measures against it;
+- the defaults (configs/default.py): the paper where it speaks, the released code where it is silent.
 Every other field is the default's."""
 from configs import default, quick
-from srtd_jax.runtime.config_check import flatten
+from srtd_jax.runtime.config_check import flatten, set_field
+
+# The paper's literal reading of every switch, the reference of the deviation study.
+PAPER_READING = {
+    "encoder.separate_reward_decoder": False, "encoder.skill_reg_weight": 1.0, "encoder.weight_decay": 0.0,
+    "encoder.weight_decay_mean": False, "encoder.quality_weight": "minmax_return", "augment.z_noise_target": "all",
+    "data.first_relative_reward": "zero", "key_streams": "shared", "data.assignment_per_seed": False}
 
 
 def apply(c):
@@ -20,22 +34,51 @@ def apply(c):
     return c
 
 
+def paper_reading(c):
+    """Sets every switch of the README's list to the paper's literal reading (PAPER_READING); returns c."""
+    for field, value in PAPER_READING.items():
+        set_field(c, field, value)
+    return c
+
+
 # Fields that are one choice together: the mean-square form only matters with a weight decay.
 _GROUPED = {"encoder.weight_decay_mean": "encoder.weight_decay"}
 
 
-def switches():
-    """Every choice where the released code differs from the defaults, each with the fields it sets:
-    ({choice name: {field: value}}, {field: value} of all of them). The seed count is not a choice."""
-    ours, theirs = flatten(default.get_config().to_dict()), flatten(get_config().to_dict())
-    diff = {k: v for k, v in theirs.items() if ours[k] != v and k != "num_seeds"}
+def _differences(reference: dict, other: dict) -> dict:
+    """{choice name: {field: value}} of the switches where `other` differs from `reference` (flat dicts)."""
     grouped = {}
-    for field, value in diff.items():
-        grouped.setdefault(_GROUPED.get(field, field), {})[field] = value
-    return grouped, diff
+    for field in PAPER_READING:
+        if other[field] != reference[field]:
+            grouped.setdefault(_GROUPED.get(field, field), {})[field] = other[field]
+    return grouped
 
 
-def get_config(base: str = "default"):
-    if base not in ("default", "quick"):
-        raise ValueError(f"configs/authors.py: unknown base {base!r}; valid: default, quick")
-    return apply((quick if base == "quick" else default).get_config())
+def switches():
+    """Every choice where the released code differs from the paper's reading, each with the fields it sets:
+    ({choice name: {field: value}}, {field: value} of all of them)."""
+    paper = flatten(paper_reading(default.get_config()).to_dict())
+    grouped = _differences(paper, flatten(get_config().to_dict()))
+    return grouped, {f: v for fields in grouped.values() for f, v in fields.items()}
+
+
+def chosen():
+    """{field: value} of the switches where the defaults differ from the paper's reading: the defaults as the
+    deviation study runs them on its paper-reading base."""
+    paper = flatten(paper_reading(default.get_config()).to_dict())
+    grouped = _differences(paper, flatten(default.get_config().to_dict()))
+    return {f: v for fields in grouped.values() for f, v in fields.items()}
+
+
+SPECS = ("default", "quick", "paper_reading", "paper_reading-quick")
+
+
+def get_config(spec: str = "default"):
+    """`configs/authors.py[:spec]`: the released code's reading on the default sizes ('default') or the quick job's
+    ('quick'); the paper's literal reading on either ('paper_reading', 'paper_reading-quick')."""
+    if spec not in SPECS:
+        raise ValueError(f"configs/authors.py: unknown spec {spec!r}; valid: {', '.join(SPECS)}")
+    paper = spec.startswith("paper_reading")
+    sizes = spec.partition("-")[2] if paper else spec
+    base = (quick if sizes == "quick" else default).get_config()
+    return paper_reading(base) if paper else apply(base)

@@ -147,6 +147,19 @@ def _get(cfg, dotted):
     return cfg
 
 
+def set_field(cfg, dotted: str, value) -> None:
+    """Sets the config field named `dotted` ('encoder.weight_decay'); ConfigError names a field cfg lacks."""
+    *parents, leaf = dotted.split(".")
+    node = cfg
+    for key in parents:
+        if key not in node:
+            raise ConfigError(f"unknown config field {dotted}")
+        node = node[key]
+    if leaf not in node:
+        raise ConfigError(f"unknown config field {dotted}")
+    node[leaf] = value
+
+
 def check_config(cfg) -> None:
     """Raises ConfigError naming the first bad field: unknown, wrong type, out of range or inconsistent."""
     check_schema(cfg)

@@ -14,8 +14,9 @@ def get_config():
     c.seed = 0                 # base seed; seed i of a run uses fold_in(PRNGKey(seed), i)
     c.num_seeds = 3            # seeds trained together along a vmap / lax.map axis
     c.seed_axis = "auto"       # 'vmap' | 'map' | 'auto' (the faster measured on the platform; see README)
-    c.key_streams = "shared"   # 'shared': a phase's init and training chain start from one key (the actor's init key
-                               # equals the chain's next key) | 'independent': every random use its own key
+    c.key_streams = "independent"  # every random use its own key | 'shared': a phase's init and training chain start
+                                   # from one key (the actor's init key equals the chain's next key; the reading
+                                   # before the deviation study)
     c.devices = 0              # devices the seeds are sharded over (0: the most of all devices that divide num_seeds)
     c.on_nonfinite = "stop"    # a non-finite update: 'stop' the run naming step, seed and loss (state saved under
                                # <workdir>/nonfinite/) | 'skip' the update and go on (counted in nonfinite_updates)
@@ -66,16 +67,17 @@ def get_config():
                                # e.g. by one process before a sweep's cells start)
     d.reward_type = "relative"  # training reward: 'relative' (r_t - r_{t-1}, the paper's) or 'raw'
     d.reward_scale = 0.1       # the released code divides Meta-World's reward by 10
-    d.first_relative_reward = "zero"  # the relative reward at t = 0 (no r_{-1}): 'zero' | 'raw' (r_0, the released
-                                      # code's); in training and in evaluation alike
+    d.first_relative_reward = "raw"  # the relative reward at t = 0 (no r_{-1}; the paper is silent): 'raw' (r_0, the
+                                     # released code's) | 'zero'; in training and in evaluation alike
 
     c.encoder = e = ml_collections.ConfigDict()
     e.n = 4                    # sub-trajectory length n (task window n steps, skill window 2n steps)
     e.latent_dim = 4           # dimension of b and z
     e.skill_hidden = (256, 256, 256)
     e.task_hidden = (256, 256)
-    e.separate_reward_decoder = False  # p_theta as one decoder of [s', r] | True: a transition and a reward decoder
-                                       # (the released code's), each of task_hidden
+    e.separate_reward_decoder = True  # p_theta as a transition and a reward decoder, each of task_hidden (the
+                                      # released code's; the paper names p_theta's outputs, not its networks) |
+                                      # False: one decoder of [s', r]
     e.learning_rate = 1e-4
     e.batch_size = 2048
     e.epochs = 300.0           # passes over the dataset's transitions (steps = epochs * transitions / batch)
@@ -83,13 +85,14 @@ def get_config():
     e.kernel = "imq"           # 'imq' | 'rbf'
     e.kernel_scales = (16.0,)  # kernel scales C; released code: one scale, 16
     e.multi_scale = False      # True: the WAE paper's scales 2 d sigma^2 {0.1 .. 10} instead of kernel_scales
-    e.skill_reg_weight = 1.0   # weight on L_SR (paper: 1; released code: 1e-2)
-    e.quality_weight = "minmax_return"  # R~ of an episode: 'minmax_return' (the raw return min-max normalised over
-                                        # the mixture) | 'discounted_clipped' (the released code's: the discounted
-                                        # return of the training reward, rl.gamma, clipped below at 0)
-    e.weight_decay = 0.0       # L2 on encoder/decoder weights (released code: 1e-3; not in the paper)
-    e.weight_decay_mean = False  # the L2 term per parameter array: its sum of squares | True: its mean square (the
-                                 # released code's form)
+    e.skill_reg_weight = 1.0   # weight on L_SR (eq. 5 prints 1; released code: 1e-2)
+    e.quality_weight = "discounted_clipped"  # R~ of an episode (the paper: "episodic returns", not how they are
+                                             # normalised): 'discounted_clipped' (the released code's: the discounted
+                                             # return of the training reward, rl.gamma, clipped below at 0) |
+                                             # 'minmax_return' (the raw return min-max normalised over the mixture)
+    e.weight_decay = 1e-3      # L2 on encoder/decoder weights (released code: 1e-3; the paper is silent)
+    e.weight_decay_mean = True  # the L2 term per parameter array: its mean square (the released code's form) |
+                                # False: its sum of squares
     e.matmul_dtype = "float32"  # dtype of the encoders' matrix products: 'float32' | 'bfloat16' (for accelerators;
                                 # parameters, optimiser state and losses stay float32; README, "Throughput")
     e.chunk_steps = 100        # steps per jitted lax.scan chunk (progress is reported per chunk)
@@ -135,8 +138,9 @@ def get_config():
     a.batch_share = 0.0        # share of every batch drawn from the augmentation table (0: its share of all data,
                                # size_ratio / (1 + size_ratio): batches draw uniformly over offline + augmented)
     a.z_noise = 0.1            # std of the Gaussian noise on z during imagination (released code: ~0.1)
-    a.z_noise_target = "all"   # what the noisy z enters: 'all' (both decoders and the stored transitions) |
-                               # 'skill_decoder' (the released code's: the action only)
+    a.z_noise_target = "skill_decoder"  # what the noisy z enters: 'skill_decoder' (the released code's: the action
+                                        # only; eq. 9 has no noise) | 'all' (both decoders and the stored
+                                        # transitions)
     a.state_std = 0.01         # srtd_n: std of the noise on normalised states s and s'
     a.action_std = 0.05        # srtd_n: std of the noise on actions
 

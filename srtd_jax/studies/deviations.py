@@ -16,7 +16,7 @@ import ml_collections
 import numpy as np
 
 from srtd_jax.runtime import reporting
-from srtd_jax.runtime.config_check import ConfigError
+from srtd_jax.runtime.config_check import ConfigError, set_field
 from srtd_jax.studies import sweep
 
 
@@ -37,14 +37,16 @@ class Cell:
         return dict(self.overrides).get("data.assignment_per_seed", False)
 
 
-def plan(rows: list, switches: dict, authors: dict, acts_on: dict) -> list[Cell]:
-    """Cells of the study. rows: [(suite, configuration, single_switches: bool)]; switches: {name: {field: value}}
-    each alone; authors: {field: value} all together; acts_on: {switch name: methods it can change} (others: all).
-    Every row gets 'default' and 'authors' for SRTD and SRTD+ID; rows with single_switches also every switch alone
-    for the methods it acts on."""
+def plan(rows: list, switches: dict, authors: dict, acts_on: dict, chosen: dict | None = None) -> list[Cell]:
+    """Cells of the study, on a base config with the paper's reading of every switch. rows: [(suite, configuration,
+    single_switches: bool)]; switches: {name: {field: value}} each alone; authors: {field: value} all together;
+    acts_on: {switch name: methods it can change} (others: all); chosen: {field: value} of the defaults (None: no
+    such setting). Every row gets 'default' (the paper's reading), 'authors' and, with chosen, 'chosen' for SRTD
+    and SRTD+ID; rows with single_switches also every switch alone for the methods it acts on."""
     out = []
     for suite, configuration, single in rows:
-        settings = [("default", {}), *(switches.items() if single else ()), ("authors", authors)]
+        settings = [("default", {}), *(switches.items() if single else ()), ("authors", authors),
+                    *((("chosen", chosen),) if chosen is not None else ())]
         for setting, fields in settings:
             for method in ("srtd", "srtd_id"):
                 if method in acts_on.get(setting, (method,)):
@@ -63,21 +65,14 @@ def select(cells: list[Cell], spec: str) -> list[Cell]:
         raise ConfigError(str(err)) from None
 
 
-def _set(cfg, field: str, value) -> None:
-    *parents, leaf = field.split(".")
-    node = cfg
-    for key in parents:
-        node = node[key]
-    if leaf not in node:
-        raise ConfigError(f"deviation setting: unknown config field {field}")
-    node[leaf] = value
-
-
 def runs(cell: Cell, base, num_seeds: int, root: str) -> list[tuple]:
     """[(launcher config, workdir)] of a cell: one run of num_seeds seeds, or one per seed for per-seed settings."""
     cfg = ml_collections.ConfigDict(copy.deepcopy(base.to_dict()))
     for field, value in cell.overrides:
-        _set(cfg, field, value)
+        try:
+            set_field(cfg, field, value)
+        except ConfigError as err:
+            raise ConfigError(f"deviation setting: {err}") from None
     cfg.method, cfg.data.configuration = cell.method, cell.configuration
     workdir = os.path.join(root, cell.name)
     if not cell.per_seed_runs:

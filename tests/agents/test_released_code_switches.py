@@ -152,3 +152,21 @@ def test_a_run_with_every_switch_the_authors_way(tiny_data_dir, tmp_path):
     rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     fractions = [v for r in rows if r["phase"] == "td3bc" for v in r["imagined_fraction"]]
     assert fractions and all(f == pytest.approx(8 / 32) for f in fractions)  # batch_share of the 32-row batches
+
+
+def test_the_ladder_presets_keep_the_paper_reading_and_the_learning_run_the_defaults():
+    from configs import benchmark_drone, benchmark_mt10, default
+    from srtd_jax.runtime.config_check import flatten
+    ours = flatten(default.get_config().to_dict())
+    assert any(ours[f] != v for f, v in authors.PAPER_READING.items())  # the defaults are not the paper's reading
+    for preset in (benchmark_mt10, benchmark_drone):
+        ladder, learning_run = preset.get_config("cpu-ladder"), preset.get_config("cpu")
+        flat_ladder, flat_run = flatten(ladder.base.to_dict()), flatten(learning_run.base.to_dict())
+        assert {f: flat_ladder[f] for f in authors.PAPER_READING} == authors.PAPER_READING  # its tables' reading
+        assert {f: flat_run[f] for f in authors.PAPER_READING} == {f: ours[f] for f in authors.PAPER_READING}
+        assert "paper_reading" in ladder.budget_note and "paper_reading" not in learning_run.budget_note
+    quick = authors.get_config("paper_reading-quick")
+    assert quick.rl.steps == 6000 and {f: flatten(quick.to_dict())[f] for f in authors.PAPER_READING} == \
+        authors.PAPER_READING
+    with pytest.raises(ValueError, match="unknown spec 'paper'"):
+        authors.get_config("paper")

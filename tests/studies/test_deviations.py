@@ -24,17 +24,27 @@ def _imagination(seeds: int, value: float):
 
 
 def test_the_study_plan_comes_from_the_authors_config():
-    from configs.authors import switches as authors_switches
-    switches, authors = authors_switches()
+    from configs import authors as readings
+    from configs import default
+    switches, authors = readings.switches()
     assert switches["encoder.weight_decay"] == {"encoder.weight_decay": 1e-3, "encoder.weight_decay_mean": True}
     assert "num_seeds" not in authors and authors["data.assignment_per_seed"] is True
     assert set(authors) == {f for fields in switches.values() for f in fields}  # every switch, grouped once
+    assert set(authors) == set(readings.PAPER_READING)  # the released code differs from the paper in every switch
+    chosen = readings.chosen()
+    # the defaults: the paper where it speaks (L_SR's weight in eq. 5), the released code where it is silent; one
+    # task-to-kind assignment per run, since a run's seeds share one dataset
+    assert set(chosen) == set(authors) - {"encoder.skill_reg_weight", "data.assignment_per_seed"}
+    assert all(chosen[f] == authors[f] for f in chosen)
+    paper = readings.paper_reading(default.get_config())
+    assert (paper.encoder.skill_reg_weight, paper.key_streams, paper.data.first_relative_reward) == (1.0, "shared", "zero")
     cells = deviations.plan([("mt10", "rp10", True), ("drone", "rp6", False)], switches, authors,
-                            {"augment.z_noise_target": ("srtd_id",)})
+                            {"augment.z_noise_target": ("srtd_id",)}, chosen)
     names = [c.name for c in cells]
     assert "mt10/rp10/augment.z_noise_target/srtd_id" in names and "mt10/rp10/augment.z_noise_target/srtd" not in names
     assert names.count("drone/rp6/default/srtd") == 1 and "drone/rp6/encoder.skill_reg_weight/srtd" not in names
-    assert len(cells) == 2 * (1 + len(switches) + 1) - 1 + 4
+    assert dict(next(c for c in cells if c.name == "drone/rp6/chosen/srtd_id").overrides) == chosen
+    assert len(cells) == 2 * (1 + len(switches) + 2) - 1 + 6
     assert [c.name for c in deviations.select(cells, "drone/*/authors/*")] == ["drone/rp6/authors/srtd",
                                                                               "drone/rp6/authors/srtd_id"]
     with pytest.raises(ConfigError, match="'mt10/me10/\\*' matches no cell"):
