@@ -73,10 +73,11 @@ def get_config(spec: str = "cpu"):
         raise ValueError(f"unknown data recipe {recipe!r} in {spec!r}; valid: {', '.join(RECIPES)}")
     c = ml_collections.ConfigDict()
     c.budget = budget
-    c.budget_note = (f"{BUDGET_NOTES[budget]} Data recipe: {recipe} (README, \"Datasets\"). Mixed rows give every seed "
-                     "one task-to-kind assignment (data.assignment_seed), so their intervals leave out its variance. Choices the "
-                     "paper leaves open: " + ("its literal reading (configs/authors.py:paper_reading)." if recipe == "ladder"
-                                              else "the defaults (README, \"Choices the paper leaves open\")."))
+    reading = ("its literal reading (configs/authors.py:paper_reading)" if recipe == "ladder"
+               else "the defaults (README, \"Choices the paper leaves open\")")
+    c.budget_note = (f"{BUDGET_NOTES[budget]} Data recipe: {recipe} (README, \"Datasets\"). Mixed rows give every "
+                     "seed one task-to-kind assignment (data.assignment_seed), so their intervals leave out its "
+                     f"variance. Choices the paper leaves open: {reading}.")
     c.configurations = TABLE1  # Table 1 names or 'MR a, RP b, ME c' specs
     c.methods = ("td3bc", "pcgrad", "softmod", "srtd", "srtd_id")
     c.ablation_configurations = ("rp10",)  # Figure 5: TE, SRTD-Q vs SRTD; SRTD+N, SRTD+ID vs SRTD

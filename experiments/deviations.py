@@ -86,9 +86,9 @@ def main(argv):
 
 def _write_table(store, cells, me) -> None:
     from configs.authors import chosen as chosen_fields
-    chosen = chosen_fields()
     from srtd_jax.core import atomic
     from srtd_jax.studies import deviations
+    chosen = chosen_fields()
     commands = sorted({r["command"] for r in store["records"].values()})
     lines = ["# The deviation study: the paper's reading against the authors' released code", "",
              f"Tables made by: `{me}`. Cells made by: " + ", ".join(f"`{c}`" for c in commands) + ".", "",
@@ -96,11 +96,11 @@ def _write_table(store, cells, me) -> None:
              f"configs/benchmark_drone.py) with encoders trained for {FLAGS.encoder_epochs:g} epochs on all but "
              f"{100 * FLAGS.holdout_fraction:g}% of each task's episodes (held out for the imagination check). Score: "
              "MT10 success rate, drone normalised return; mean ± Student t 95% interval over seeds. — : not run yet.",
-             "", "Settings: `default` is the paper's literal reading of every choice (configs/authors.py:paper_reading, "
-             "the defaults before this study); a field name is that one choice of the released code on it; `authors` "
-             "is every choice of the released code (configs/authors.py); `chosen` is the defaults the study led to "
-             "(configs/default.py: the paper where it speaks, the released code where it is silent; fields " +
-             ", ".join(f"`{k}`" for k in chosen) + ").", ""] + deviations.table(store["records"], cells)
+             "", "Settings: `default` is the paper's literal reading of every choice "
+             "(configs/authors.py:paper_reading, the defaults before this study); a field name is that one choice of "
+             "the released code on it; `authors` is every choice of the released code (configs/authors.py); `chosen` "
+             "is the defaults the study led to (configs/default.py: the paper where it speaks, the released code "
+             "where it is silent; fields " + ", ".join(f"`{k}`" for k in chosen) + ").", ""] + deviations.table(store["records"], cells)
     atomic.write_text(os.path.join(FLAGS.results_dir, "table.md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 

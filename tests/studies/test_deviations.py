@@ -37,7 +37,8 @@ def test_the_study_plan_comes_from_the_authors_config():
     assert set(chosen) == set(authors) - {"encoder.skill_reg_weight", "data.assignment_per_seed"}
     assert all(chosen[f] == authors[f] for f in chosen)
     paper = readings.paper_reading(default.get_config())
-    assert (paper.encoder.skill_reg_weight, paper.key_streams, paper.data.first_relative_reward) == (1.0, "shared", "zero")
+    assert (paper.encoder.skill_reg_weight, paper.key_streams, paper.data.first_relative_reward) == (
+        1.0, "shared", "zero")
     cells = deviations.plan([("mt10", "rp10", True), ("drone", "rp6", False)], switches, authors,
                             {"augment.z_noise_target": ("srtd_id",)}, chosen)
     names = [c.name for c in cells]
