@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from srtd_jax.runtime.config_check import ConfigError
+from srtd_jax.runtime.config_check import ConfigError, flatten
 from srtd_jax.studies import deviations
 from tests.tiny import tiny_config
 
@@ -31,6 +31,8 @@ def test_the_study_plan_comes_from_the_authors_config():
     assert "num_seeds" not in authors and authors["data.assignment_per_seed"] is True
     assert set(authors) == {f for fields in switches.values() for f in fields}  # every switch, grouped once
     assert set(authors) == set(readings.PAPER_READING)  # the released code differs from the paper in every switch
+    paper, theirs = (flatten(c.to_dict()) for c in (readings.get_config("paper_reading"), readings.get_config()))
+    assert {k for k in paper if paper[k] != theirs[k]} == set(authors) | {"num_seeds"}  # no switch left unlisted
     chosen = readings.chosen()
     # the defaults: the paper where it speaks (L_SR's weight in eq. 5), the released code where it is silent; one
     # task-to-kind assignment per run, since a run's seeds share one dataset
