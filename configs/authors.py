@@ -45,29 +45,30 @@ def paper_reading(c):
 _GROUPED = {"encoder.weight_decay_mean": "encoder.weight_decay"}
 
 
-def _differences(reference: dict, other: dict) -> dict:
-    """{choice name: {field: value}} of the switches where `other` differs from `reference` (flat dicts)."""
-    grouped = {}
-    for field in PAPER_READING:
-        if other[field] != reference[field]:
-            grouped.setdefault(_GROUPED.get(field, field), {})[field] = other[field]
+def _switches_of(cfg) -> dict:
+    """{choice name: {field: value}} of the switches where cfg differs from the paper's reading."""
+    flat, grouped = flatten(cfg.to_dict()), {}
+    for field, paper in PAPER_READING.items():
+        if flat[field] != paper:
+            grouped.setdefault(_GROUPED.get(field, field), {})[field] = flat[field]
     return grouped
+
+
+def _fields(grouped: dict) -> dict:
+    return {f: v for fields in grouped.values() for f, v in fields.items()}
 
 
 def switches():
     """Every choice where the released code differs from the paper's reading, each with the fields it sets:
     ({choice name: {field: value}}, {field: value} of all of them)."""
-    paper = flatten(paper_reading(default.get_config()).to_dict())
-    grouped = _differences(paper, flatten(get_config().to_dict()))
-    return grouped, {f: v for fields in grouped.values() for f, v in fields.items()}
+    grouped = _switches_of(get_config())
+    return grouped, _fields(grouped)
 
 
 def chosen():
     """{field: value} of the switches where the defaults differ from the paper's reading: the defaults as the
     deviation study runs them on its paper-reading base."""
-    paper = flatten(paper_reading(default.get_config()).to_dict())
-    grouped = _differences(paper, flatten(default.get_config().to_dict()))
-    return {f: v for fields in grouped.values() for f, v in fields.items()}
+    return _fields(_switches_of(default.get_config()))
 
 
 SPECS = ("default", "quick", "paper_reading", "paper_reading-quick")

@@ -53,12 +53,13 @@ def main(argv):
     from srtd_jax.studies import deviations
 
     switches, authors = authors_switches()
+    chosen_fields = chosen()
     single = {k: v for k, v in switches.items() if k != PER_SEED}  # it acts only on mixed rows
     cells = []
     for suite, conf, with_switches in ROWS:
         mixed = sum(1 for n in mixtures.parse(conf, None) if n) > 1
         theirs = {k: v for k, v in authors.items() if mixed or k != PER_SEED}
-        cells += deviations.plan([(suite, conf, with_switches)], single, theirs, ACTS_ON, chosen())
+        cells += deviations.plan([(suite, conf, with_switches)], single, theirs, ACTS_ON, chosen_fields)
     path = os.path.join(FLAGS.results_dir, "results.json")
     store = json.load(open(path)) if os.path.exists(path) else {"records": {}}
     if FLAGS.list:
@@ -81,14 +82,12 @@ def main(argv):
         rec["command"] = me
         store["records"][cell.name] = rec
         write_json(path, store)
-    _write_table(store, cells, me)
+    _write_table(store, cells, me, chosen_fields)
 
 
-def _write_table(store, cells, me) -> None:
-    from configs.authors import chosen as chosen_fields
+def _write_table(store, cells, me, chosen: dict) -> None:
     from srtd_jax.core import atomic
     from srtd_jax.studies import deviations
-    chosen = chosen_fields()
     commands = sorted({r["command"] for r in store["records"].values()})
     lines = ["# The deviation study: the paper's reading against the authors' released code", "",
              f"Tables made by: `{me}`. Cells made by: " + ", ".join(f"`{c}`" for c in commands) + ".", "",
@@ -100,7 +99,8 @@ def _write_table(store, cells, me) -> None:
              "(configs/authors.py:paper_reading, the defaults before this study); a field name is that one choice of "
              "the released code on it; `authors` is every choice of the released code (configs/authors.py); `chosen` "
              "is the defaults the study led to (configs/default.py: the paper where it speaks, the released code "
-             "where it is silent; fields " + ", ".join(f"`{k}`" for k in chosen) + ").", ""] + deviations.table(store["records"], cells)
+             "where it is silent; fields " + ", ".join(f"`{k}`" for k in chosen) + ").", ""]
+    lines += deviations.table(store["records"], cells)
     atomic.write_text(os.path.join(FLAGS.results_dir, "table.md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
