@@ -48,13 +48,16 @@ def test_rollout_and_one_step_errors_by_hand():
     nets, params = _enc()
     d = _data()
     episodes, mean_action, num = jnp.array([1, 3]), jnp.array([0.1, -0.2]), 16
-    out = imagination_quality.diagnose(params, d, episodes, mean_action, jax.random.PRNGKey(5), networks=nets, n=N,
-                                       horizon=H, z_noise=0.2, noise_target="all", num=num)
+    # jitted, as the launcher runs them: op by op, each primitive would compile a program of its own
+    out = jax.jit(lambda p, k: imagination_quality.diagnose(p, d, episodes, mean_action, k, networks=nets, n=N,
+                                                            horizon=H, z_noise=0.2, noise_target="all", num=num))(
+        params, jax.random.PRNGKey(5))
     e, t = np.asarray(out["starts"]["e"]), np.asarray(out["starts"]["t"])
     assert set(e) <= {1, 3} and t.min() >= 0 and t.max() <= L - H
     # the same rollouts again, from the key that diagnose gives imagination
-    img = augmentation.imagine(params, d.obs[e, t], windows.task_window(d, e, t, N), jax.random.split(
-        jax.random.PRNGKey(5), 3)[2], networks=nets, horizon=H, z_noise=0.2, gamma=1.0)
+    img = jax.jit(lambda p, k: augmentation.imagine(p, d.obs[e, t], windows.task_window(d, e, t, N), k, networks=nets,
+                                                    horizon=H, z_noise=0.2, gamma=1.0))(
+        params, jax.random.split(jax.random.PRNGKey(5), 3)[2])
     img_a, img_s2 = np.asarray(img.action).reshape(num, H, A), np.asarray(img.next_obs)[:, :S].reshape(num, H, S)
     img_r = np.asarray(img.reward).reshape(num, H)
     acts, nxt, rew, term = (np.asarray(x) for x in (d.actions, d.next_obs, d.rewards, d.terminals))
@@ -74,13 +77,18 @@ def test_rollout_and_one_step_errors_by_hand():
         np.testing.assert_array_equal(np.asarray(out["alive"])[:, h], alive)
     # one step from real inputs, without noise
     s0, a0 = np.asarray(d.obs)[e, t], acts[e, t]
-    z = np.asarray(srtd.task_embed(params["task"]["encoder"], windows.task_window(d, e, t, N), networks=nets))
-    b = np.asarray(srtd.skill_embed(params["skill"]["encoder"], windows.windows_at(d, e, t, N), networks=nets))
-    dec = lambda c: np.asarray(nets.skill_decoder.apply(params["skill"]["decoder"], np.concatenate([s0, c], -1)))
-    pred = np.asarray(srtd.task_decode(params["task"]["decoder"], np.concatenate([s0, a0, z], -1), networks=nets))
+
+    @jax.jit
+    def nets_at_the_starts(p):
+        z = srtd.task_embed(p["task"]["encoder"], windows.task_window(d, e, t, N), networks=nets)
+        b = srtd.skill_embed(p["skill"]["encoder"], windows.windows_at(d, e, t, N), networks=nets)
+        dec = lambda c: nets.skill_decoder.apply(p["skill"]["decoder"], jnp.concatenate([s0, c], -1))
+        return z, b, dec(z), dec(b), srtd.task_decode(p["task"]["decoder"], jnp.concatenate([s0, a0, z], -1),
+                                                       networks=nets)
+    z, b, dec_z, dec_b, pred = (np.asarray(x) for x in nets_at_the_starts(params))
     o = out["one_step"]
-    np.testing.assert_allclose(o["action_from_z"], ((dec(z) - a0) ** 2).sum(-1).mean(), rtol=1e-5)
-    np.testing.assert_allclose(o["action_from_b"], ((dec(b) - a0) ** 2).sum(-1).mean(), rtol=1e-5)
+    np.testing.assert_allclose(o["action_from_z"], ((dec_z - a0) ** 2).sum(-1).mean(), rtol=1e-5)
+    np.testing.assert_allclose(o["action_from_b"], ((dec_b - a0) ** 2).sum(-1).mean(), rtol=1e-5)
     np.testing.assert_allclose(o["next_state"], ((pred[:, :S] - nxt[e, t]) ** 2).sum(-1).mean(), rtol=1e-5)
     np.testing.assert_allclose(o["reward"], ((pred[:, S] - rew[e, t]) ** 2).mean(), rtol=1e-5)
     np.testing.assert_allclose(o["z_to_b"], ((z - b) ** 2).sum(-1).mean(), rtol=1e-5)

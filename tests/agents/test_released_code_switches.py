@@ -72,7 +72,8 @@ def test_independent_key_streams_share_no_key():
 
 def _encoder(separate):
     nets = make_encoder_networks(S, A, Z, (8,), (8,), separate_reward=separate)
-    state = srtd.init_encoder_state(jax.random.PRNGKey(0), nets, optax.adam(1e-3), S, A, Z, N)
+    # jitted here and below: op by op, each primitive would compile a program of its own
+    state = jax.jit(lambda k: srtd.init_encoder_state(k, nets, optax.adam(1e-3), S, A, Z, N))(jax.random.PRNGKey(0))
     return nets, state.params
 
 
@@ -90,12 +91,12 @@ def test_a_separate_reward_decoder_predicts_the_reward_column():
 
 def test_weight_decay_as_mean_squares_by_hand():
     nets, params = _encoder(False)
-    batch = windows.sample_windows(windows.DeviceData(
+    batch = jax.jit(lambda k: windows.sample_windows(windows.DeviceData(
         jnp.ones((E, L, S)), jnp.zeros((E, L, A)), jnp.zeros((E, L)), jnp.ones((E, L, S)), jnp.zeros((E, L)),
-        jnp.ones(E), jnp.zeros(E, jnp.int32)), jax.random.PRNGKey(2), 4, N)
-    loss = lambda **kw: srtd.encoder_loss(params, batch, jax.random.PRNGKey(3), networks=nets, latent_dim=Z,
-                                          mmd_weight=1.0, skill_reg_weight=1.0, quality_weighted=True, kernel="imq",
-                                          scales=(16.0,), **kw)[0]
+        jnp.ones(E), jnp.zeros(E, jnp.int32)), k, 4, N))(jax.random.PRNGKey(2))
+    loss = lambda **kw: jax.jit(lambda p: srtd.encoder_loss(
+        p, batch, jax.random.PRNGKey(3), networks=nets, latent_dim=Z, mmd_weight=1.0, skill_reg_weight=1.0,
+        quality_weighted=True, kernel="imq", scales=(16.0,), **kw)[0])(params)
     leaves = jax.tree.leaves(params)
     by_sum = sum(float(np.sum(np.square(w))) for w in leaves)
     by_mean = sum(float(np.mean(np.square(w))) for w in leaves)

@@ -127,11 +127,14 @@ def test_encoder_loss_gradients_split_as_algorithm_1():
     batch, key = _batch(2), jax.random.PRNGKey(0)
     kw = dict(networks=nets, latent_dim=Z, mmd_weight=1.0, skill_reg_weight=1.0, quality_weighted=True,
               kernel="imq", scales=(16.0,))
-    g = jax.grad(lambda p: srtd.encoder_loss(p, batch, key, **kw)[0])(params)
+    # jitted: one program each instead of a compile per primitive, which dominates this test's time
+    g = jax.jit(jax.grad(lambda p: srtd.encoder_loss(p, batch, key, **kw)[0]))(params)
     kb, kz = jax.random.split(key)
-    g_se = jax.grad(lambda p: srtd.skill_embedding_loss(p, batch, jax.random.normal(kb, (B, Z)), networks=nets, mmd_weight=1.0)[0])(params["skill"])
-    b = srtd.skill_embed(params["skill"]["encoder"], batch, networks=nets)
-    g_srtd = jax.grad(lambda p: srtd.srtd_loss(p, b, batch, jax.random.normal(kz, (B, Z)), networks=nets, mmd_weight=1.0)[0])(params["task"])
+    g_se = jax.jit(jax.grad(lambda p: srtd.skill_embedding_loss(p, batch, jax.random.normal(kb, (B, Z)), networks=nets,
+                                                                mmd_weight=1.0)[0]))(params["skill"])
+    b = jax.jit(lambda p: srtd.skill_embed(p, batch, networks=nets))(params["skill"]["encoder"])
+    g_srtd = jax.jit(jax.grad(lambda p: srtd.srtd_loss(p, b, batch, jax.random.normal(kz, (B, Z)), networks=nets,
+                                                       mmd_weight=1.0)[0]))(params["task"])
     for got, want in zip(jax.tree.leaves(g), jax.tree.leaves({"skill": g_se, "task": g_srtd})):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 

@@ -151,12 +151,13 @@ def test_hand_flop_count_matches_xla_cost_analysis():
         obs, act = 39 + 10, 4
         lrn = learner(obs_dim=39, cond_dim=10, action_dim=act, actor_hidden=hidden, critic_hidden=hidden,
                       batch_size=batch)
-        update, state = lrn.update, lrn.init(jax.random.PRNGKey(0))
+        # jitted: op by op, each primitive would compile a program of its own
+        update, state = lrn.update, jax.jit(lrn.init)(jax.random.PRNGKey(0))
         rng = np.random.default_rng(0)
         f = lambda *s: jnp.asarray(rng.normal(size=s), jnp.float32)
         data = DeviceData(f(4, 10, 39), f(4, 10, act), f(4, 10), f(4, 10, 39), jnp.zeros((4, 10)), jnp.ones(4),
                           jnp.zeros(4, jnp.int32))
-        batch_ = lrn.sampler(data, jnp.zeros((4, 11, 10)), jax.random.PRNGKey(1))
+        batch_ = jax.jit(lrn.sampler)(data, jnp.zeros((4, 11, 10)), jax.random.PRNGKey(1))
         xla = np.mean([flops.compiled_flops(
             lambda s, b, p=p: update(s, b, jax.random.PRNGKey(0), p, phase=p), state, batch_) for p in (0, 1)])
         hand = flops.td3bc_flops_by_hand(obs, act, hidden, batch, 2)

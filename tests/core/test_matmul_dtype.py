@@ -18,10 +18,15 @@ def test_bfloat16_products_keep_float32_parameters_and_outputs(network):
     out = {}
     for dtype in ("float32", "bfloat16"):
         nets = make_actor_critic(4, (64, 64), (64, 64), network=network, cond_dim=3, softmod=SOFTMOD, dtype=dtype)
-        actor_params, critic_params = init_actor_critic(jax.random.PRNGKey(0), nets, 10, 4)
+        # jitted: op by op, each primitive would compile a program of its own
+        actor_params, critic_params = jax.jit(lambda k: init_actor_critic(k, nets, 10, 4))(jax.random.PRNGKey(0))
         assert {leaf.dtype for leaf in jax.tree.leaves((actor_params, critic_params))} == {np.dtype("float32")}
-        action = nets.actor.apply(actor_params, x)
-        out[dtype] = (action, *nets.critic.apply(critic_params, x, action))
+
+        @jax.jit
+        def forward(actor_params, critic_params):
+            action = nets.actor.apply(actor_params, x)
+            return (action, *nets.critic.apply(critic_params, x, action))
+        out[dtype] = forward(actor_params, critic_params)
         assert all(y.dtype == jnp.float32 for y in out[dtype])
     for a, b in zip(out["float32"], out["bfloat16"]):
         # bfloat16 keeps 8 bits of mantissa (~0.4% per rounding); over 3-5 layers and SoftMod's routing a few %

@@ -57,32 +57,32 @@ def test_packed_replicas_draw_the_steps_of_their_part():
         packing.pack([PARTS[0], _data(2, 3, 7)._replace(obs=jnp.zeros((3, 7, S + 1)))])
 
 
-@pytest.mark.parametrize("strategy", ["map", "vmap"])
-def test_a_chunk_over_cells_and_seeds_gives_each_cells_numbers(strategy):
+def test_a_chunk_over_cells_and_seeds_gives_each_cells_numbers():
     """The launcher's layout (srtd_jax/run_packed.py): states (cells, seeds, ...), each cell's data shared by its
     seeds. 'map' does each seed's arithmetic alone, bit for bit; 'vmap' batches the cells into the matrix products,
     which may change the float reduction order on some backends (on this CPU it is bit-identical too), so it is held
-    to float32 round-off."""
+    to float32 round-off. The cells alone run once, under 'map' (per seed, the arithmetic of a one-seed run)."""
     lrn = learner("td3bc", obs_dim=S, cond_dim=T, action_dim=A, num_tasks=T, actor_hidden=(8,), critic_hidden=(8,),
                   batch_size=16)
     seeds, steps = 2, 4
     keys = [jax.random.split(jax.random.PRNGKey(10 + p), seeds) for p in range(len(PARTS))]
     one_hot = [jnp.broadcast_to(jax.nn.one_hot(part.task_ids, T)[None, :, None],
                                 (seeds, part.obs.shape[0], part.obs.shape[1] + 1, T)) for part in PARTS]
-    alone = [chunks.make_chunk(lrn.update, lrn.sampler, steps, strategy)(
+    alone = [chunks.make_chunk(lrn.update, lrn.sampler, steps, "map")(
         chunks.stack_states(lrn.init, keys[p]), keys[p], jnp.int32(0), part, one_hot[p])[0]
         for p, part in enumerate(PARTS)]
     num_e, length = max(p.obs.shape[0] for p in PARTS), max(p.obs.shape[1] for p in PARTS)
     cond = jnp.stack([packing.pad_axes(c, (seeds, num_e, length + 1)) for c in one_hot])
     states = jax.tree.map(lambda *x: jnp.stack(x), *[chunks.stack_states(lrn.init, k) for k in keys])
-    chunk = chunks.make_chunk(lrn.update, lrn.sampler, steps, strategy, cells=True)
-    packed = chunk(states, jnp.stack(keys), jnp.int32(0), packing.pack(PARTS), cond)[0]
-    for p in range(len(PARTS)):
-        for a, b in zip(jax.tree.leaves(alone[p]), jax.tree.leaves(jax.tree.map(lambda x: x[p], packed))):
-            if strategy == "map":
-                np.testing.assert_array_equal(a, b)
-            else:
-                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for strategy in ("map", "vmap"):
+        chunk = chunks.make_chunk(lrn.update, lrn.sampler, steps, strategy, cells=True)
+        packed = chunk(states, jnp.stack(keys), jnp.int32(0), packing.pack(PARTS), cond)[0]
+        for p in range(len(PARTS)):
+            for a, b in zip(jax.tree.leaves(alone[p]), jax.tree.leaves(jax.tree.map(lambda x: x[p], packed))):
+                if strategy == "map":
+                    np.testing.assert_array_equal(a, b)
+                else:
+                    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_packed_task_stratified_batches_are_each_cells_own():

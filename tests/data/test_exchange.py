@@ -117,13 +117,15 @@ def test_samplers_draw_real_steps_uniformly_and_never_padding():
     np.add.at(counts, (e, t), 1)
     real = counts[np.arange(6)[None] < np.asarray(d.lengths)[:, None]]
     assert real.size == 12 and abs(real - 2000).max() < 200  # 12 real steps, 2000 draws each (sd 43)
-    batch = windows.sample_windows(d, jax.random.PRNGKey(1), 256, 2)
+    # jitted: op by op, each of a batch's gathers would compile a program of its own
+    batch = jax.jit(windows.sample_windows, static_argnums=(2, 3))(d, jax.random.PRNGKey(1), 256, 2)
     assert (np.asarray(batch.skill_obs)[np.asarray(batch.skill_mask) > 0] != 0).all()  # no padded step in a window
     assert (np.asarray(batch.skill_obs)[np.asarray(batch.skill_mask) == 0] == 0).all()
-    tr = windows.sample_transitions(d, jnp.zeros((4, 7, 1)), jax.random.PRNGKey(2), 256, 0.9)
+    tr = jax.jit(windows.sample_transitions, static_argnums=(3, 4))(d, jnp.zeros((4, 7, 1)), jax.random.PRNGKey(2),
+                                                                     256, 0.9)
     assert (np.asarray(tr.obs)[:, 0] != 0).all()
-    strat = samplers.stratified_transition_sampler(64, 0.9, np.asarray(d.task_ids), 2)(d, jnp.zeros((4, 7, 1)),
-                                                                                     jax.random.PRNGKey(3))
+    strat = jax.jit(samplers.stratified_transition_sampler(64, 0.9, np.asarray(d.task_ids), 2))(
+        d, jnp.zeros((4, 7, 1)), jax.random.PRNGKey(3))
     assert (np.asarray(strat.obs)[..., 0] != 0).all()
 
 

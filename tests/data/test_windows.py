@@ -34,7 +34,9 @@ def test_task_window_zero_padded_before_episode_start():
 
 def test_sampled_windows_match_definitions():
     d = _data()
-    batch = windows.sample_windows(d, jax.random.PRNGKey(0), 64, N)
+    # jitted (op by op, each gather would compile a program of its own), then indexed element by element in NumPy
+    batch = jax.jit(windows.sample_windows, static_argnums=(2, 3))(d, jax.random.PRNGKey(0), 64, N)
+    batch, d = jax.tree.map(np.asarray, batch), jax.tree.map(np.asarray, d)
     # recover (e, t) of each sample from the same key
     idx = np.asarray(jax.random.randint(jax.random.PRNGKey(0), (64,), 0, E * L))
     for i, (e, t) in enumerate(zip(idx // L, idx % L)):
