@@ -45,12 +45,19 @@ def paper_reading(c):
 _GROUPED = {"encoder.weight_decay_mean": "encoder.weight_decay"}
 
 
+def reading_of(config: dict) -> dict:
+    """{field: value} of the switches where a config (a nested dict, as a results record keeps it) differs from the
+    paper's reading; {} when it follows the paper's reading. A field the config lacks predates its switch, whose
+    addition kept the paper's reading."""
+    flat = flatten(config)
+    return {field: flat[field] for field, paper in PAPER_READING.items() if field in flat and flat[field] != paper}
+
+
 def _switches_of(cfg) -> dict:
     """{choice name: {field: value}} of the switches where cfg differs from the paper's reading."""
-    flat, grouped = flatten(cfg.to_dict()), {}
-    for field, paper in PAPER_READING.items():
-        if flat[field] != paper:
-            grouped.setdefault(_GROUPED.get(field, field), {})[field] = flat[field]
+    grouped = {}
+    for field, value in reading_of(cfg.to_dict()).items():
+        grouped.setdefault(_GROUPED.get(field, field), {})[field] = value
     return grouped
 
 

@@ -5,6 +5,7 @@
 
 A recipe whose results.json is missing, or a claim whose methods have not both run, reads "not run".
 """
+import collections
 import json
 import os
 
@@ -41,6 +42,21 @@ def _read(path: str, what: str):
         raise app.UsageError(f"{what} {path} cannot be read: {err}") from None
 
 
+def _readings(records: list) -> str:
+    """How the choices the paper leaves open were set in a recipe's cells (README, "Choices the paper leaves open"),
+    as 'n cells: reading' parts."""
+    from configs import authors
+    kinds = collections.Counter()
+    for rec in records:
+        if "config" not in rec:  # records keep their config since before the defaults left the paper's reading
+            kinds["the paper's reading (records without a config, made before the defaults changed)"] += 1
+            continue
+        differs = authors.reading_of(rec["config"])
+        kinds["the paper's reading" if not differs else
+              "the paper's reading except " + ", ".join(f"{f}={v!r}" for f, v in differs.items())] += 1
+    return "; ".join(f"{n} cell{'' if n == 1 else 's'}: {reading}" for reading, n in kinds.items()) or "no cells"
+
+
 def main(argv):
     del argv
     from srtd_jax.studies import verdicts
@@ -55,7 +71,8 @@ def main(argv):
         study = _read(figure4[recipe], "relabelling study") if recipe in figure4 else None
         by_recipe[recipe] = verdicts.verdicts(records, study, reps=FLAGS.reps)
         sources[recipe] = {"results": os.path.join(folder, "results.json") if sweep else None,
-                           "cells": len(records), "figure4": figure4.get(recipe) if study else None}
+                           "cells": len(records), "figure4": figure4.get(recipe) if study else None,
+                           "choices": _readings(records)}
     command = commands.this_command()
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
     with open(FLAGS.out + ".json", "w") as f:
@@ -69,7 +86,9 @@ def main(argv):
              "Student t 95% interval.", "",
              "Sources: " + "; ".join(f"{r}: {s['cells']} cells from {s['results'] or 'no results.json'}"
                                      + (f", Figure 4 from {s['figure4']}" if s["figure4"] else "")
-                                     for r, s in sources.items()), ""]
+                                     for r, s in sources.items()), "",
+             "How the choices the paper leaves open were set (the columns differ in these as well as in their "
+             "data): " + "; ".join(f"{r}: {s['choices']}" for r, s in sources.items() if s["cells"]), ""]
     lines += verdicts.markdown(by_recipe)
     with open(FLAGS.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -171,3 +171,15 @@ def test_the_ladder_presets_keep_the_paper_reading_and_the_learning_run_the_defa
         authors.PAPER_READING
     with pytest.raises(ValueError, match="unknown spec 'paper'"):
         authors.get_config("paper")
+
+
+def test_a_records_reading_of_the_choices():
+    from configs import default
+    assert authors.reading_of(authors.get_config("paper_reading").to_dict()) == {}
+    assert authors.reading_of(default.get_config().to_dict()) == authors.chosen()
+    old = default.get_config().to_dict()
+    del old["key_streams"]  # a config from before the switch existed: the paper's reading for that field
+    old["encoder"]["weight_decay"] = 0.0
+    reading = authors.reading_of(old)
+    assert "key_streams" not in reading and "encoder.weight_decay" not in reading
+    assert reading["encoder.separate_reward_decoder"] is True

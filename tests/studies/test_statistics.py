@@ -123,14 +123,19 @@ def test_the_verdicts_command(tmp_path):
     from tests.tiny import ROOT
     base = np.random.default_rng(5).uniform(size=(3, 4))
     (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "results.json").write_text(json.dumps({"records": _records("rp10", srtd=base + 1, td3bc=base)}))
+    records = _records("rp10", srtd=base + 1, td3bc=base)
+    records[1]["config"] = {"encoder": {"weight_decay": 1e-3}, "key_streams": "shared"}  # one cell with a config kept
+    (tmp_path / "a" / "results.json").write_text(json.dumps({"records": records}))
     out = tmp_path / "v"
     cmd = [sys.executable, "-m", "experiments.verdicts", f"--results=ladder:{tmp_path / 'a'},learning_run:{tmp_path / 'b'}",
            "--figure4=", "--reps=100", f"--out={out}"]
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
     saved = json.loads((tmp_path / "v.json").read_text())
     assert saved["verdicts"]["ladder"]["SRTD > TD3+BC"]["verdict"] == "holds"
-    assert saved["sources"]["learning_run"] == {"results": None, "cells": 0, "figure4": None}
+    assert saved["sources"]["learning_run"] == {"results": None, "cells": 0, "figure4": None, "choices": "no cells"}
+    assert saved["sources"]["ladder"]["choices"] == (
+        "1 cell: the paper's reading (records without a config, made before the defaults changed); "
+        "1 cell: the paper's reading except encoder.weight_decay=0.001")
     assert "| SRTD > TD3+BC | **holds**: P = 1.000" in (tmp_path / "v.md").read_text()
     bad = subprocess.run(cmd[:3] + ["--results=ladder"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "--results: expected recipe:path, got 'ladder'" in bad.stderr
