@@ -11,6 +11,7 @@ import os
 
 from absl import app, flags
 
+from configs import authors
 from experiments import commands
 
 FLAGS = flags.FLAGS
@@ -45,7 +46,6 @@ def _read(path: str, what: str):
 def _readings(records: list) -> str:
     """How the choices the paper leaves open were set in a recipe's cells (README, "Choices the paper leaves open"),
     as 'n cells: reading' parts."""
-    from configs import authors
     kinds = collections.Counter()
     for rec in records:
         if "config" not in rec:  # records keep their config since before the defaults left the paper's reading

@@ -45,19 +45,15 @@ def encoder_params(obs_dim: int, action_dim: int, latent_dim: int, n: int, skill
                    seed: int = 3):
     """Encoder networks and one seed's initial params {'skill', 'task'} at small sizes. -> (nets, params)"""
     import jax
-    import jax.numpy as jnp
+    import optax
 
+    from srtd_jax.agents.srtd import init_encoder_state
     from srtd_jax.core.networks import make_encoder_networks
-    S, A, Z = obs_dim, action_dim, latent_dim
-    nets = make_encoder_networks(S, A, Z, skill_hidden, task_hidden)
-
-    def init(key):  # jitted: one program instead of a compile per primitive
-        ks = jax.random.split(key, 4)
-        return {"skill": {"encoder": nets.skill_encoder.init(ks[0], jnp.zeros((1, 2 * n * (S + A)))),
-                          "decoder": nets.skill_decoder.init(ks[1], jnp.zeros((1, S + Z)))},
-                "task": {"encoder": nets.task_encoder.init(ks[2], jnp.zeros((1, n * (A + S + 1)))),
-                         "decoder": nets.task_decoder.init(ks[3], jnp.zeros((1, S + A + Z)))}}
-    return nets, jax.jit(init)(jax.random.PRNGKey(seed))
+    nets = make_encoder_networks(obs_dim, action_dim, latent_dim, skill_hidden, task_hidden)
+    # the launcher's initialiser, jitted: one program instead of a compile per primitive
+    state = jax.jit(lambda key: init_encoder_state(key, nets, optax.identity(), obs_dim, action_dim, latent_dim, n))(
+        jax.random.PRNGKey(seed))
+    return nets, state.params
 
 
 def encoder(method: str = "srtd", *, obs_dim: int, action_dim: int, **enc):
