@@ -4,7 +4,8 @@ A claim "X > Y" pools every configuration where both methods ran: the per-seed, 
 configuration become tasks of one (seeds, configurations x tasks) array, and the verdict is the probability of
 improvement P(X > Y) with its stratified bootstrap 95% interval (studies/statistics.py). It holds when the
 interval lies above 0.5, is contradicted when it lies below, and is undecided when it contains 0.5 (the intervals
-do not separate). "X ≥ Y" reads the same numbers: only an interval below 0.5 contradicts it. Figure 4's claim
+do not separate). "X ≥ Y" reads the same numbers: an interval above 0.5 makes it hold, one below contradicts it, and one
+containing 0.5 leaves it "not contradicted" (equal methods are consistent with it, but the data do not show it). Figure 4's claim
 (imaginary demonstrations are relabelled closer to the expert's reward than noise-perturbed ones) is the mean over
 source tasks of the imaginary set's relabelled reward minus the noise set's, with a Student t interval over tasks.
 """
@@ -47,10 +48,10 @@ def claim_verdict(records: list[dict], x: str, y: str, kind: str, reps: int = 20
     p, lo, hi = statistics.improvement(scores[0], scores[1], reps=reps)
     if hi < 0.5:
         verdict = "contradicted"
-    elif lo > 0.5 or kind == "ge":
+    elif lo > 0.5:
         verdict = "holds"
-    else:
-        verdict = "undecided"
+    else:  # X = Y is inside the interval: consistent with "X ≥ Y" but no evidence for it
+        verdict = "not contradicted" if kind == "ge" else "undecided"
     return {"verdict": verdict, "p": p, "interval": [lo, hi], "configurations": scores[2],
             "separate": lo > 0.5 or hi < 0.5}
 

@@ -93,9 +93,12 @@ def test_the_papers_claims_as_verdicts():
     assert out["SRTD > TD3+BC"]["verdict"] == "holds" and out["SRTD > TD3+BC"]["configurations"] == ["me10", "rp10"]
     assert out["SRTD > TD3+BC"]["p"] == pytest.approx(1.0)  # every seed above every seed on every task
     assert out["SRTD > SoftMod"]["verdict"] == "contradicted"
-    assert out["SRTD+ID ≥ SRTD"]["verdict"] == "holds" and not out["SRTD+ID ≥ SRTD"]["separate"]  # equal: ≥ holds
+    assert out["SRTD+ID ≥ SRTD"]["verdict"] == "not contradicted" and not out["SRTD+ID ≥ SRTD"]["separate"]
     assert out["SRTD > TE (Figure 5a)"]["verdict"] == "holds"
     assert out["TE > SRTD-Q (Figure 5a)"] == {"verdict": "not run"} and out[verdicts.FIGURE4_CLAIM]["verdict"] == "not run"
+    better, worse = (verdicts.claim_verdict(_records("rp10", srtd_id=a, srtd=b), "srtd_id", "srtd", "ge", reps=300)
+                     for a, b in ((base + 0.3, base), (base, base + 0.3)))
+    assert (better["verdict"], worse["verdict"]) == ("holds", "contradicted")  # ≥ decided when the interval excludes 0.5
     same = verdicts.claim_verdict(_records("rp10", srtd=base, td3bc=base[::-1]), "srtd", "td3bc", "gt", reps=300)
     assert same["verdict"] == "undecided" and same["interval"][0] < 0.5 < same["interval"][1]
     with pytest.raises(ValueError, match="different seed counts"):
@@ -110,7 +113,7 @@ def test_the_papers_claims_as_verdicts():
     assert fig4["difference"] == pytest.approx(7 / 6) and fig4["interval"][0] == pytest.approx(7 / 6 - half, rel=1e-5)
     assert fig4["verdict"] == "holds"
     table = verdicts.markdown({"ladder": out, "learning_run": verdicts.verdicts([], None)})
-    assert table[2].startswith("| SRTD+ID ≥ SRTD | **holds**: P = 0.500") and table[2].endswith("| not run |")
+    assert table[2].startswith("| SRTD+ID ≥ SRTD | **not contradicted**: P = 0.500") and table[2].endswith("| not run |")
     assert len(table) == 2 + len(verdicts.CLAIMS) + 1
 
 
