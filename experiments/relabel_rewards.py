@@ -3,6 +3,10 @@ state-action distributions in 2-D (PCA).
 
   python -m experiments.relabel_rewards --config=configs/quick.py --out=results/relabel/figure4 \
       [--samples_per_set=200 --config.encoder.epochs=20 ...]
+  python -m experiments.relabel_rewards --run=runs/mt10_cpu5_learning_run/mr5_rp3_me2/srtd --out=...
+
+With --run the study takes a finished MT10 run's config, data and trained encoders (seed --seed_index) instead
+of training its own, so it speaks about the encoders that run trained (its data recipe and defaults).
 
 Writes OUT.json (everything, with the command), OUT.md (the table beside the paper's) and OUT.png.
 """
@@ -21,10 +25,20 @@ flags.DEFINE_string("out", "results/relabel/figure4", "Output path without exten
 flags.DEFINE_string("workdir", "runs/relabel", "Directory for the encoder phase's metrics.")
 flags.DEFINE_integer("samples_per_set", 200, "Relabelled transitions per set and source task.")
 flags.DEFINE_integer("expert_episodes", 5, "Scripted-expert episodes per source task for the expert set.")
+flags.DEFINE_string("run", None, "A finished MT10 run's workdir whose config and trained encoders the study uses "
+                    "(--config and --workdir are then not used).")
+flags.DEFINE_integer("seed_index", 0, "With --run: whose seed's encoders.")
 
 PAPER = {"source": 0.2471, "expert": 0.5845, "imaginary": 0.3947, "noise": 0.2519}
 TITLES = {"source": "(a) source dataset", "expert": "(b) expert dataset", "imaginary": "(c) imaginary demo.",
           "noise": "(d) by Gaussian noise"}
+
+
+def _encoders_line(encoders: dict) -> str:
+    if encoders.get("trained_run"):
+        return (f"Encoders: seed {encoders['seed']} of the finished run `{encoders['trained_run']}` "
+                "(its config, data and checkpoint).")
+    return "Encoders: SRTD's, trained here on the config's mixture (one seed)."
 
 
 def write_outputs(result: dict, out: str, command: str) -> None:
@@ -39,7 +53,7 @@ def write_outputs(result: dict, out: str, command: str) -> None:
              f"Command: `{command}`", "",
              f"Source tasks (MR in the mixture): {', '.join(result['sources'])}. Rewards are Meta-World's raw reward "
              f"x {scale:g} (the released code's scale), averaged over the relabelled transitions of every source task.",
-             "", "| | " + " | ".join(TITLES[s] for s in SETS) + " |", "|---" * (len(SETS) + 1) + "|",
+             "", _encoders_line(result.get("encoders", {})), "", "| | " + " | ".join(TITLES[s] for s in SETS) + " |", "|---" * (len(SETS) + 1) + "|",
              "| ours | " + " | ".join(f"{result['average_reward'][s]:.4f}" for s in SETS) + " |",
              "| paper | " + " | ".join(f"{PAPER[s]:.4f}" for s in SETS) + " |", "",
              "## Per source task (relabelled; recorded in brackets where the simulator recorded one)", "",
@@ -76,17 +90,37 @@ def write_outputs(result: dict, out: str, command: str) -> None:
     plt.close(fig)
 
 
+def _run_config(run: str, seed: int):
+    """The config of the finished run `run`, checked for what the study needs; a one-line UsageError otherwise."""
+    from srtd_jax.agents.methods import resolve
+    from srtd_jax.runtime.config_check import read_run_config
+    path = os.path.join(run, "config.json")
+    if not os.path.exists(path):
+        raise app.UsageError(f"--run={run}: no config.json there (not a run's workdir)")
+    cfg = read_run_config(path)
+    if cfg.suite != "mt10":
+        raise app.UsageError(f"--run={run}: a {cfg.suite} run; the study relabels with Meta-World's reward (mt10 only)")
+    if not resolve(cfg.method).encoders:
+        raise app.UsageError(f"--run={run}: method {cfg.method!r} trains no encoders")
+    if not 0 <= seed < cfg.num_seeds:
+        raise app.UsageError(f"--seed_index={seed} is not in [0, {cfg.num_seeds}) for --run={run}")
+    return cfg
+
+
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     from srtd_jax.runtime.config_check import check_config
     from srtd_jax.studies.relabel import run_study
-    cfg = FLAGS.config
-    check_config(cfg)
-    os.makedirs(FLAGS.workdir, exist_ok=True)
+    if FLAGS.run:
+        cfg = _run_config(FLAGS.run, FLAGS.seed_index)
+    else:
+        cfg = FLAGS.config
+        check_config(cfg)
+        os.makedirs(FLAGS.workdir, exist_ok=True)
     command = commands.this_command()
-    result = run_study(cfg, FLAGS.workdir, samples_per_set=FLAGS.samples_per_set,
-                       expert_episodes_per_task=FLAGS.expert_episodes)
+    result = run_study(cfg, None if FLAGS.run else FLAGS.workdir, samples_per_set=FLAGS.samples_per_set,
+                       expert_episodes_per_task=FLAGS.expert_episodes, trained_run=FLAGS.run, seed=FLAGS.seed_index)
     write_outputs(result, FLAGS.out, command)
     print(open(FLAGS.out + ".md").read())
 

@@ -26,6 +26,7 @@ from srtd_jax.data import windows
 from srtd_jax.runtime import metric_log
 from srtd_jax.runtime.encoder_phase import train_encoders
 from srtd_jax.studies.embedding_map import pca_2d
+from srtd_jax.studies.trained import encoder_of_run
 
 SETS = ("source", "expert", "imaginary", "noise")
 
@@ -39,11 +40,13 @@ def expert_episodes(task: str, num: int, settings, seed: int):
     return tuple(np.stack([e[k] for e in eps]) for k in ("obs", "act", "raw", "next"))
 
 
-def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_task: int, log=print) -> dict:
-    """Trains SRTD's encoders on cfg's mixture (one seed), builds the four sets for every MR task and
-    relabels `samples_per_set` transitions of each (encoder metrics go to workdir). Returns a JSON-able dict
-    with per-task and overall average rewards (raw 0..10 and x reward_scale), the relabelling error on recorded rewards, and 2-D
-    PCA coordinates of (s, a) for the plot."""
+def run_study(cfg, workdir: str | None, *, samples_per_set: int, expert_episodes_per_task: int, log=print,
+              trained_run: str | None = None, seed: int = 0) -> dict:
+    """Trains SRTD's encoders on cfg's mixture (one seed; encoder metrics go to workdir), or takes seed `seed`'s
+    trained encoders from the finished run `trained_run` (cfg: that run's config; nothing is trained or written),
+    builds the four sets for every MR task and relabels `samples_per_set` transitions of each. Returns a JSON-able
+    dict with per-task and overall average rewards (raw 0..10 and x reward_scale), the relabelling error on recorded
+    rewards, 2-D PCA coordinates of (s, a) for the plot, and where the encoders came from."""
     assignment, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log, run_seed=cfg.seed)
     sources = [t for t, k in assignment.items() if k == "MR"]
     if not sources:
@@ -53,16 +56,21 @@ def run_study(cfg, workdir: str, *, samples_per_set: int, expert_episodes_per_ta
     enc_keys, rl_keys = phase_keys(cfg.seed, 1)
     aug_key = rl_keys[0]
     obs_dim = data.observations.shape[-1]
-    writer = metric_log.MetricWriter(workdir)
-    enc_nets, params = train_encoders(cfg.encoder, cfg.on_nonfinite, METHODS["srtd"], device_data, enc_keys, obs_dim,
-                                    mw.ACTION_DIM, "map", writer, log)
-    writer.close()
-    params = jax.tree.map(lambda x: x[0], params)
+    if trained_run is None:
+        writer = metric_log.MetricWriter(workdir)
+        enc_nets, params = train_encoders(cfg.encoder, cfg.on_nonfinite, METHODS["srtd"], device_data, enc_keys,
+                                          obs_dim, mw.ACTION_DIM, "map", writer, log)
+        writer.close()
+        params = jax.tree.map(lambda x: x[0], params)
+    else:
+        enc_nets, params = encoder_of_run(cfg, trained_run, obs_dim, seed)
     n, a = cfg.encoder.n, cfg.augment
     horizon = a.horizon
     settings = generate.settings_from_config(cfg.data)
     rng = np.random.default_rng(cfg.seed)
-    result = {"sources": sources, "per_task": {}, "pca": {}}
+    result = {"sources": sources, "per_task": {}, "pca": {},
+              "encoders": {"trained_run": trained_run, "seed": seed} if trained_run else
+              {"trained_here": True, "method": "srtd", "epochs": cfg.encoder.epochs}}
     pooled = {s: [] for s in SETS}
     recorded_err = {s: [] for s in ("source", "expert")}
     denorm = lambda x: np.asarray(x)[:, :obs_dim] * normalizer.std + normalizer.mean

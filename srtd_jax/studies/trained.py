@@ -16,6 +16,16 @@ def trained_encoder(cfg, workdir: str, seed: int = 0):
     _, data = load_training_data(cfg.suite, cfg.data, cfg.encoder.n + 1, log=lambda *_: None, run_seed=cfg.seed)
     device_data = windows.device_data(data, windows.make_normalizer(data), cfg.data, cfg.encoder.quality_weight,
                                       cfg.rl.gamma)
+    return (data, device_data) + encoder_of_run(cfg, workdir, data.observations.shape[-1], seed)
+
+
+def encoder_of_run(cfg, workdir: str, obs_dim: int, seed: int = 0):
+    """The encoder networks of a run's config and seed `seed`'s trained params from its latest checkpoint
+    -> (networks, params {'skill', 'task'}). A FileNotFoundError or ValueError names a run without them."""
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
-    nets, _, _ = encoder_parts(cfg.encoder, method, data.observations.shape[-1], registry.get(cfg.suite).action_dim)
-    return data, device_data, nets, checkpointing.latest_encoder_params(workdir, seed)
+    if not method.encoders:
+        raise ValueError(f"{workdir}: method {cfg.method!r} trains no encoders")
+    if not 0 <= seed < cfg.num_seeds:
+        raise ValueError(f"{workdir}: seed {seed} is not in [0, num_seeds={cfg.num_seeds})")
+    nets, _, _ = encoder_parts(cfg.encoder, method, obs_dim, registry.get(cfg.suite).action_dim)
+    return nets, checkpointing.latest_encoder_params(workdir, seed)

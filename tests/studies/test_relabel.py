@@ -2,12 +2,17 @@
 import glob
 import json
 
+import jax
 import numpy as np
 import pytest
 
 from srtd_jax.benchmarks import registry
+from srtd_jax.benchmarks.mt10.env import OBS_DIM
 from srtd_jax.benchmarks.mt10.relabel import RewardRelabeler
 from srtd_jax.data import dataset as ds
+from srtd_jax.runtime import checkpointing
+from srtd_jax.runtime.encoder_phase import train_encoders
+from srtd_jax.studies.trained import encoder_of_run
 from tests.tiny import tiny_config
 
 
@@ -41,12 +46,16 @@ def test_goal_is_recovered_from_the_first_observation():
 
 
 @pytest.mark.slow
-def test_figure4_study_writes_its_table_and_plot(tiny_data_dir, tmp_path):
+def test_figure4_study_writes_its_table_and_plot(tiny_data_dir, tmp_path, monkeypatch):
     from experiments.relabel_rewards import write_outputs
+    from srtd_jax.studies import relabel
     from srtd_jax.studies.relabel import SETS, run_study
     cfg = tiny_config(tiny_data_dir)
     cfg.num_seeds = 1
+    trained = []
+    monkeypatch.setattr(relabel, "train_encoders", lambda *a, **k: trained.append(train_encoders(*a, **k)) or trained[-1])
     result = run_study(cfg, str(tmp_path), samples_per_set=6, expert_episodes_per_task=1, log=lambda *_: None)
+    assert result["encoders"] == {"trained_here": True, "method": "srtd", "epochs": cfg.encoder.epochs}
     assert result["sources"]  # the default mixture has MR tasks
     for s in SETS:
         assert 0.0 <= result["average_reward"][s] <= 10.0 * cfg.data.reward_scale
@@ -59,3 +68,42 @@ def test_figure4_study_writes_its_table_and_plot(tiny_data_dir, tmp_path):
     assert saved["command"].startswith("python -m experiments.relabel_rewards")
     assert "| paper | 0.2471" in open(out + ".md").read()
     assert (tmp_path / "fig.png").stat().st_size > 1000
+
+    # the same study from a finished run's checkpoint: seed 1 holds the encoders trained above, seed 0 zeros
+    params = trained[0][1]
+    run = tmp_path / "run"
+    checkpointing.save_debug(str(run / "checkpoints" / "7" / "state"), {"encoder_params": jax.tree.map(
+        lambda x: np.stack([np.zeros_like(x[0]), np.asarray(x[0])]), params)})
+    cfg.num_seeds = 2
+    again = run_study(cfg, None, samples_per_set=6, expert_episodes_per_task=1, log=lambda *_: None,
+                      trained_run=str(run), seed=1)
+    assert again["encoders"] == {"trained_run": str(run), "seed": 1}
+    assert again["per_task"] == result["per_task"] and again["average_reward"] == result["average_reward"]
+    _, chosen = encoder_of_run(cfg, str(run), OBS_DIM, seed=0)
+    assert all(not np.any(np.asarray(x)) for x in jax.tree.leaves(chosen))  # seed 0's zeros, not seed 1's
+    with pytest.raises(ValueError, match=r"seed 2 is not in \[0, num_seeds=2\)"):
+        encoder_of_run(cfg, str(run), OBS_DIM, seed=2)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        encoder_of_run(cfg, str(tmp_path / "none"), OBS_DIM)
+    cfg.method = "td3bc"
+    with pytest.raises(ValueError, match="method 'td3bc' trains no encoders"):
+        encoder_of_run(cfg, str(run), OBS_DIM)
+
+
+def test_the_study_command_checks_the_run_it_is_given(tiny_data_dir, tmp_path):
+    from absl import app
+
+    from experiments.relabel_rewards import _run_config
+    cfg = tiny_config(tiny_data_dir)
+    with pytest.raises(app.UsageError, match="no config.json there"):
+        _run_config(str(tmp_path), 0)
+    for field, value, error in (("method", "td3bc", "method 'td3bc' trains no encoders"),
+                                ("suite", "drone", "a drone run; the study relabels with Meta-World's reward"),
+                                ("num_seeds", 2, r"--seed_index=3 is not in \[0, 2\)")):
+        bad = cfg.copy_and_resolve_references()
+        setattr(bad, field, value)
+        (tmp_path / "config.json").write_text(bad.to_json())
+        with pytest.raises(app.UsageError, match=error):
+            _run_config(str(tmp_path), 3)
+    (tmp_path / "config.json").write_text(cfg.to_json())
+    assert _run_config(str(tmp_path), 0).method == cfg.method
