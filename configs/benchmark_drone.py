@@ -42,6 +42,8 @@ def get_config(spec: str = "cpu"):
     c.configurations = TABLE2
     c.ablation_configurations = ("rp6",)  # the paper has no drone ablations; these show whether Figure 5 carries over
     c.embedding_configurations = ("mr6", "rp6", "me6")
+    if c.stand_ins:
+        c.stand_ins = "softmod:results/drone"  # the drone's ladder sweep, not MT10's
     suffix = "" if recipe == "ladder" else f"_{recipe}"
     c.workdir = f"runs/drone_{budget}{suffix}"
     c.results_dir = f"results/drone{'_cpu5' if budget == 'cpu5' else ''}{suffix}"

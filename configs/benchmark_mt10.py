@@ -59,6 +59,9 @@ def _cpu5(c) -> None:
     """`cpu` with the intervals tightened: 5 seeds, 30 encoder epochs, 25 evaluation episodes per task."""
     _cpu(c.base, c.per_method)
     c.num_seeds, c.reuse_encoders = 5, True
+    # SoftMod's CQL needs about 2 h per 5-seed cell here: until an accelerator runs it, its column shows the ladder
+    # sweep's cells, marked as stand-ins (another budget and data)
+    c.stand_ins = "softmod:results/mt10"
     c.base.encoder.epochs = 30.0
     # 25 episodes per task at the end, and at the midpoint for the curves
     c.base.eval.episodes_per_task, c.base.eval.every_steps = 25, 10_000
@@ -89,6 +92,8 @@ def get_config(spec: str = "cpu"):
     # a cell whose encoder phase equals an earlier cell's on its row (SRTD+ID and SRTD+N beside SRTD) takes that
     # cell's trained encoders: the same numbers without training them again (sweep.encoder_source)
     c.reuse_encoders = False
+    # 'method:results_dir,...': another sweep's cells shown, marked, where this sweep has none of that method
+    c.stand_ins = ""
     suffix = "" if recipe == "ladder" else f"_{recipe}"
     c.workdir = f"runs/mt10_{budget}{suffix}"  # one workdir per cell: <workdir>/<configuration>/<method>
     # `cpu` and `paper` keep the tables they have always written

@@ -67,9 +67,27 @@ def check(bcfg) -> None:
                 raise ConfigError(f"{conf_field}: {err}") from None
     if bcfg.num_seeds < 1:
         raise ConfigError(f"num_seeds must be >= 1, got {bcfg.num_seeds}")
+    try:
+        parse_stand_ins(bcfg.stand_ins)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     unknown = set(bcfg.per_method) - set(METHODS)
     if unknown:
         raise ConfigError(f"per_method: unknown method(s) {sorted(unknown)}; valid: {', '.join(METHODS)}")
+
+
+def parse_stand_ins(spec: str) -> dict[str, str]:
+    """The sweep's stand_ins, 'method:results_dir,...' (another sweep's cells shown where this one has none:
+    sweep_report.stand_in_records) -> {method: results_dir}; a ValueError names a bad part or an unknown method."""
+    out = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        method, sep, folder = part.partition(":")
+        if not sep or not folder:
+            raise ValueError(f"stand_ins: expected method:results_dir, got {part!r}")
+        if method not in METHODS:
+            raise ValueError(f"stand_ins: unknown method {method!r}; valid: {', '.join(METHODS)}")
+        out[method] = folder
+    return out
 
 
 def select(all_cells: list[Cell], spec: str) -> list[Cell]:

@@ -11,7 +11,7 @@ from srtd_jax.benchmarks import registry
 from srtd_jax.core import atomic
 from srtd_jax.data import mixtures
 from srtd_jax.runtime import reporting
-from srtd_jax.runtime.config_check import ConfigMismatchError, as_dict, config_diff, read_json
+from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, as_dict, config_diff, read_json
 from srtd_jax.runtime.reporting import mean_ci95
 from srtd_jax.studies import statistics, sweep
 
@@ -90,24 +90,71 @@ def kept_cells(bcfg, all_cells: list, root: str, out_dir: str) -> list[str]:
     return [r["cell"] for r in kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))]
 
 
+STAND_IN_MARK = " †"
+
+
+def stand_in_records(spec: str, records: list[dict], configurations: list[str]) -> list[dict]:
+    """For each `method:results_dir` of spec, that method's records in results_dir/results.json on the given
+    configurations where this sweep has none: another sweep's numbers, shown in the table with STAND_IN_MARK so a
+    column is not empty while its cells wait for compute. Each carries 'stand_in_from' (the file) and what differs
+    from this sweep's cells ('stand_in_budget', 'num_seeds', 'stand_in_recipe'). They are never used in the
+    ordering, the statistics, the curves or the verdicts. A missing or unreadable file is a ConfigError."""
+    have = {(r["configuration"], r["method"]) for r in records}
+    out = []
+    for method, folder in sweep.parse_stand_ins(spec).items():
+        path = os.path.join(folder, "results.json")
+        other = read_json(path, "show stand-in cells")
+        if other is None:
+            raise ConfigError(f"stand_ins: {path} does not exist")
+        for r in other.get("records", []):
+            if (r["method"] != method or r["configuration"] not in configurations
+                    or (r["configuration"], method) in have):
+                continue
+            recipe = r.get("config", {}).get("data", {}).get("recipe", "ladder")  # before the field: the ladder
+            out.append(dict(r, stand_in_from=path, stand_in_budget=other.get("budget"), stand_in_recipe=recipe))
+    return out
+
+
+def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
+    """The table's note on its stand-in cells: where they come from and what differs from the sweep's own
+    records (budget, seeds, data, and the score's definition where that differs too)."""
+    if not stand_ins:
+        return []
+    ours = {r.get("success_definition") for r in records}
+    scored = sorted({r.get("success_definition") for r in stand_ins} - ours - {None})
+    sources = sorted({(r["stand_in_from"], r["stand_in_budget"], r["num_seeds"], r["stand_in_recipe"])
+                      for r in stand_ins})
+    parts = "; ".join(f"`{path}` (budget `{budget}`, {seeds} seeds, {recipe} data)"
+                      for path, budget, seeds, recipe in sources)
+    cells = ", ".join(r["cell"] for r in stand_ins)
+    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({len(stand_ins)} cells: {cells}):** not run in this sweep; the "
+            f"table shows another sweep's numbers from {parts}. Their budget, seeds and data differ from this "
+            "sweep's, a confound: they are not bold and take no part in the ordering, the interval statistics, the "
+            "curves or the verdicts."
+            + (" They are also scored differently: " + "; ".join(scored) + "." if scored else ""), ""]
+
+
 def _pct(mean: float, ci: float) -> str:
     return f"{100 * mean:.1f} ± {100 * ci:.1f}%"
 
 
 def markdown_table(records: list[dict], configurations: list[str], methods: list[str], with_paper: bool,
            suite: str) -> list[str]:
-    """Rows of configurations, columns of methods; best mean of a row in bold; paper's number beside ours."""
+    """Rows of configurations, columns of methods; best mean of a row in bold; paper's number beside ours. A
+    stand-in record (stand_in_records) is marked with STAND_IN_MARK and never bold."""
     by = {(r["configuration"], r["method"]): r for r in records}
     head = "| MR | RP | ME | " + " | ".join(LABELS.get(m, m) for m in methods) + " |"
     lines = [head, "|---|---|---|" + "---|" * len(methods)]
     for conf in configurations:
         row = [by.get((conf, m)) for m in methods]
-        means = [r["mean"] for r in row if r]
+        means = [r["mean"] for r in row if r and not r.get("stand_in_from")]
         best = max(means) if means else None
         cells = []
         for m, r in zip(methods, row):
             text = "not run" if r is None else _pct(r["mean"], r["ci95"])
-            if r is not None and r["mean"] == best:
+            if r is not None and r.get("stand_in_from"):
+                text += STAND_IN_MARK
+            elif r is not None and r["mean"] == best:
                 text = f"**{text}**"
             paper = registry.declaration(suite).published(conf, m)
             if with_paper:
@@ -200,11 +247,14 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     os.makedirs(out_dir, exist_ok=True)
     main_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.configurations))
     abl_confs = list(dict.fromkeys(sweep.slug(c) for c in bcfg.ablation_configurations))
+    stand_ins = stand_in_records(bcfg.stand_ins, records, main_confs)
     verdicts = ordering(records, main_confs)
     stats = interval_statistics(records, main_confs + [c for c in abl_confs if c not in main_confs])
     result = {"command": command, "suite": suite, "table": table_file, "budget": bcfg.budget,
               "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts,
-              "interval_statistics": stats}
+              "interval_statistics": stats,
+              "stand_ins": [{k: r[k] for k in ("cell", "mean", "ci95", "num_seeds", "stand_in_from", "stand_in_budget",
+                                               "stand_in_recipe")} for r in stand_ins]}
     reporting.write_json(os.path.join(out_dir, "results.json"), result, indent=1)
 
     episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
@@ -223,7 +273,9 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     if elsewhere:  # same config, other arithmetic: the numbers are not bit-identical to a CPU run's
         lines += [f"Run on an accelerator ({len(elsewhere)} cells; same config, not bit-identical to a CPU run): "
                   + ", ".join(f"{r['cell']} ({r['device']})" for r in elsewhere), ""]
-    lines += [f"## {table} layout", ""] + markdown_table(records, main_confs, list(bcfg.methods), True, suite) + [""]
+    lines += stand_in_note(stand_ins, records)
+    lines += ([f"## {table} layout", ""] + markdown_table(records + stand_ins, main_confs, list(bcfg.methods), True, suite)
+              + [""])
     if verdicts:
         lines += ["## The paper's ordering (SRTD+ID ≥ SRTD > SoftMod, PCGrad, TD3+BC), on our seed means", "",
                   "margin: SRTD's mean minus the best baseline's; CIs apart: their 95% intervals do not overlap (a clear "

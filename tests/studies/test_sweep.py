@@ -263,6 +263,46 @@ def test_table_bolds_the_best_of_a_row_and_shows_the_paper():
     assert lines[3].startswith("| 10 | 0 | 0 | not run<br>paper 19.7 ± 2.7% |")
 
 
+def test_stand_ins_fill_a_column_marked_and_kept_out_of_the_comparisons(tmp_path):
+    """Another sweep's cells of a method this sweep has not run show in its table, marked, never bold, and
+    named with what differs; cells this sweep has are never replaced."""
+    rec = lambda conf, m, v, **kw: dict(cell=f"{conf}/{m}", configuration=conf, method=m, mean=v, ci95=0.05,
+                                        num_seeds=3, **kw)
+    other = {"budget": "cpu", "records": [rec("rp10", "softmod", 0.51), rec("me10", "softmod", 0.68),
+                                          rec("rp10", "srtd", 0.9), rec("mr10", "softmod", 0.3,
+                                                                        config={"data": {"recipe": "learning_run"}})]}
+    (tmp_path / "results.json").write_text(json.dumps(other))
+    ours = [rec("rp10", "td3bc", 0.40), rec("rp10", "srtd", 0.22), rec("me10", "softmod", 0.10)]
+    got = sweep_report.stand_in_records(f"softmod:{tmp_path}", ours, ["rp10", "me10", "mr10"])
+    assert [(r["cell"], r["stand_in_recipe"]) for r in got] == [("rp10/softmod", "ladder"),
+                                                                ("mr10/softmod", "learning_run")]  # me10: ours
+    assert got[0]["stand_in_from"] == str(tmp_path / "results.json") and got[0]["stand_in_budget"] == "cpu"
+    lines = sweep_report.markdown_table(ours + got, ["rp10"], ["td3bc", "softmod", "srtd"], with_paper=False,
+                                        suite="mt10")
+    assert lines[2] == "| 0 | 10 | 0 | **40.0 ± 5.0%** | 51.0 ± 5.0% † | 22.0 ± 5.0% |"  # 51 is not ours: not bold
+    note = sweep_report.stand_in_note(got, ours)
+    assert "scored differently" not in note[0]  # no definitions to tell apart
+    assert note[0].startswith("**† Stand-ins (2 cells: rp10/softmod, mr10/softmod):**")
+    assert f"`{tmp_path / 'results.json'}` (budget `cpu`, 3 seeds, ladder data)" in note[0]
+    scored = sweep_report.stand_in_note([dict(got[0], success_definition="return / expert")],
+                                        [dict(ours[0], success_definition="return / trained agent")])
+    assert scored[0].endswith("They are also scored differently: return / expert.")
+    assert sweep_report.stand_in_records("", ours, ["rp10"]) == [] and sweep_report.stand_in_note([], ours) == []
+    with pytest.raises(ConfigError, match="does not exist"):
+        sweep_report.stand_in_records(f"softmod:{tmp_path / 'none'}", ours, ["rp10"])
+    for spec, error in (("softmod", "expected method:results_dir"), ("softmodd:x", "unknown method 'softmodd'")):
+        with pytest.raises(ValueError, match=error):
+            sweep.parse_stand_ins(spec)
+    b = benchmark_mt10.get_config("cpu5")
+    assert sweep.parse_stand_ins(b.stand_ins) == {"softmod": "results/mt10"}
+    b.stand_ins = "softmod"
+    with pytest.raises(ConfigError, match="stand_ins: expected method:results_dir, got 'softmod'"):
+        sweep.check(b)
+    from configs import benchmark_drone
+    assert benchmark_drone.get_config("cpu5").stand_ins == "softmod:results/drone"
+    assert benchmark_drone.get_config("cpu").stand_ins == benchmark_mt10.get_config("cpu").stand_ins == ""
+
+
 def test_plots_clip_intervals_and_skip_empty_panels(tmp_path):
     lower, upper = sweep_report.clipped_band([5.0, 50.0, 97.0], [10.0, 10.0, 10.0])
     np.testing.assert_allclose(lower, [0.0, 40.0, 87.0])
