@@ -81,7 +81,8 @@ def main(argv):
              "One row per claim of the paper, one column per data recipe. P: the probability that a seed of the "
              "first method scores above a seed of the second on a task (ties half), pooled over every configuration "
              "where both ran, with its stratified bootstrap 95% interval; a claim holds when the interval lies above "
-             "0.5 and is contradicted when it lies below (≥ claims: only contradicted by an interval below 0.5). "
+             "0.5 and is contradicted when it lies below; otherwise a > claim is undecided and a ≥ claim not "
+             "contradicted. "
              "Figure 4: the imaginary set's relabelled reward minus the noise set's, mean over source tasks with a "
              "Student t 95% interval.", "",
              "Sources: " + "; ".join(f"{r}: {s['cells']} cells from {s['results'] or 'no results.json'}"
