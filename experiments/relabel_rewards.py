@@ -53,7 +53,8 @@ def write_outputs(result: dict, out: str, command: str) -> None:
              f"Command: `{command}`", "",
              f"Source tasks (MR in the mixture): {', '.join(result['sources'])}. Rewards are Meta-World's raw reward "
              f"x {scale:g} (the released code's scale), averaged over the relabelled transitions of every source task.",
-             "", _encoders_line(result.get("encoders", {})), "", "| | " + " | ".join(TITLES[s] for s in SETS) + " |", "|---" * (len(SETS) + 1) + "|",
+             "", _encoders_line(result.get("encoders", {})), "",
+             "| | " + " | ".join(TITLES[s] for s in SETS) + " |", "|---" * (len(SETS) + 1) + "|",
              "| ours | " + " | ".join(f"{result['average_reward'][s]:.4f}" for s in SETS) + " |",
              "| paper | " + " | ".join(f"{PAPER[s]:.4f}" for s in SETS) + " |", "",
              "## Per source task (relabelled; recorded in brackets where the simulator recorded one)", "",
@@ -92,18 +93,18 @@ def write_outputs(result: dict, out: str, command: str) -> None:
 
 def _run_config(run: str, seed: int):
     """The config of the finished run `run`, checked for what the study needs; a one-line UsageError otherwise."""
-    from srtd_jax.agents.methods import resolve
     from srtd_jax.runtime.config_check import read_run_config
+    from srtd_jax.studies.trained import check_has_encoders
     path = os.path.join(run, "config.json")
     if not os.path.exists(path):
         raise app.UsageError(f"--run={run}: no config.json there (not a run's workdir)")
     cfg = read_run_config(path)
     if cfg.suite != "mt10":
         raise app.UsageError(f"--run={run}: a {cfg.suite} run; the study relabels with Meta-World's reward (mt10 only)")
-    if not resolve(cfg.method).encoders:
-        raise app.UsageError(f"--run={run}: method {cfg.method!r} trains no encoders")
-    if not 0 <= seed < cfg.num_seeds:
-        raise app.UsageError(f"--seed_index={seed} is not in [0, {cfg.num_seeds}) for --run={run}")
+    try:
+        check_has_encoders(cfg, run, seed)
+    except ValueError as err:
+        raise app.UsageError(f"--run={err}") from None
     return cfg
 
 

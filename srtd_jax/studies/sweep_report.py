@@ -253,8 +253,8 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     result = {"command": command, "suite": suite, "table": table_file, "budget": bcfg.budget,
               "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts,
               "interval_statistics": stats,
-              "stand_ins": [{k: r[k] for k in ("cell", "mean", "ci95", "num_seeds", "stand_in_from", "stand_in_budget",
-                                               "stand_in_recipe")} for r in stand_ins]}
+              "stand_ins": [{k: r[k] for k in ("cell", "mean", "ci95", "num_seeds", "stand_in_from",
+                                               "stand_in_budget", "stand_in_recipe")} for r in stand_ins]}
     reporting.write_json(os.path.join(out_dir, "results.json"), result, indent=1)
 
     episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
@@ -274,8 +274,8 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
         lines += [f"Run on an accelerator ({len(elsewhere)} cells; same config, not bit-identical to a CPU run): "
                   + ", ".join(f"{r['cell']} ({r['device']})" for r in elsewhere), ""]
     lines += stand_in_note(stand_ins, records)
-    lines += ([f"## {table} layout", ""] + markdown_table(records + stand_ins, main_confs, list(bcfg.methods), True, suite)
-              + [""])
+    lines += [f"## {table} layout", ""]
+    lines += markdown_table(records + stand_ins, main_confs, list(bcfg.methods), True, suite) + [""]
     if verdicts:
         lines += ["## The paper's ordering (SRTD+ID ≥ SRTD > SoftMod, PCGrad, TD3+BC), on our seed means", "",
                   "margin: SRTD's mean minus the best baseline's; CIs apart: their 95% intervals do not overlap (a clear "

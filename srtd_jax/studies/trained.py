@@ -22,10 +22,17 @@ def trained_encoder(cfg, workdir: str, seed: int = 0):
 def encoder_of_run(cfg, workdir: str, obs_dim: int, seed: int = 0):
     """The encoder networks of a run's config and seed `seed`'s trained params from its latest checkpoint
     -> (networks, params {'skill', 'task'}). A FileNotFoundError or ValueError names a run without them."""
+    method = check_has_encoders(cfg, workdir, seed)
+    nets, _, _ = encoder_parts(cfg.encoder, method, obs_dim, registry.get(cfg.suite).action_dim)
+    return nets, checkpointing.latest_encoder_params(workdir, seed)
+
+
+def check_has_encoders(cfg, workdir: str, seed: int):
+    """The run's method, after checking that it trains encoders and that `seed` is one of its seeds; a ValueError
+    names the problem otherwise (before any data is loaded)."""
     method = resolve(cfg.method, cfg.rl.learner, cfg.rl.network)
     if not method.encoders:
         raise ValueError(f"{workdir}: method {cfg.method!r} trains no encoders")
     if not 0 <= seed < cfg.num_seeds:
         raise ValueError(f"{workdir}: seed {seed} is not in [0, num_seeds={cfg.num_seeds})")
-    nets, _, _ = encoder_parts(cfg.encoder, method, obs_dim, registry.get(cfg.suite).action_dim)
-    return nets, checkpointing.latest_encoder_params(workdir, seed)
+    return method

@@ -4,10 +4,10 @@ A claim "X > Y" pools every configuration where both methods ran: the per-seed, 
 configuration become tasks of one (seeds, configurations x tasks) array, and the verdict is the probability of
 improvement P(X > Y) with its stratified bootstrap 95% interval (studies/statistics.py). It holds when the
 interval lies above 0.5, is contradicted when it lies below, and is undecided when it contains 0.5 (the intervals
-do not separate). "X ≥ Y" reads the same numbers: an interval above 0.5 makes it hold, one below contradicts it, and one
-containing 0.5 leaves it "not contradicted" (equal methods are consistent with it, but the data do not show it). Figure 4's claim
-(imaginary demonstrations are relabelled closer to the expert's reward than noise-perturbed ones) is the mean over
-source tasks of the imaginary set's relabelled reward minus the noise set's, with a Student t interval over tasks.
+do not separate). "X ≥ Y" reads the same numbers: an interval above 0.5 makes it hold, one below contradicts it,
+and one containing 0.5 leaves it "not contradicted" (equal methods are consistent with it, but the data do not show
+it). Figure 4's claim (imaginary demonstrations are relabelled closer to the expert's reward than noise-perturbed
+ones) is the mean over source tasks of the imaginary set's relabelled reward minus the noise set's, with a Student t interval over tasks.
 """
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def test_the_study_command_checks_the_run_it_is_given(tiny_data_dir, tmp_path):
         _run_config(str(tmp_path), 0)
     for field, value, error in (("method", "td3bc", "method 'td3bc' trains no encoders"),
                                 ("suite", "drone", "a drone run; the study relabels with Meta-World's reward"),
-                                ("num_seeds", 2, r"--seed_index=3 is not in \[0, 2\)")):
+                                ("num_seeds", 2, r"seed 3 is not in \[0, num_seeds=2\)")):
         bad = cfg.copy_and_resolve_references()
         setattr(bad, field, value)
         (tmp_path / "config.json").write_text(bad.to_json())
