@@ -7,7 +7,8 @@ interval lies above 0.5, is contradicted when it lies below, and is undecided wh
 do not separate). "X ≥ Y" reads the same numbers: an interval above 0.5 makes it hold, one below contradicts it,
 and one containing 0.5 leaves it "not contradicted" (equal methods are consistent with it, but the data do not show
 it). Figure 4's claim (imaginary demonstrations are relabelled closer to the expert's reward than noise-perturbed
-ones) is the mean over source tasks of the imaginary set's relabelled reward minus the noise set's, with a Student t interval over tasks.
+ones) is the mean over source tasks of the imaginary set's relabelled reward minus the noise set's, with a Student t
+interval over tasks.
 """
 from __future__ import annotations
 
