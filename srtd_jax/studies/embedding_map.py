@@ -20,20 +20,26 @@ KNN_K = 10  # neighbours of the task-separation score
 def cell_embeddings(cfg, workdir: str, seed: int = 0, episodes_per_task: int = 20, rng_seed: int = 0):
     """z_t = q_theta(tau_t) of seed `seed`'s trained task encoder (the run's latest checkpoint) on up to
     episodes_per_task dataset episodes of each task. -> (z (N, latent), task ids (N,))"""
-    import jax
-
     from srtd_jax.studies.trained import trained_encoder
 
     data, device_data, nets, params = trained_encoder(cfg, workdir, seed)
+    z, tasks = episode_embeddings(nets, params["task"]["encoder"], data.task_ids[:, 0], device_data, cfg.encoder.n,
+                                  episodes_per_task, rng_seed)
+    return z.reshape(-1, z.shape[-1]), np.repeat(tasks, z.shape[1])
+
+
+def episode_embeddings(nets, task_encoder_params, episode_tasks: np.ndarray, device_data, n: int,
+                       episodes_per_task: int, rng_seed: int = 0):
+    """z_t of up to episodes_per_task episodes of each task (the same episodes for every `rng_seed`), t = 1 .. L:
+    the windows holding at least one step of the episode. episode_tasks (E,) -> (z (E', L, latent), tasks (E',))"""
+    import jax
+
     rng = np.random.default_rng(rng_seed)
-    tasks = data.task_ids[:, 0]
-    keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(tasks == t))[:episodes_per_task]
-                                   for t in np.unique(tasks)]))
+    keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(episode_tasks == t))[:episodes_per_task]
+                                   for t in np.unique(episode_tasks)]))
     device_data = jax.tree.map(lambda x: x[keep], device_data)
-    z = jax.jit(lambda p, d: conditioning.embed_dataset(p, d, networks=nets, n=cfg.encoder.n))(
-        params["task"]["encoder"], device_data)
-    z = np.asarray(z[:, 1:])  # t = 1 .. L: windows holding at least one step of the episode
-    return z.reshape(-1, z.shape[-1]), np.repeat(tasks[keep], z.shape[1])
+    z = jax.jit(lambda p, d: conditioning.embed_dataset(p, d, networks=nets, n=n))(task_encoder_params, device_data)
+    return np.asarray(z[:, 1:]), episode_tasks[keep]
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
@@ -49,14 +55,22 @@ def knn_task_accuracy(z: np.ndarray, task_ids: np.ndarray, k: int = KNN_K) -> fl
     chance is about 1 / number of tasks."""
     if not 0 < k < len(z):
         raise ValueError(f"k={k} needs 0 < k < number of points ({len(z)})")
-    z = np.asarray(z, np.float64)
-    sq = (z ** 2).sum(1)
-    d = sq[:, None] + sq[None, :] - 2 * z @ z.T  # (N, N) squared distances without an (N, N, D) temporary
-    np.fill_diagonal(d, np.inf)  # leave each point out of its own vote
+    return float((knn_predict(z, z, task_ids, k, np.eye(len(z), dtype=bool)) == task_ids).mean())
+
+
+def knn_predict(query: np.ndarray, reference: np.ndarray, reference_ids: np.ndarray, k: int,
+                same: np.ndarray | None = None) -> np.ndarray:
+    """The majority task of each query point's k nearest reference points (Euclidean; a tie goes to the lower task
+    id). query (Q, D), reference (R, D), reference_ids (R,); same (Q, R) bool: pairs that are one point, left out
+    of the vote. -> (Q,) task ids"""
+    q, r = np.asarray(query, np.float64), np.asarray(reference, np.float64)
+    d = (q ** 2).sum(1)[:, None] + (r ** 2).sum(1)[None, :] - 2 * q @ r.T  # no (Q, R, D) temporary
+    if same is not None:
+        d[same] = np.inf
     neighbours = np.argpartition(d, k - 1, axis=1)[:, :k]
-    tasks = np.unique(task_ids)
-    counts = (task_ids[neighbours][:, :, None] == tasks[None, None, :]).sum(1)  # (N, tasks) votes
-    return float((tasks[counts.argmax(1)] == task_ids).mean())
+    tasks = np.unique(reference_ids)
+    counts = (reference_ids[neighbours][:, :, None] == tasks[None, None, :]).sum(1)  # (Q, tasks) votes
+    return tasks[counts.argmax(1)]
 
 
 def points_path(out_dir: str, cell) -> str:

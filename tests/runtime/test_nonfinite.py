@@ -50,6 +50,25 @@ def test_skip_drops_the_bad_update_and_goes_on():
     np.testing.assert_array_equal(fault["step"], [BAD_STEP, -1])
 
 
+def _mixed_update(state, batch, key, step):
+    """A state of several dtypes: at step 3 seed 0's bfloat16 leaf overflows; seed 1 reports an infinite metric at
+    step 4 with a finite state; every step reports a NaN metric (allowed: a part skipped on purpose)."""
+    h = jnp.where((step == 3) & (batch > 0), jnp.inf, state["h"] + 1).astype(jnp.bfloat16)
+    metric = jnp.where((step == 4) & (batch == 0), jnp.inf, 0.0)
+    return ({"x": state["x"] + 1.0, "h": h, "n": state["n"] + 1},
+            {"loss": metric, "skipped": jnp.nan, "count": state["n"]})
+
+
+def test_every_float_dtype_of_the_state_is_checked_and_only_infinite_metrics_count():
+    chunk = chunks.make_chunk(_mixed_update, lambda shared, per_seed, key: per_seed, 6, "vmap", on_nonfinite="stop")
+    states = {"x": jnp.zeros((2, 3)), "h": jnp.zeros((2, 5), jnp.bfloat16), "n": jnp.zeros(2, jnp.int32)}
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    states, _, _, fault = chunk(states, keys, jnp.int32(0), None, jnp.array([1.0, 0.0]))
+    np.testing.assert_array_equal(fault["step"], [3, 4])
+    np.testing.assert_array_equal(states["n"], [3, 4])  # each seed frozen just before its bad update
+    assert np.isfinite(np.asarray(states["h"], np.float32)).all()
+
+
 def _diverging(data_dir, mode):
     cfg = tiny_config(data_dir)
     cfg.method, cfg.on_nonfinite = "td3bc", mode

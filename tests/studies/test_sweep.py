@@ -148,6 +148,14 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     assert drawn == ["rp10/srtd"] and os.path.exists(os.path.join(b.results_dir, "embeddings.png"))
     z, task_ids = embedding_map.cell_embeddings(sweep.cell_config(b, cells[1]), sweep.cell_workdir(b.workdir, cells[1]))
     assert z.shape == (len(task_ids), b.base.encoder.latent_dim) and set(task_ids) == set(range(10))
+    from srtd_jax.studies import embedding_by_step  # z_t's task accuracy by step, of both seeds of the cell
+    cfg, workdir = sweep.cell_config(b, cells[1]), sweep.cell_workdir(b.workdir, cells[1])
+    study = embedding_by_step.run_accuracies(cfg, workdir, [1, 0], [1, 3], episodes_per_task=2, k=3)
+    length = study["episode_length"]
+    assert study["ranges"] == [(1, 2), (3, length)] and study["episodes"] == 20 and study["tasks"] == 10
+    z0, ids0 = embedding_map.cell_embeddings(cfg, workdir, seed=0, episodes_per_task=2)  # seed 0, alone
+    assert study["per_seed"][1] == embedding_by_step.accuracy_by_step(
+        z0.reshape(20, length, -1), ids0[::length], study["ranges"], k=3)
 
     # a fresh machine (two workdirs gone): rewriting the tables keeps those cells' records from results.json
     shutil.rmtree(os.path.join(b.workdir, "rp5_me5"))
