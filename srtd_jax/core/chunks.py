@@ -19,8 +19,9 @@ def _all_finite(state, metrics) -> jax.Array:
     """True when every float leaf of the state is finite and no metric is infinite (NaN metrics are allowed:
     some updates report NaN for a part they skipped on purpose, e.g. TD3+BC's delayed actor).
 
-    The leaves of a dtype are flattened into one vector and checked by one reduction: a reduction per leaf (a
-    TD3+BC state has about a hundred) made XLA compile a kernel each, which cost more than the update itself."""
+    The leaves of a dtype are flattened into one vector and checked by one reduction: with a reduction per leaf
+    (a TD3+BC state with its targets and Adam moments has dozens) XLA compiled a kernel each, and the checked
+    replay of a tiny TD3+BC chunk took about 6 s to compile instead of about 2 s."""
     checks = [jnp.all(jnp.isfinite(x)) for x in _flat_by_dtype(state, inexact_only=True)]
     checks += [~jnp.any(jnp.isinf(m)) for m in _flat_by_dtype(metrics, inexact_only=False)]
     return jnp.all(jnp.stack(checks)) if checks else jnp.bool_(True)
