@@ -41,11 +41,13 @@ def _kill_after(proc, marker: str) -> str:
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_numbers(tiny_data_dir, tmp_path):
-    full = _start(tiny_data_dir, str(tmp_path / "full"))  # the uninterrupted run, beside the killed one
     killed = str(tmp_path / "killed")
     _kill_after(_start(tiny_data_dir, killed), "[checkpoint] encoder step 20")
     out = _kill_after(_start(tiny_data_dir, killed), "[checkpoint] td3bc step 20")
     assert "resuming encoder at step" in out  # the first kill landed inside the encoder phase
+    # the uninterrupted run starts once the killed runs have compiled every program into the session's cache, and
+    # runs beside the last resume
+    full = _start(tiny_data_dir, str(tmp_path / "full"))
     out, summary = finish(_start(tiny_data_dir, killed))
     assert "resuming rl at step" in out  # and the second inside the offline-RL phase
     _, reference = finish(full)
