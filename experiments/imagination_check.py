@@ -27,7 +27,7 @@ def _final_critic_loss(workdir: str):
 
 def main(argv):
     del argv
-    from srtd_jax.runtime.config_check import read_run_config
+    from srtd_jax.runtime.config_check import ConfigError, read_run_config
     from srtd_jax.runtime.reporting import imagination_lines
     from srtd_jax.studies import imagination
     rows = []
@@ -35,7 +35,10 @@ def main(argv):
         for name in ("config.json", "summary.json"):
             if not os.path.exists(os.path.join(wd, name)):
                 raise SystemExit(f"{wd}: no {name} (not a finished run)")
-        cfg = read_run_config(os.path.join(wd, "config.json"))
+        try:
+            cfg = read_run_config(os.path.join(wd, "config.json"))
+        except ConfigError as err:
+            raise SystemExit(str(err)) from None
         summary = json.load(open(os.path.join(wd, "summary.json")))
         cmd_file = os.path.join(wd, "command.txt")
         command = open(cmd_file).read().strip().splitlines()[-1] if os.path.exists(cmd_file) else None

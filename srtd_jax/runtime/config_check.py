@@ -217,9 +217,16 @@ def with_added_fields(tree: dict) -> dict:
 
 
 def read_run_config(path: str):
-    """The config of a run from its config.json -> ConfigDict, with the fields added after it was made."""
+    """The config of a run from its config.json -> ConfigDict, with the fields added after it was made. A missing
+    file raises FileNotFoundError; an unreadable or corrupt one ConfigError naming it."""
     with open(path) as f:
-        return ml_collections.ConfigDict(with_added_fields(json.load(f)))
+        try:
+            saved = json.load(f)
+        except ValueError as err:
+            raise ConfigError(f"{path} is not a run config: corrupt JSON ({err})") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{path} is not a run config: it holds a JSON {type(saved).__name__}")
+    return ml_collections.ConfigDict(with_added_fields(saved))
 
 
 def check_against_data(cfg, method, num_transitions: int, episode_length: int) -> None:

@@ -157,6 +157,11 @@ def test_read_run_config_fills_fields_added_after_the_run(tmp_path):
     assert cfg.suite == "mt10" and cfg.method == "srtd" and cfg.encoder.epochs == 3.0
     path.write_text(json.dumps({"method": "srtd", "suite": "drone"}))
     assert read_run_config(str(path)).suite == "drone"
+    for text, match in (('{"method": "srtd",', "config.json is not a run config: corrupt JSON"),
+                        ("[1, 2]", "config.json is not a run config: it holds a JSON list")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=match):
+            read_run_config(str(path))
 
 
 @pytest.mark.parametrize("field", ["rl.batch_size", "encoder.batch_size"])
