@@ -1,6 +1,7 @@
 """How well a trained task encoder's z_t names the task as an episode goes on: the k-NN task accuracy of z_t by
-the number of steps t its window holds (t = 1 .. L). The policy is conditioned on z_t recomputed online, so a z
-that names the task only once its window has filled conditions the first steps of every episode on a blur."""
+episode step t = 1 .. L (the window holds the min(t, n) transitions before step t). The policy is conditioned on
+z_t recomputed online, so a z that names the task only once its window has filled conditions the first steps of
+every episode on a blur."""
 from __future__ import annotations
 
 import jax
@@ -27,24 +28,26 @@ def buckets(starts, length: int) -> list[tuple[int, int]]:
 
 def accuracy_by_step(z: np.ndarray, task_ids: np.ndarray, ranges, k: int = KNN_K,
                      reference_points: int = REFERENCE_POINTS, query_points: int = QUERY_POINTS,
-                     rng_seed: int = 0) -> list[float]:
+                     rng_seed: int = 0, lengths=None) -> list[float]:
     """k-NN task accuracy of the z_t of each step range. z (E, L, D) and task_ids (E,) of E episodes; ranges:
-    [(first, last)] steps in 1 .. L. Every range is scored on up to `query_points` of its points against the same
-    reference sample of up to `reference_points` points of all steps (a point never votes for itself).
-    -> [accuracy in [0, 1] per range]"""
+    [(first, last)] steps in 1 .. L; lengths (E,): real steps of each episode (None: all L), the padding after them
+    is left out. Every range is scored on up to `query_points` of its points against the same reference sample of
+    up to `reference_points` points of all steps (a point never votes for itself). -> [accuracy in [0, 1] per range]"""
     z, task_ids = np.asarray(z), np.asarray(task_ids)
     if z.ndim != 3 or task_ids.shape != z.shape[:1]:
         raise ValueError(f"z {z.shape} and task ids {task_ids.shape}: expected (E, L, D) and (E,)")
     episodes, length, dim = z.shape
     flat, ids = z.reshape(-1, dim), np.repeat(task_ids, length)
     steps = np.tile(np.arange(1, length + 1), episodes)
+    real = np.ones(len(flat), bool) if lengths is None else steps <= np.repeat(np.asarray(lengths), length)
     rng = np.random.default_rng(rng_seed)
-    reference = rng.choice(len(flat), min(reference_points, len(flat)), replace=False)
+    candidates = np.flatnonzero(real)
+    reference = rng.choice(candidates, min(reference_points, len(candidates)), replace=False)
     if not 0 < k < len(reference):
         raise ValueError(f"k={k} needs 0 < k < number of reference points ({len(reference)})")
     scores = []
     for first, last in ranges:
-        inside = np.flatnonzero((steps >= first) & (steps <= last))
+        inside = np.flatnonzero((steps >= first) & (steps <= last) & real)
         if not len(inside):
             raise ValueError(f"no points at steps {first}-{last} (episodes of {length} steps)")
         query = rng.choice(inside, min(query_points, len(inside)), replace=False)
@@ -62,9 +65,10 @@ def run_accuracies(cfg, workdir: str, seeds, starts, episodes_per_task: int, k: 
     stacked = checkpointing.latest_encoder_params(workdir, None)["task"]["encoder"]
     per_seed, ranges = [], None
     for seed in seeds:
-        z, tasks = episode_embeddings(nets, jax.tree.map(lambda x: x[seed], stacked), data.task_ids[:, 0],
-                                      device_data, cfg.encoder.n, episodes_per_task)
+        z, tasks, kept = episode_embeddings(nets, jax.tree.map(lambda x: x[seed], stacked), data.task_ids[:, 0],
+                                            device_data, cfg.encoder.n, episodes_per_task)
         ranges = ranges or buckets(starts, z.shape[1])
-        per_seed.append(accuracy_by_step(z, tasks, ranges, k))
+        lengths = None if data.lengths is None else np.asarray(data.lengths)[kept]
+        per_seed.append(accuracy_by_step(z, tasks, ranges, k, lengths=lengths))
     return {"ranges": ranges, "per_seed": per_seed, "n": int(cfg.encoder.n), "episode_length": int(z.shape[1]),
             "tasks": int(len(np.unique(tasks))), "episodes": int(len(tasks))}

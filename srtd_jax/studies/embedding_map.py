@@ -23,15 +23,16 @@ def cell_embeddings(cfg, workdir: str, seed: int = 0, episodes_per_task: int = 2
     from srtd_jax.studies.trained import trained_encoder
 
     data, device_data, nets, params = trained_encoder(cfg, workdir, seed)
-    z, tasks = episode_embeddings(nets, params["task"]["encoder"], data.task_ids[:, 0], device_data, cfg.encoder.n,
-                                  episodes_per_task, rng_seed)
+    z, tasks, _ = episode_embeddings(nets, params["task"]["encoder"], data.task_ids[:, 0], device_data,
+                                     cfg.encoder.n, episodes_per_task, rng_seed)
     return z.reshape(-1, z.shape[-1]), np.repeat(tasks, z.shape[1])
 
 
 def episode_embeddings(nets, task_encoder_params, episode_tasks: np.ndarray, device_data, n: int,
                        episodes_per_task: int, rng_seed: int = 0):
-    """z_t of up to episodes_per_task episodes of each task (the same episodes for every `rng_seed`), t = 1 .. L:
-    the windows holding at least one step of the episode. episode_tasks (E,) -> (z (E', L, latent), tasks (E',))"""
+    """z_t of up to episodes_per_task episodes of each task, t = 1 .. L: the windows holding at least one step of
+    the episode. The episodes depend on `rng_seed` only, so every encoder seed is scored on the same ones.
+    episode_tasks (E,) -> (z (E', L, latent), tasks (E',), the kept episodes' indices (E',))"""
     import jax
 
     rng = np.random.default_rng(rng_seed)
@@ -39,7 +40,7 @@ def episode_embeddings(nets, task_encoder_params, episode_tasks: np.ndarray, dev
                                    for t in np.unique(episode_tasks)]))
     device_data = jax.tree.map(lambda x: x[keep], device_data)
     z = jax.jit(lambda p, d: conditioning.embed_dataset(p, d, networks=nets, n=n))(task_encoder_params, device_data)
-    return np.asarray(z[:, 1:]), episode_tasks[keep]
+    return np.asarray(z[:, 1:]), episode_tasks[keep], keep
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:

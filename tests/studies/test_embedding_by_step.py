@@ -28,6 +28,12 @@ def test_accuracy_by_step_by_hand():
     # k=1: a z_1's nearest other is one of three at distance 0, tasks (0, 1, 1) -- which one is argpartition's
     # choice, so only the later range is fixed: each z's nearest other is of its task
     assert embedding_by_step.accuracy_by_step(z, tasks, [(1, 1), (2, 3)], k=1)[1] == 1.0
+    # episode 2 (task 1) has one real step; its padding sits in task 0's cluster and must neither vote nor be
+    # scored: with k=1 every later z's nearest real other is then of its task
+    z[2, 1:, 0] = [-10.05, -10.25]
+    lengths = np.array([3, 3, 1, 3])
+    assert embedding_by_step.accuracy_by_step(z, tasks, [(2, 3)], k=1, lengths=lengths) == [1.0]
+    assert embedding_by_step.accuracy_by_step(z, tasks, [(2, 3)], k=1)[0] < 1.0  # counted, the padding errs
     with pytest.raises(ValueError, match="expected \\(E, L, D\\)"):
         embedding_by_step.accuracy_by_step(z[0], tasks, [(1, 1)])
     with pytest.raises(ValueError, match="no points at steps 4-5"):
