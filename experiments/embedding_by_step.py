@@ -53,15 +53,12 @@ def _parse_ints(flag: str, values) -> list[int]:
 def _checked(runs: dict, seeds):
     """{label: (config, seeds)} after every check that needs no data: a config.json, a method that trains
     encoders, seeds among the run's, a checkpoint."""
-    from srtd_jax.runtime.config_check import ConfigError, read_run_config
+    from srtd_jax.runtime.config_check import ConfigError, read_workdir_config
     from srtd_jax.studies.trained import check_has_encoders
     out = {}
     for label, workdir in runs.items():
-        path = os.path.join(workdir, "config.json")
-        if not os.path.exists(path):
-            raise app.UsageError(f"--runs: {workdir} has no config.json (not a run's workdir)")
         try:
-            cfg = read_run_config(path)
+            cfg = read_workdir_config(workdir)
         except ConfigError as err:
             raise app.UsageError(f"--runs: {err}") from None
         chosen = list(range(cfg.num_seeds)) if seeds is None else seeds

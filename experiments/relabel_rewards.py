@@ -93,13 +93,10 @@ def write_outputs(result: dict, out: str, command: str) -> None:
 
 def _run_config(run: str, seed: int):
     """The config of the finished run `run`, checked for what the study needs; a one-line UsageError otherwise."""
-    from srtd_jax.runtime.config_check import ConfigError, read_run_config
+    from srtd_jax.runtime.config_check import ConfigError, read_workdir_config
     from srtd_jax.studies.trained import check_has_encoders
-    path = os.path.join(run, "config.json")
-    if not os.path.exists(path):
-        raise app.UsageError(f"--run={run}: no config.json there (not a run's workdir)")
     try:
-        cfg = read_run_config(path)
+        cfg = read_workdir_config(run)
     except ConfigError as err:
         raise app.UsageError(f"--run={err}") from None
     if cfg.suite != "mt10":

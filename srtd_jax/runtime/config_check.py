@@ -5,6 +5,7 @@ import copy
 import difflib
 import importlib.util
 import json
+import os
 
 import ml_collections
 
@@ -227,6 +228,15 @@ def read_run_config(path: str):
     if not isinstance(saved, dict):
         raise ConfigError(f"{path} is not a run config: it holds a JSON {type(saved).__name__}")
     return ml_collections.ConfigDict(with_added_fields(saved))
+
+
+def read_workdir_config(workdir: str):
+    """The config of the run in `workdir` (read_run_config of its config.json); ConfigError names a folder that
+    holds none, or a file that does not read."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise ConfigError(f"{workdir}: no config.json there (not a run's workdir)")
+    return read_run_config(path)
 
 
 def check_against_data(cfg, method, num_transitions: int, episode_length: int) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from srtd_jax.runtime import checkpointing
 from srtd_jax.studies.embedding_map import KNN_K, episode_embeddings, knn_predict
-from srtd_jax.studies.trained import trained_encoder
+from srtd_jax.studies.trained import check_has_encoders, trained_encoder
 
 REFERENCE_POINTS = 3000  # the neighbours are drawn from a sample of every step of every kept episode
 QUERY_POINTS = 600  # points scored per bucket
@@ -61,8 +60,10 @@ def run_accuracies(cfg, workdir: str, seeds, starts, episodes_per_task: int, k: 
     """accuracy_by_step for each of `seeds` of a finished run's trained task encoder (its latest checkpoint), on
     the same episodes of its training data for every seed. -> {'ranges', 'per_seed' (seeds, ranges), 'n',
     'episode_length', 'tasks', 'episodes'}"""
-    data, device_data, nets, _ = trained_encoder(cfg, workdir, seeds[0])
-    stacked = checkpointing.latest_encoder_params(workdir, None)["task"]["encoder"]
+    for seed in seeds:  # before anything loads; indexing the stacked params would clamp a seed out of range
+        check_has_encoders(cfg, workdir, seed)
+    data, device_data, nets, params = trained_encoder(cfg, workdir, None)
+    stacked = params["task"]["encoder"]
     per_seed, ranges = [], None
     for seed in seeds:
         z, tasks, kept = episode_embeddings(nets, jax.tree.map(lambda x: x[seed], stacked), data.task_ids[:, 0],

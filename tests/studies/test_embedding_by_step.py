@@ -57,7 +57,7 @@ def test_step_ranges():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
-    (["--runs=nowhere/srtd", "--seeds=0"], "nowhere/srtd has no config.json"),
+    (["--runs=nowhere/srtd", "--seeds=0"], "--runs: nowhere/srtd: no config.json there"),
     (["--runs=a:x,a:y", "--starts=2,4"], "label 'a' given twice"),  # the runs are checked first
 ])
 def test_the_command_refuses_bad_input_in_one_line(args, message, tmp_path):
