@@ -1,6 +1,9 @@
 """The AirSim back end through AirSim's real client against the stand-in server (tests/airsim_standin.py); skipped
 where the `airsim` client is not installed."""
+import contextlib
+import gc
 import socket
+import warnings
 
 import jax.numpy as jnp
 import numpy as np
@@ -10,10 +13,20 @@ airsim = pytest.importorskip("airsim")
 msgpack = pytest.importorskip("msgpack")
 
 from srtd_jax.benchmarks.drone import navigation, sim  # after the skip
-from srtd_jax.benchmarks.drone.gym_env import AirSimDroneEnv, BuiltinDroneEnv
+from srtd_jax.benchmarks.drone.gym_env import AirSimDroneEnv, BuiltinDroneEnv, close_client
 from tests.airsim_standin import StandInServer
 
 M = sim.map_arrays()
+
+
+@contextlib.contextmanager
+def _client(server):
+    """A real airsim client on the stand-in, closed afterwards so that no socket outlives the test."""
+    client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+    try:
+        yield client
+    finally:
+        close_client(client)
 
 
 @pytest.mark.slow
@@ -22,8 +35,7 @@ def test_airsim_path_through_the_real_client_matches_the_builtin_simulator(task)
     """The same actions (the expert's, then random ones into obstacles) through both back ends."""
     tables = jnp.asarray(navigation.cost_tables())
     rng = np.random.default_rng(0)
-    with StandInServer(task) as server:
-        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+    with StandInServer(task) as server, _client(server) as client:
         air, builtin = AirSimDroneEnv(task, episode_length=60, client=client), BuiltinDroneEnv(task, episode_length=60)
         options = {"start": 0, "goal_sequence": [7, 4, 2, 6]}  # first goal 8 m away
         obs_a, _ = air.reset(seed=0, options=options)
@@ -48,11 +60,28 @@ def test_airsim_path_through_the_real_client_matches_the_builtin_simulator(task)
 
 
 def test_standin_refuses_moves_without_api_control():
-    with StandInServer("indoor-gt") as server:
-        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+    with StandInServer("indoor-gt") as server, _client(server) as client:
         client.reset()
         with pytest.raises(Exception, match="enableApiControl"):
             client.moveByVelocityAsync(1.0, 0.0, 0.0, 0.5).get()
+
+
+def test_an_env_closes_the_connection_it_opened_but_not_a_client_it_was_given():
+    with StandInServer("indoor-gt") as server, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()  # earlier tests' garbage is finalised outside the record
+        del caught[:]
+        own = AirSimDroneEnv("indoor-gt", episode_length=5, port=server.port)
+        own.reset(seed=0)
+        own.close()
+        own.close()  # a second close is harmless
+        with _client(server) as client:
+            given = AirSimDroneEnv("indoor-gt", episode_length=5, client=client)
+            given.close()
+            assert client.ping()  # still usable by its owner
+        del own, given
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def _pose(client):
@@ -61,8 +90,7 @@ def _pose(client):
 
 
 def test_standin_refuses_bad_moves_and_keeps_its_state():
-    with StandInServer("indoor-gt") as server:
-        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+    with StandInServer("indoor-gt") as server, _client(server) as client:
         client.reset()
         client.enableApiControl(True)
         client.armDisarm(True)
@@ -81,8 +109,7 @@ def test_standin_refuses_bad_moves_and_keeps_its_state():
 @pytest.mark.slow
 def test_standin_bounds_its_compile_cache_and_call_log():
     from tests import airsim_standin
-    with StandInServer("indoor-gt") as server:
-        client = airsim.MultirotorClient(ip="127.0.0.1", port=server.port, timeout_value=30)
+    with StandInServer("indoor-gt") as server, _client(server) as client:
         client.enableApiControl(True)
         client.armDisarm(True)
         for k in range(airsim_standin.COMPILED_DURATIONS + 3):  # more distinct durations than are kept

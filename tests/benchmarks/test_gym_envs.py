@@ -1,5 +1,6 @@
 """The benchmarks as gymnasium environments: registered ids, gymnasium's own env checker, Meta-World's reward, the
 drone's finite observation bounds (held by long random flights) and its top-down render."""
+import gc
 import warnings
 
 import gymnasium as gym
@@ -16,7 +17,9 @@ from srtd_jax.benchmarks.mt10.vector_env import MT10Block
 
 
 def _checked(env):
-    """gymnasium's check_env, with its warnings returned (an error fails the test)."""
+    """gymnasium's check_env, with its warnings returned (an error fails the test). Garbage left by earlier tests on
+    this worker is finalised first, so that its ResourceWarnings are not counted as the checker's."""
+    gc.collect()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env)

@@ -117,6 +117,14 @@ def lidar_beams(point_cloud, position) -> np.ndarray:
     return beams
 
 
+def close_client(client) -> None:
+    """Closes an airsim client's socket and the I/O loop (with its wake-up pipe) that it opened. The airsim client
+    has no close of its own; without this both stay open until garbage collection reports them unclosed."""
+    rpc = client.client  # msgpackrpc.Client
+    rpc.close()
+    rpc._loop._ioloop.close(all_fds=True)
+
+
 class AirSimDroneEnv(_DroneEnvBase):
     """One task on an AirSim multirotor. `client`: an airsim.MultirotorClient (default: a new one for ip/port).
 
@@ -129,9 +137,16 @@ class AirSimDroneEnv(_DroneEnvBase):
         super().__init__(task, episode_length, render_mode)
         import airsim  # the AirSim client is needed only here
         self.airsim = airsim
+        self._owns_client = client is None  # close() releases only a connection this env opened
         self.client = client or airsim.MultirotorClient(ip=ip, port=port)
         self.lidar_name, self.vehicle_name = lidar_name, vehicle_name
         self.client.confirmConnection()
+
+    def close(self):
+        if self._owns_client:
+            close_client(self.client)
+            self._owns_client = False
+        super().close()
 
     def _pose(self, pos, yaw):
         a = self.airsim
