@@ -55,6 +55,12 @@ OPERATIONAL_FIELDS = ("data.num_workers", "data.generate", "data.data_dir", "che
                       "logging.wandb_mode")
 
 
+# Fields two finished runs may differ in and still hold the same result. encoder.reuse_from takes the encoders of a
+# run whose encoder phase is the same computation (encoder_reuse.check_source), so it changes where the encoders
+# came from, not the numbers. An unfinished run may not change it: its checkpoints count the encoder phase or not.
+RESULT_EQUIVALENT_FIELDS = OPERATIONAL_FIELDS + ("encoder.reuse_from",)
+
+
 class ConfigError(ValueError):
     """A config field with a bad value; the message names the field."""
 
@@ -127,14 +133,15 @@ def read_json(path: str, remedy: str):
         raise ConfigError(f"{path} exists but cannot be read ({err}); move it away to {remedy}") from err
 
 
-def check_workdir_config(cfg, path: str, allow_change: bool = False) -> list[str]:
-    """Compares cfg with the config.json of an earlier run in the same workdir (if any).
+def check_workdir_config(cfg, path: str, allow_change: bool = False, ignore=OPERATIONAL_FIELDS) -> list[str]:
+    """Compares cfg with the config.json of an earlier run in the same workdir (if any), leaving out the fields
+    in `ignore`.
 
     Returns the differing fields; raises ConfigMismatchError listing them unless allow_change."""
     old = read_json(path, "start a new run")
     if old is None:
         return []
-    diff = config_diff(old, as_dict(cfg))
+    diff = config_diff(old, as_dict(cfg), ignore)
     if diff and not allow_change:
         raise ConfigMismatchError(
             f"the workdir holds a run with a different config ({path}); differing fields:\n  " + "\n  ".join(diff)

@@ -12,7 +12,13 @@ import ml_collections
 from srtd_jax.agents.methods import METHODS, resolve
 from srtd_jax.benchmarks import registry
 from srtd_jax.data import mixtures
-from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, check_workdir_config
+from srtd_jax.runtime.config_check import (
+    RESULT_EQUIVALENT_FIELDS,
+    ConfigError,
+    ConfigMismatchError,
+    check_workdir_config,
+    read_json,
+)
 
 # Groups of a sweep: (name, config field of its configurations, config field of its methods).
 GROUPS = (("main", "configurations", "methods"), ("ablation", "ablation_configurations", "ablation_methods"),
@@ -162,6 +168,24 @@ def encoder_source(bcfg, cell: Cell) -> Cell | None:
     return None
 
 
+def runnable_config(bcfg, cell: Cell, root: str, scheduled=()) -> ml_collections.ConfigDict:
+    """cell_config with the encoders the cell actually runs with. A cell that has started keeps the choice in its
+    workdir's config.json. Otherwise it takes its encoder_source's encoders only if that source has finished in
+    its workdir or is in `scheduled` (workdirs of cells that run before it). A source whose workdir is gone (a new
+    machine; its result kept in results.json) leaves the cell to train its own encoders: the same computation, so
+    the same numbers (tests/runtime/test_encoder_reuse.py), at the cost of the encoder phase."""
+    cfg = cell_config(bcfg, cell)
+    source = cfg.encoder.reuse_from
+    if not source:
+        return cfg
+    started = read_json(os.path.join(cell_workdir(root, cell), "config.json"), "start the cell again")
+    if started is not None:
+        cfg.encoder.reuse_from = started.get("encoder", {}).get("reuse_from", "")
+    elif not (os.path.isfile(os.path.join(source, "summary.json")) or source in scheduled):
+        cfg.encoder.reuse_from = ""
+    return cfg
+
+
 def cell_workdir(root: str, cell: Cell) -> str:
     return os.path.join(root, slug(cell.configuration), cell.method)
 
@@ -172,7 +196,8 @@ def finished_summary(cfg, workdir: str):
     path = os.path.join(workdir, "summary.json")
     if not os.path.exists(path):
         return None
-    check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_change=False)
+    check_workdir_config(cfg, os.path.join(workdir, "config.json"), allow_change=False,
+                         ignore=RESULT_EQUIVALENT_FIELDS)
     with open(path) as f:
         return json.load(f)
 
@@ -209,11 +234,19 @@ def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None
             out[cell.name] = summary
         else:
             todo.append(cell)
-    groups = packed_groups(bcfg, todo) if pack else [[cell] for cell in todo]
+    configs = {}
+    for k, cell in enumerate(todo):
+        configs[cell.name] = runnable_config(bcfg, cell, root, {cell_workdir(root, c) for c in todo[:k]})
+        source = cell_config(bcfg, cell).encoder.reuse_from
+        if source and not configs[cell.name].encoder.reuse_from:
+            why = ("as it started" if os.path.exists(os.path.join(cell_workdir(root, cell), "config.json"))
+                   else f"{source} has not finished and does not run first")
+            log(f"[sweep] cell {cell.name}: trains its own encoders ({why}; the same numbers as taking its encoders)")
+    groups = packed_groups(bcfg, todo, configs) if pack else [[cell] for cell in todo]
     for group in groups:
         names = ", ".join(c.name for c in group)
         try:
-            cfgs, workdirs = [cell_config(bcfg, c) for c in group], [cell_workdir(root, c) for c in group]
+            cfgs, workdirs = [configs[c.name] for c in group], [cell_workdir(root, c) for c in group]
             commands = [command_for(c) if command_for else None for c in group]
             if len(group) > 1:
                 log(f"[sweep] {len(group)} cells packed into one program: {names}")
@@ -233,15 +266,15 @@ def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None
     return out
 
 
-def packed_groups(bcfg, selected: list[Cell]) -> list[list[Cell]]:
+def packed_groups(bcfg, selected: list[Cell], configs: dict | None = None) -> list[list[Cell]]:
     """The selected cells in groups that can train as one program (srtd_jax/run_packed.py): cells whose configs
-    differ only in the dataset, of a method packing supports; every other cell is a group of its own. Groups keep
-    the order of their first cell."""
+    (configs[cell name], default cell_config) differ only in the dataset, of a method packing supports; every other
+    cell is a group of its own. Groups keep the order of their first cell."""
     from srtd_jax.run_packed import group_signature, why_not_packable  # jax loads only when cells run
 
     groups: dict = {}
     for cell in selected:
-        cfg = cell_config(bcfg, cell)
+        cfg = configs[cell.name] if configs else cell_config(bcfg, cell)
         packable = why_not_packable(cfg, resolve(cfg.method, cfg.rl.learner, cfg.rl.network)) is None
         key = group_signature(cfg) if packable else cell.name
         groups.setdefault(key, []).append(cell)

@@ -11,7 +11,14 @@ from srtd_jax.benchmarks import registry
 from srtd_jax.core import atomic
 from srtd_jax.data import mixtures
 from srtd_jax.runtime import reporting
-from srtd_jax.runtime.config_check import ConfigError, ConfigMismatchError, as_dict, config_diff, read_json
+from srtd_jax.runtime.config_check import (
+    RESULT_EQUIVALENT_FIELDS,
+    ConfigError,
+    ConfigMismatchError,
+    as_dict,
+    config_diff,
+    read_json,
+)
 from srtd_jax.runtime.reporting import mean_ci95
 from srtd_jax.studies import statistics, sweep
 
@@ -50,7 +57,7 @@ def collect(bcfg, all_cells: list, root: str) -> tuple[list[dict], list[str]]:
                                for p in summary["learning_curve"]],
             "device": summary.get("device"), "workdir": workdir,
             "command": next((c for c in reversed(commands) if c.strip()), None),
-            "config": as_dict(sweep.cell_config(bcfg, cell)),
+            "config": as_dict(sweep.runnable_config(bcfg, cell, root)),  # the encoders it took, as it ran
             **({"imagination": summary["imagination"]} if "imagination" in summary else {})})
     return records, missing
 
@@ -70,7 +77,7 @@ def kept_records(bcfg, all_cells: list, missing: list[str], path: str) -> list[d
         if cell is None or cell.name not in missing:
             continue
         if "config" in record:
-            diff = config_diff(record["config"], as_dict(sweep.cell_config(bcfg, cell)))
+            diff = config_diff(record["config"], as_dict(sweep.cell_config(bcfg, cell)), RESULT_EQUIVALENT_FIELDS)
         else:
             diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in (("budget", bcfg.budget), ("num_seeds", bcfg.num_seeds))
                     if old.get(k) != v]

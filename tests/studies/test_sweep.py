@@ -511,3 +511,59 @@ def test_with_reuse_encoders_a_cell_takes_the_encoders_of_the_first_equal_phase_
     assert cfg.encoder.reuse_from == os.path.join(b.workdir, "rp10", "srtd")
     b.per_method["srtd_id"] = {"encoder": {"epochs": 5.0}}  # another encoder phase: trains its own
     assert sweep.cell_config(b, sweep.Cell("rp10", "srtd_id", ("main",))).encoder.reuse_from == ""
+
+
+def _write_run(workdir, cfg, finished: bool):
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        json.dump(as_dict(cfg), f)
+    if finished:
+        with open(os.path.join(workdir, "summary.json"), "w") as f:
+            json.dump({"mean_success": 0.5}, f)
+
+
+def test_a_cell_whose_encoder_source_is_gone_trains_its_own_encoders(monkeypatch, tmp_path):
+    """After a machine change runs/ is gone and only results.json keeps SRTD's result: SRTD+ID must still run."""
+    import srtd_jax.run
+    b = benchmark_mt10.get_config("cpu")
+    b.reuse_encoders, b.workdir = True, str(tmp_path)
+    b.configurations, b.methods = ("rp10", "mr10", "me10"), ("srtd", "srtd_id")
+    b.ablation_configurations = b.embedding_configurations = ()
+    cell = {c.name: c for c in sweep.cells(b)}
+    source = lambda row: str(tmp_path / row / "srtd")
+    _write_run(source("rp10"), sweep.cell_config(b, cell["rp10/srtd"]), finished=True)
+    own_choice = sweep.cell_config(b, cell["me10/srtd_id"])
+    own_choice.encoder.reuse_from = ""  # me10/srtd_id started earlier with its own encoders, and was interrupted
+    _write_run(str(tmp_path / "me10" / "srtd_id"), own_choice, finished=False)
+    _write_run(source("me10"), sweep.cell_config(b, cell["me10/srtd"]), finished=True)  # finished since
+    ran, lines = {}, []
+    monkeypatch.setattr(srtd_jax.run, "train_and_evaluate", lambda cfg, workdir, log, command: ran.update(
+        {os.path.relpath(workdir, tmp_path): cfg.encoder.reuse_from}) or {"mean_success": 0.25})
+    sweep.run_cells(b, [cell[n] for n in ("rp10/srtd_id", "mr10/srtd_id", "me10/srtd_id")], str(tmp_path),
+                    log=lines.append)
+    assert ran == {"rp10/srtd_id": source("rp10"),  # its source finished: it takes those encoders
+                   "mr10/srtd_id": "",  # its source is gone: it trains its own
+                   "me10/srtd_id": ""}  # it keeps the choice it started with
+    assert [line for line in lines if "trains its own encoders" in line] == [
+        f"[sweep] cell mr10/srtd_id: trains its own encoders ({source('mr10')} has not finished and does not run "
+        "first; the same numbers as taking its encoders)",
+        "[sweep] cell me10/srtd_id: trains its own encoders (as it started; the same numbers as taking its encoders)"]
+    ran.clear()
+    sweep.run_cells(b, [cell["mr10/srtd"], cell["mr10/srtd_id"]], str(tmp_path), log=lines.append)
+    assert ran == {"mr10/srtd": "", "mr10/srtd_id": source("mr10")}  # its source runs first: it takes them
+    # a cell finished with its own encoders counts as finished for a config that names a source, and so does its
+    # kept record: where the encoders came from does not change the numbers
+    _write_run(str(tmp_path / "me10" / "srtd_id"), own_choice, finished=True)
+    assert sweep.state(b, cell["me10/srtd_id"], str(tmp_path)) == "finished"
+    own = sweep.cell_config(b, cell["mr10/srtd_id"])
+    own.encoder.reuse_from = ""
+    record = {"cell": "mr10/srtd_id", "config": as_dict(own)}
+    with open(tmp_path / "results.json", "w") as f:
+        json.dump({"records": [record]}, f)
+    kept = sweep_report.kept_records(b, sweep.cells(b), ["mr10/srtd_id"], str(tmp_path / "results.json"))
+    assert [r["cell"] for r in kept] == ["mr10/srtd_id"]
+    own.encoder.epochs = 5.0  # a field that does change the numbers still refuses
+    with open(tmp_path / "results.json", "w") as f:
+        json.dump({"records": [dict(record, config=as_dict(own))]}, f)
+    with pytest.raises(ConfigMismatchError, match="encoder.epochs"):
+        sweep_report.kept_records(b, sweep.cells(b), ["mr10/srtd_id"], str(tmp_path / "results.json"))
