@@ -223,10 +223,7 @@ def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None
         try:
             summary = finished_summary(cfg, workdir)
         except Exception as err:  # noqa: BLE001 -- reported below, with the cell's name
-            if not keep_going:
-                raise
-            log(f"[sweep] cell {cell.name} FAILED: {type(err).__name__}: {err}")
-            failed.append(f"{cell.name}: {type(err).__name__}: {err}")
+            _failed(cell.name, err, keep_going, log, failed)
             continue
         if summary is not None:
             log(f"[sweep] cell {i + 1}/{len(selected)} {cell.name}: finished earlier, mean success "
@@ -236,12 +233,17 @@ def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None
             todo.append(cell)
     configs = {}
     for k, cell in enumerate(todo):
-        configs[cell.name] = runnable_config(bcfg, cell, root, {cell_workdir(root, c) for c in todo[:k]})
+        try:  # reads the cell's config.json if it has started: a corrupt one fails this cell only
+            configs[cell.name] = runnable_config(bcfg, cell, root, {cell_workdir(root, c) for c in todo[:k]})
+        except Exception as err:  # noqa: BLE001 -- reported below, with the cell's name
+            _failed(cell.name, err, keep_going, log, failed)
+            continue
         source = cell_config(bcfg, cell).encoder.reuse_from
         if source and not configs[cell.name].encoder.reuse_from:
             why = ("as it started" if os.path.exists(os.path.join(cell_workdir(root, cell), "config.json"))
                    else f"{source} has not finished and does not run first")
             log(f"[sweep] cell {cell.name}: trains its own encoders ({why}; the same numbers as taking its encoders)")
+    todo = [cell for cell in todo if cell.name in configs]
     groups = packed_groups(bcfg, todo, configs) if pack else [[cell] for cell in todo]
     for group in groups:
         names = ", ".join(c.name for c in group)
@@ -255,15 +257,21 @@ def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None
                 log(f"[sweep] cell {selected.index(group[0]) + 1}/{len(selected)} {names}: running in {workdirs[0]}")
                 summaries = [train_and_evaluate(cfgs[0], workdirs[0], log=log, command=commands[0])]
         except Exception as err:  # noqa: BLE001 -- reported below, with the cells' names
-            if not keep_going:
-                raise
-            log(f"[sweep] {names} FAILED: {type(err).__name__}: {err}")
-            failed.append(f"{names}: {type(err).__name__}: {err}")
+            _failed(names, err, keep_going, log, failed, what="")
             continue
         out.update({c.name: s for c, s in zip(group, summaries)})
     if failed:
         raise SweepError(f"{len(failed)} of {len(selected)} cells failed:\n  " + "\n  ".join(failed))
     return out
+
+
+def _failed(names: str, err: Exception, keep_going: bool, log, failed: list, what: str = "cell ") -> None:
+    """A cell (or packed group: what='') failed: raises err again unless keep_going, else logs it and adds it to
+    failed."""
+    if not keep_going:
+        raise err
+    log(f"[sweep] {what}{names} FAILED: {type(err).__name__}: {err}")
+    failed.append(f"{names}: {type(err).__name__}: {err}")
 
 
 def packed_groups(bcfg, selected: list[Cell], configs: dict | None = None) -> list[list[Cell]]:

@@ -551,6 +551,14 @@ def test_a_cell_whose_encoder_source_is_gone_trains_its_own_encoders(monkeypatch
     ran.clear()
     sweep.run_cells(b, [cell["mr10/srtd"], cell["mr10/srtd_id"]], str(tmp_path), log=lines.append)
     assert ran == {"mr10/srtd": "", "mr10/srtd_id": source("mr10")}  # its source runs first: it takes them
+    ran.clear()
+    os.makedirs(tmp_path / "rp10" / "srtd_id")
+    (tmp_path / "rp10" / "srtd_id" / "config.json").write_text("{not json")  # a started cell's corrupt config
+    with pytest.raises(sweep.SweepError, match=r"1 of 2 cells failed:\n  rp10/srtd_id: ConfigError: .*config.json"):
+        sweep.run_cells(b, [cell["rp10/srtd_id"], cell["mr10/srtd_id"]], str(tmp_path), log=lines.append,
+                        keep_going=True)
+    assert ran == {"mr10/srtd_id": ""}  # the other cell still ran
+    assert (tmp_path / "rp10" / "srtd_id" / "config.json").read_text() == "{not json"  # and nothing was overwritten
     # a cell finished with its own encoders counts as finished for a config that names a source, and so does its
     # kept record: where the encoders came from does not change the numbers
     _write_run(str(tmp_path / "me10" / "srtd_id"), own_choice, finished=True)
