@@ -71,7 +71,9 @@ def _relabelled(out: dict, relabel, rows: int, data: EpisodeDataset, normalizer:
     real = relabel(task_ids, first, data.next_observations[sel(episode), sel(steps)],
                    data.actions[sel(episode), sel(steps)])
     owner = sel(seeds)
-    per_seed = lambda r: [float(r[owner == s].mean()) for s in range(e.shape[0])]
-    im, re = float(imagined.mean()), float(real.mean())
+    # NaN: a state the reward function refuses (RewardRelabeler.reward); the means leave it out and count it
+    per_seed = lambda r: [float(np.nanmean(r[owner == s])) for s in range(e.shape[0])]
+    im, re = float(np.nanmean(imagined)), float(np.nanmean(real))
     return {"imagined": im, "real": re, "relative": im / re - 1.0 if re else None,
-            "imagined_per_seed": per_seed(imagined), "real_per_seed": per_seed(real), "rows": int(alive.sum())}
+            "imagined_per_seed": per_seed(imagined), "real_per_seed": per_seed(real), "rows": int(alive.sum()),
+            "unscored": {"imagined": int(np.isnan(imagined).sum()), "real": int(np.isnan(real).sum())}}

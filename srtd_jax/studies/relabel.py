@@ -108,19 +108,21 @@ def run_study(cfg, workdir: str | None, *, samples_per_set: int, expert_episodes
         row = {}
         for name, (s, act, s2, goals, recorded) in sets.items():
             rewards = np.array([relabeler.reward(g, s2[i], act[i]) for i, g in enumerate(goals)])
-            row[name] = {"relabelled_raw": float(rewards.mean())}
+            # NaN: a state Meta-World's reward function refuses (RewardRelabeler.reward), left out and counted
+            row[name] = {"relabelled_raw": float(np.nanmean(rewards)), "unscored": int(np.isnan(rewards).sum())}
             if recorded is not None:
                 row[name]["recorded_raw"] = float(np.mean(recorded))
                 err = np.abs(rewards - recorded)
-                row[name]["relabel_abs_error"] = float(err.mean())
-                recorded_err[name].extend(err.tolist())
+                row[name]["relabel_abs_error"] = float(np.nanmean(err))
+                recorded_err[name].extend(err[~np.isnan(err)].tolist())
             pooled[name].append(rewards)
             result["pca"].setdefault(task, {})[name] = np.concatenate([normalizer(s), act], -1)
         result["per_task"][task] = row
         log(f"relabelled {task}: " + ", ".join(f"{k} {v['relabelled_raw'] * cfg.data.reward_scale:.4f}"
                                                for k, v in row.items()))
     scale = cfg.data.reward_scale
-    result["average_reward"] = {s: float(np.concatenate(pooled[s]).mean() * scale) for s in SETS}
+    result["average_reward"] = {s: float(np.nanmean(np.concatenate(pooled[s])) * scale) for s in SETS}
+    result["unscored"] = {s: int(np.isnan(np.concatenate(pooled[s])).sum()) for s in SETS}
     result["relabel_abs_error_raw"] = {s: float(np.mean(v)) for s, v in recorded_err.items()}
     result["reward_scale"] = scale
     result["pca"] = {task: _pca2(sets) for task, sets in result["pca"].items()}

@@ -1,6 +1,7 @@
 """Reward relabelling with Meta-World's reward function and the Figure-4 study on tiny data."""
 import glob
 import json
+import types
 
 import jax
 import numpy as np
@@ -43,6 +44,30 @@ def test_goal_is_recovered_from_the_first_observation():
     relabeler = RewardRelabeler("push")
     for goal in (0, 17, 49):
         assert relabeler.goal_of(relabeler.env.reset(goal)) == goal
+
+
+def test_a_state_metaworld_refuses_has_no_reward_and_is_counted_apart(monkeypatch):
+    """Meta-World's reward raises ValueError when a term it combines leaves [0, 1], as imagined states can make it."""
+    from srtd_jax.runtime.imagination_report import _relabelled
+    relabeler = RewardRelabeler("push")
+    obs = relabeler.env.reset(0)
+    assert np.isfinite(relabeler.reward(0, obs, np.zeros(4)))
+    def refuse(obs, action):
+        raise ValueError("a (1.2) and b (1.2) must range between 0 and 1")
+    monkeypatch.setattr(relabeler.env.env, "evaluate_state", refuse)
+    assert np.isnan(relabeler.reward(0, obs, np.zeros(4)))
+    # in a run's imagination report: left out of the means, counted
+    seeds, rows, horizon, S, A = 2, 1, 2, 3, 1
+    out = {"starts": {"e": np.zeros((seeds, rows), int), "t": np.zeros((seeds, rows), int)},
+           "alive": np.ones((seeds, rows, horizon)), "imagined_next_obs": np.zeros((seeds, rows, horizon, S)),
+           "imagined_action": np.zeros((seeds, rows, horizon, A))}
+    data = types.SimpleNamespace(observations=np.zeros((1, 4, S)), next_observations=np.zeros((1, 4, S)),
+                                 actions=np.zeros((1, 4, A)), task_ids=np.zeros((1, 4), int))
+    imagined_rewards = iter([np.array([1.0, np.nan, 3.0, np.nan]), np.array([2.0, 2.0, 4.0, 4.0])])
+    report = _relabelled(out, lambda *_: next(imagined_rewards), rows, data,
+                         types.SimpleNamespace(mean=np.zeros(S), std=np.ones(S)))
+    assert report["imagined"] == 2.0 and report["imagined_per_seed"] == [1.0, 3.0] and report["real"] == 3.0
+    assert report["unscored"] == {"imagined": 2, "real": 0} and report["rows"] == 4
 
 
 @pytest.mark.slow

@@ -41,7 +41,9 @@ class RewardRelabeler:
         return int(np.argmin(np.abs(self._first_obs - first_obs[None]).sum(-1)))
 
     def reward(self, goal: int, obs: np.ndarray, action: np.ndarray) -> float:
-        """Meta-World's raw reward (0..10) of reaching observation `obs` (39,) by `action` (4,)."""
+        """Meta-World's raw reward (0..10) of reaching observation `obs` (39,) by `action` (4,); NaN where Meta-World's
+        reward function refuses the state (it raises ValueError when a term it combines leaves [0, 1], which
+        imagined states can do): such a state has no reward to report, and the callers count it apart."""
         sim = self.env.env
         if goal != self._goal:
             self.env.reset(goal)
@@ -60,7 +62,10 @@ class RewardRelabeler:
         finally:
             sim.model.opt.disableflags &= ~int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
         self._set_object(obs[4:7])  # after the hand: contacts between them are evaluated as they stand
-        reward, _ = sim.evaluate_state(obs, action)
+        try:
+            reward, _ = sim.evaluate_state(obs, action)
+        except ValueError:
+            return float("nan")
         return float(reward)
 
     def _place_object(self, qpos, target) -> float:
