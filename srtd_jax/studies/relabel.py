@@ -121,8 +121,9 @@ def run_study(cfg, workdir: str | None, *, samples_per_set: int, expert_episodes
         log(f"relabelled {task}: " + ", ".join(f"{k} {v['relabelled_raw'] * cfg.data.reward_scale:.4f}"
                                                for k, v in row.items()))
     scale = cfg.data.reward_scale
-    result["average_reward"] = {s: float(np.nanmean(np.concatenate(pooled[s])) * scale) for s in SETS}
-    result["unscored"] = {s: int(np.isnan(np.concatenate(pooled[s])).sum()) for s in SETS}
+    pooled = {s: np.concatenate(pooled[s]) for s in SETS}
+    result["average_reward"] = {s: float(np.nanmean(pooled[s]) * scale) for s in SETS}
+    result["unscored"] = {s: int(np.isnan(pooled[s]).sum()) for s in SETS}
     result["relabel_abs_error_raw"] = {s: float(np.mean(v)) for s, v in recorded_err.items()}
     result["reward_scale"] = scale
     result["pca"] = {task: _pca2(sets) for task, sets in result["pca"].items()}

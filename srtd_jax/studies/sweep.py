@@ -168,21 +168,24 @@ def encoder_source(bcfg, cell: Cell) -> Cell | None:
     return None
 
 
-def runnable_config(bcfg, cell: Cell, root: str, scheduled=()) -> ml_collections.ConfigDict:
+def runnable_config(bcfg, cell: Cell, root: str, scheduled=(), log=None) -> ml_collections.ConfigDict:
     """cell_config with the encoders the cell actually runs with. A cell that has started keeps the choice in its
     workdir's config.json. Otherwise it takes its encoder_source's encoders only if that source has finished in
     its workdir or is in `scheduled` (workdirs of cells that run before it). A source whose workdir is gone (a new
     machine; its result kept in results.json) leaves the cell to train its own encoders: the same computation, so
-    the same numbers (tests/runtime/test_encoder_reuse.py), at the cost of the encoder phase."""
+    the same numbers (tests/runtime/test_encoder_reuse.py), at the cost of the encoder phase. log: told when the
+    cell trains its own encoders although its config names a source."""
     cfg = cell_config(bcfg, cell)
     source = cfg.encoder.reuse_from
     if not source:
         return cfg
     started = read_json(os.path.join(cell_workdir(root, cell), "config.json"), "start the cell again")
     if started is not None:
-        cfg.encoder.reuse_from = started.get("encoder", {}).get("reuse_from", "")
+        cfg.encoder.reuse_from, why = started.get("encoder", {}).get("reuse_from", ""), "as it started"
     elif not (os.path.isfile(os.path.join(source, "summary.json")) or source in scheduled):
-        cfg.encoder.reuse_from = ""
+        cfg.encoder.reuse_from, why = "", f"{source} has not finished and does not run first"
+    if log and not cfg.encoder.reuse_from:
+        log(f"[sweep] cell {cell.name}: trains its own encoders ({why}; the same numbers as taking its encoders)")
     return cfg
 
 
@@ -234,15 +237,9 @@ def run_cells(bcfg, selected: list[Cell], root: str, log=print, command_for=None
     configs = {}
     for k, cell in enumerate(todo):
         try:  # reads the cell's config.json if it has started: a corrupt one fails this cell only
-            configs[cell.name] = runnable_config(bcfg, cell, root, {cell_workdir(root, c) for c in todo[:k]})
+            configs[cell.name] = runnable_config(bcfg, cell, root, {cell_workdir(root, c) for c in todo[:k]}, log)
         except Exception as err:  # noqa: BLE001 -- reported below, with the cell's name
             _failed(cell.name, err, keep_going, log, failed)
-            continue
-        source = cell_config(bcfg, cell).encoder.reuse_from
-        if source and not configs[cell.name].encoder.reuse_from:
-            why = ("as it started" if os.path.exists(os.path.join(cell_workdir(root, cell), "config.json"))
-                   else f"{source} has not finished and does not run first")
-            log(f"[sweep] cell {cell.name}: trains its own encoders ({why}; the same numbers as taking its encoders)")
     todo = [cell for cell in todo if cell.name in configs]
     groups = packed_groups(bcfg, todo, configs) if pack else [[cell] for cell in todo]
     for group in groups:
