@@ -26,13 +26,15 @@ def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, share
     on_fault(done, states, keys, fault, counts) runs when a seed met a non-finite update in the chunk; counts: how
     many of the chunk's updates of each seed were non-finite."""
     done, t0 = start, time.time()
-    last = t0
+    last, first = t0, None  # first: (step, time) at the end of the first chunk, which includes its compilation
     while done < total_steps:
         states, keys, metrics, fault = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
         done += chunk_steps
         metrics, fault = devices.to_host((metrics, fault))
         now = time.time()
-        rate = (done - start) / (now - t0)  # since the phase (re)started: for the time left
+        # for the time left: the rate since the first chunk, whose compilation would otherwise make every estimate
+        # of a long phase pessimistic; the first chunk has only its own
+        rate = (done - start) / (now - t0) if first is None else (done - first[0]) / max(now - first[1], 1e-9)
         writer.write(phase, done, metrics, steps_per_second=chunk_steps / (now - last))  # this chunk's, compile included
         last = now
         if done - start == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
@@ -43,6 +45,8 @@ def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, share
             on_fault(done, states, keys, fault, metrics["nonfinite_updates"])
         if after_chunk:
             after_chunk(done, states, keys)
+        if first is None:
+            first = (done, time.time())
     return states, keys
 
 
