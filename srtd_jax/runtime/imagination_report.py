@@ -51,12 +51,17 @@ def imagination_summary(enc_params, device_data: DeviceData, episodes: np.ndarra
                "beats_trivial": {k: bool(v) for k, v in
                                  imagination_quality.verdicts(mean_one_step, mean_rollout).items()}}
     if relabel is not None and relabel_starts > 0:
-        summary["relabelled"] = _relabelled(out, relabel, min(relabel_starts, starts), data, normalizer)
+        summary["relabelled"] = relabelled_rewards(out, relabel, min(relabel_starts, starts), data, normalizer)
     return summary
 
 
-def _relabelled(out: dict, relabel, rows: int, data: EpisodeDataset, normalizer: Normalizer) -> dict:
-    """Mean reward of the first `rows` rollouts of every seed, imagined and real, by the suite's reward function."""
+def relabelled_rewards(out: dict, relabel, rows: int, data: EpisodeDataset, normalizer: Normalizer) -> dict:
+    """Mean reward of the first `rows` rollouts of every seed, imagined and real, by the suite's reward function.
+
+    out: the rollouts, with starts {'e', 't'} (seeds, >= rows), alive (seeds, >= rows, H), imagined_next_obs
+    (seeds, >= rows, H, S) and imagined_action (seeds, >= rows, H, A); relabel(task_ids, first_obs, next_obs,
+    action) -> rewards (N,), NaN where the reward function refuses a state. NaNs are left out of the means and
+    counted under 'unscored'."""
     e, t = np.asarray(out["starts"]["e"])[:, :rows], np.asarray(out["starts"]["t"])[:, :rows]  # (seeds, rows)
     alive = np.asarray(out["alive"])[:, :rows] > 0                                            # (seeds, rows, H)
     horizon = alive.shape[-1]

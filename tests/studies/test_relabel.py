@@ -48,7 +48,7 @@ def test_goal_is_recovered_from_the_first_observation():
 
 def test_a_state_metaworld_refuses_has_no_reward_and_is_counted_apart(monkeypatch):
     """Meta-World's reward raises ValueError when a term it combines leaves [0, 1], as imagined states can make it."""
-    from srtd_jax.runtime.imagination_report import _relabelled
+    from srtd_jax.runtime.imagination_report import relabelled_rewards
     relabeler = RewardRelabeler("push")
     obs = relabeler.env.reset(0)
     assert np.isfinite(relabeler.reward(0, obs, np.zeros(4)))
@@ -64,7 +64,7 @@ def test_a_state_metaworld_refuses_has_no_reward_and_is_counted_apart(monkeypatc
     data = types.SimpleNamespace(observations=np.zeros((1, 4, S)), next_observations=np.zeros((1, 4, S)),
                                  actions=np.zeros((1, 4, A)), task_ids=np.zeros((1, 4), int))
     imagined_rewards = iter([np.array([1.0, np.nan, 3.0, np.nan]), np.array([2.0, 2.0, 4.0, 4.0])])
-    report = _relabelled(out, lambda *_: next(imagined_rewards), rows, data,
+    report = relabelled_rewards(out, lambda *_: next(imagined_rewards), rows, data,
                          types.SimpleNamespace(mean=np.zeros(S), std=np.ones(S)))
     assert report["imagined"] == 2.0 and report["imagined_per_seed"] == [1.0, 3.0] and report["real"] == 3.0
     assert report["unscored"] == {"imagined": 2, "real": 0} and report["rows"] == 4
