@@ -13,7 +13,6 @@ from srtd_jax.runtime import checkpointing
 from tests.tiny import tiny_config
 
 # srtd_id: encoder phase, imaginary data rebuilt on resume, TD3+BC with periodic evaluation. 40 + 40 steps.
-# tests/core/test_devices.py runs the same config, so its single-device run reuses the compiled programs.
 RESUME_OVERRIDES = {"method": "srtd_id", "num_seeds": 4, "encoder.epochs": 2.0, "rl.steps": 40,
                     "eval.every_steps": 20, "eval.tasks": ["reach", "push"], "checkpoint.every_steps": 10,
                     "checkpoint.every_seconds": 0.0, "checkpoint.keep": 2}

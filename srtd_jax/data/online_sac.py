@@ -193,16 +193,20 @@ def play(env: Env, policy: lr.Policy, task, keys: jax.Array, length: int, stocha
     def episode(pol, key):
         k_reset, k_steps = jax.random.split(key)
 
-        def body(state, k):
-            obs = env.observe(state)
+        # each observation is computed once and carried, so a step's next observation is the next step's observation
+        # bit for bit whatever code XLA emits for the two uses
+        def body(carry, k):
+            state, obs = carry
             if stochastic:
                 action = sample_action(pol, obs, k)[0]
             else:
                 action = jnp.tanh(lr.policy_head(pol, obs, jnp)[0])
             state, reward, info = env.step(state, action)
-            return state, (obs, action, reward, env.observe(state), info)
+            next_obs = env.observe(state)
+            return (state, next_obs), (obs, action, reward, next_obs, info)
 
-        _, out = jax.lax.scan(body, env.reset(k_reset, task), jax.random.split(k_steps, length))
+        start = env.reset(k_reset, task)
+        _, out = jax.lax.scan(body, (start, env.observe(start)), jax.random.split(k_steps, length))
         return Episodes(*out)
 
     return jax.vmap(episode, in_axes=(0 if per_episode_policy else None, 0))(policy, keys)

@@ -24,11 +24,23 @@ from srtd_jax.benchmarks.mt10.relabel import RewardRelabeler
 from srtd_jax.core.seeds import phase_keys
 from srtd_jax.data import windows
 from srtd_jax.runtime import metric_log
+from srtd_jax.runtime.config_check import read_workdir_config
 from srtd_jax.runtime.encoder_phase import train_encoders
 from srtd_jax.studies.embedding_map import pca_2d
-from srtd_jax.studies.trained import encoder_of_run
+from srtd_jax.studies.trained import check_has_encoders, encoder_of_run
 
 SETS = ("source", "expert", "imaginary", "noise")
+
+
+def trained_run_config(run: str, seed: int):
+    """The config of the finished run in the folder `run`, checked for what the study needs: an MT10 run (the study
+    relabels with Meta-World's reward) whose method trains encoders and has seed `seed`. A ValueError (a ConfigError
+    for a missing or unreadable config.json) names the problem otherwise, before any data is loaded."""
+    cfg = read_workdir_config(run)
+    if cfg.suite != "mt10":
+        raise ValueError(f"{run}: a {cfg.suite} run; the study relabels with Meta-World's reward (mt10 only)")
+    check_has_encoders(cfg, run, seed)
+    return cfg
 
 
 def expert_episodes(task: str, num: int, settings, seed: int):

@@ -38,6 +38,7 @@ DEVICE_OVERRIDES = {**RESUME_OVERRIDES, "encoder.epochs": 1.0, "rl.steps": 20, "
 
 
 @pytest.mark.slow
+@pytest.mark.default_emitters
 def test_sharded_seeds_equal_the_single_device_run(tiny_data_dir, tmp_path):
     overrides = json.dumps(DEVICE_OVERRIDES)
     port = _free_port()

@@ -57,6 +57,8 @@ def test_packed_replicas_draw_the_steps_of_their_part():
         packing.pack([PARTS[0], _data(2, 3, 7)._replace(obs=jnp.zeros((3, 7, S + 1)))])
 
 
+@pytest.mark.slow
+@pytest.mark.default_emitters
 def test_a_chunk_over_cells_and_seeds_gives_each_cells_numbers():
     """The launcher's layout (srtd_jax/run_packed.py): states (cells, seeds, ...), each cell's data shared by its
     seeds. 'map' does each seed's arithmetic alone, bit for bit; 'vmap' batches the cells into the matrix products,

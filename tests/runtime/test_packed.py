@@ -16,8 +16,7 @@ quiet = lambda *_: None
 
 
 # The tiny data's default configuration (25 episodes) and MR 10 (30): padded data; 10 and 20 encoder steps (the
-# first cell is frozen while the second goes on); augmentation tables of different sizes. num_seeds and the hold-out
-# as in tests/agents/test_methods.py, whose runs of the first configuration compile the same programs.
+# first cell is frozen while the second goes on); augmentation tables of different sizes.
 NAMES = ("mr5_rp3_me2", "mr10")
 
 
@@ -48,6 +47,7 @@ def _killed_at(prefix: str):
 
 
 @pytest.mark.slow
+@pytest.mark.default_emitters
 def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_data_dir, tmp_path):
     names = NAMES
     cfgs = [_cell_config(tiny_data_dir, n) for n in names]
@@ -93,6 +93,7 @@ def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_da
 
 
 @pytest.mark.slow
+@pytest.mark.default_emitters
 def test_a_packed_group_with_task_stratified_batches_equals_its_cells_run_alone(tiny_data_dir, tmp_path):
     names = NAMES
     cfgs = [_cell_config(tiny_data_dir, n, method="pcgrad") for n in names]

@@ -72,9 +72,9 @@ def test_a_state_metaworld_refuses_has_no_reward_and_is_counted_apart(monkeypatc
 
 @pytest.mark.slow
 def test_figure4_study_writes_its_table_and_plot(tiny_data_dir, tmp_path, monkeypatch):
-    from experiments.relabel_rewards import write_outputs
     from srtd_jax.studies import relabel
     from srtd_jax.studies.relabel import SETS, run_study
+    from srtd_jax.studies.relabel_report import PAPER, write_outputs
     cfg = tiny_config(tiny_data_dir)
     cfg.num_seeds = 1
     trained = []
@@ -91,7 +91,11 @@ def test_figure4_study_writes_its_table_and_plot(tiny_data_dir, tmp_path, monkey
     write_outputs(result, out, "python -m experiments.relabel_rewards --samples_per_set=6")
     saved = json.load(open(out + ".json"))
     assert saved["command"].startswith("python -m experiments.relabel_rewards")
-    assert "| paper | 0.2471" in open(out + ".md").read()
+    assert saved["paper"] == PAPER and saved["average_reward"] == result["average_reward"]
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in open(out + ".md").read().splitlines()
+            if line.startswith(("| ours |", "| paper |"))}
+    for label, numbers in (("ours", result["average_reward"]), ("paper", PAPER)):
+        assert [float(x) for x in rows[label]] == pytest.approx([numbers[s] for s in SETS], abs=5e-5)
     assert (tmp_path / "fig.png").stat().st_size > 1000
 
     # the same study from a finished run's checkpoint: seed 1 holds the encoders trained above, seed 0 zeros
@@ -115,20 +119,19 @@ def test_figure4_study_writes_its_table_and_plot(tiny_data_dir, tmp_path, monkey
         encoder_of_run(cfg, str(run), OBS_DIM)
 
 
-def test_the_study_command_checks_the_run_it_is_given(tiny_data_dir, tmp_path):
-    from absl import app
-
-    from experiments.relabel_rewards import _run_config
+def test_the_study_checks_the_run_it_is_given(tiny_data_dir, tmp_path):
+    from srtd_jax.runtime.config_check import ConfigError
+    from srtd_jax.studies.relabel import trained_run_config
     cfg = tiny_config(tiny_data_dir)
-    with pytest.raises(app.UsageError, match="no config.json there"):
-        _run_config(str(tmp_path), 0)
+    with pytest.raises(ConfigError, match="no config.json there"):
+        trained_run_config(str(tmp_path), 0)
     for field, value, error in (("method", "td3bc", "method 'td3bc' trains no encoders"),
                                 ("suite", "drone", "a drone run; the study relabels with Meta-World's reward"),
                                 ("num_seeds", 2, r"seed 3 is not in \[0, num_seeds=2\)")):
         bad = cfg.copy_and_resolve_references()
         setattr(bad, field, value)
         (tmp_path / "config.json").write_text(bad.to_json())
-        with pytest.raises(app.UsageError, match=error):
-            _run_config(str(tmp_path), 3)
+        with pytest.raises(ValueError, match=error):
+            trained_run_config(str(tmp_path), 3)
     (tmp_path / "config.json").write_text(cfg.to_json())
-    assert _run_config(str(tmp_path), 0).method == cfg.method
+    assert trained_run_config(str(tmp_path), 0).method == cfg.method

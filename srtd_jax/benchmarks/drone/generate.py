@@ -64,14 +64,16 @@ def _rollouts(keys, tasks, quality, noise, *, length: int) -> dict:
     def episode(key, task, q):
         k_reset, k_steps = jax.random.split(key)
 
-        def body(state, k):
-            obs = sim.observe(state, m)
+        def body(carry, k):  # the observation is carried, as in online_sac.play: next_obs[t] is obs[t + 1]
+            state, obs = carry
             action = navigation.behaviour_action(k, q, navigation.expert_action(state, obs, tables, m), noise)
             state, reward, collided, reached = sim.step(state, action, m)
-            return state, dict(obs=obs, act=action, reward=reward, reached=reached, collided=collided,
-                               next_obs=sim.observe(state, m))
+            next_obs = sim.observe(state, m)
+            return (state, next_obs), dict(obs=obs, act=action, reward=reward, reached=reached, collided=collided,
+                                           next_obs=next_obs)
 
-        _, out = jax.lax.scan(body, sim.reset(k_reset, task, m), jax.random.split(k_steps, length))
+        start = sim.reset(k_reset, task, m)
+        _, out = jax.lax.scan(body, (start, sim.observe(start, m)), jax.random.split(k_steps, length))
         return out
 
     return jax.vmap(episode)(keys, tasks, quality)
