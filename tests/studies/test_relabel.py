@@ -65,7 +65,7 @@ def test_a_state_metaworld_refuses_has_no_reward_and_is_counted_apart(monkeypatc
                                  actions=np.zeros((1, 4, A)), task_ids=np.zeros((1, 4), int))
     imagined_rewards = iter([np.array([1.0, np.nan, 3.0, np.nan]), np.array([2.0, 2.0, 4.0, 4.0])])
     report = relabelled_rewards(out, lambda *_: next(imagined_rewards), rows, data,
-                         types.SimpleNamespace(mean=np.zeros(S), std=np.ones(S)))
+                                types.SimpleNamespace(mean=np.zeros(S), std=np.ones(S)))
     assert report["imagined"] == 2.0 and report["imagined_per_seed"] == [1.0, 3.0] and report["real"] == 3.0
     assert report["unscored"] == {"imagined": 2, "real": 0} and report["rows"] == 4
 
