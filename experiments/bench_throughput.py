@@ -32,7 +32,7 @@ import warnings
 from absl import app, flags
 
 from experiments import commands
-from srtd_jax.core import chunks
+from srtd_jax.core import atomic, chunks
 from srtd_jax.data import samplers
 from srtd_jax.studies import flops as flop_count
 
@@ -61,9 +61,10 @@ flags.DEFINE_list("pack_parts", ["td3bc", "encoder"], "Packing section: learners
 flags.DEFINE_list("pack_strategies", ["map", "vmap"], "Packing section: seed-axis strategies measured.")
 flags.DEFINE_string("out", "results/throughput", "Output path without extension.")
 
-# Targets of issue 7 (ratios, so they hold on any machine).
+# Targets: ratios, so they hold on any machine; the paper-budget column's two hold on an accelerator (its training
+# time packed, and its throughput gain from packing).
 TARGETS = {"td3bc_peer_fraction": 0.70, "seeds3_ratio": 0.95, "eval_ratio": 0.8, "datagen_ratio": 0.8,
-           "packing_ratio": 0.95}
+           "packing_ratio": 0.95, "column_minutes": 15.0, "column_speedup": 10.0}
 OBS, ONE_HOT, ACT = 39, 10, 4
 
 
@@ -242,12 +243,13 @@ def _packing_learner(part: str, shape: str):
     return update, init, samplers.window_sampler(e.batch_size, e.n), lambda r, e_, length: None
 
 
-def section_packing(out, repeats):
+def section_packing(out, repeats, save=None):
     """Replica-updates/s of cells trained one after another (one chunk per cell over its --pack_seeds seeds, on its
     own dataset) against one packed chunk over all cells and seeds in the launcher's layout (datasets padded to the
     largest, srtd_jax/data/packing.py, srtd_jax/run_packed.py), for the TD3+BC learner and the encoders, per replica
     count and seed-axis strategy. The cells' datasets cycle through --pack_episodes (episodes of 200 steps), as a
-    table's rows differ in size."""
+    table's rows differ in size. Rows come in the order of --pack_replicas, each for every learner and strategy,
+    and save(), if given, runs after every row: a run cut short keeps the first replica count of both learners."""
     from srtd_jax.data import packing
     sizes = [int(n) for n in FLAGS.pack_episodes]
     parts = {n: _synthetic_data(n) for n in sorted(set(sizes))}
@@ -256,18 +258,20 @@ def section_packing(out, repeats):
     bad = [r for r in map(int, FLAGS.pack_replicas) if r % seeds]
     if bad:
         raise ValueError(f"--pack_replicas {bad} are not multiples of --pack_seeds={seeds}")
-    rows = []
-    for part in FLAGS.pack_parts:
-        update, init, sampler, per_seed = _packing_learner(part, FLAGS.pack_shape)
-        steps = FLAGS.td3bc_steps if part == "td3bc" else FLAGS.encoder_steps
-        for strategy in FLAGS.pack_strategies:
-            # one single-cell chunk per dataset size, compiled once and called once per cell of that size
-            alone = {n: _chunk_caller(update, sampler, init, steps, seeds, strategy, d, per_seed(seeds, n, length))
-                     for n, d in parts.items()}
-            for replicas in map(int, FLAGS.pack_replicas):
-                cells = replicas // seeds
-                data = [parts[sizes[i % len(sizes)]] for i in range(cells)]
-                calls = [alone[sizes[i % len(sizes)]] for i in range(cells)]
+    learners = {part: _packing_learner(part, FLAGS.pack_shape) for part in FLAGS.pack_parts}
+    alone = {}  # (part, strategy) -> one single-cell chunk per dataset size, compiled once, called once per cell
+    rows = out["packing"] = []
+    for replicas in map(int, FLAGS.pack_replicas):
+        cells = replicas // seeds
+        data = [parts[sizes[i % len(sizes)]] for i in range(cells)]
+        for part, (update, init, sampler, per_seed) in learners.items():
+            steps = FLAGS.td3bc_steps if part == "td3bc" else FLAGS.encoder_steps
+            for strategy in FLAGS.pack_strategies:
+                if (part, strategy) not in alone:
+                    alone[part, strategy] = {
+                        n: _chunk_caller(update, sampler, init, steps, seeds, strategy, d, per_seed(seeds, n, length))
+                        for n, d in parts.items()}
+                calls = [alone[part, strategy][sizes[i % len(sizes)]] for i in range(cells)]
                 one_by_one, first = _median_rate(lambda: [c() for c in calls], replicas * steps, repeats)
                 cond = per_seed(replicas, max(sizes), length)
                 cond = None if cond is None else cond.reshape((cells, seeds) + cond.shape[1:])
@@ -281,7 +285,8 @@ def section_packing(out, repeats):
                 print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} ({cells} cells x {seeds} seeds) {strategy}: "
                       f"cells one after another {one_by_one:.1f}, packed {packed:.1f} replica-updates/s "
                       f"({packed / one_by_one:.2f}x)", flush=True)
-    out["packing"] = rows
+                if save:
+                    save()
 
 
 def _raw_env_rate(length: int, repeats: int) -> float:
@@ -562,7 +567,24 @@ def markdown(res: dict) -> str:
                      f"replica-updates/s packed, {r['one_by_one_replica_updates_per_s']:.1f} cells one after another | "
                      f"{r['ratio']:.2f} x | {'>= 0.95' if met else ''} | "
                      f"{verdict(r['ratio'] >= TARGETS['packing_ratio']) if met else ''} |")
+    for c in res.get("paper_column", []):
+        on_accelerator = res["meta"]["backend"] != "cpu"
+        minutes, speedup = c["packed_s"] / 60, c["speedup"]
+        steps = c["encoder_steps"].values()
+        ok = minutes <= TARGETS["column_minutes"] and speedup >= TARGETS["column_speedup"]
+        lines.append(f"| Table 1 column at the paper's budget, from the packing rows of {c['cells']} cells x "
+                     f"{c['seeds']} seeds ({c['strategy']}): encoders {max(steps):,} steps for the longest cell "
+                     f"({sum(steps):,} over the cells), TD3+BC {c['rl_steps']:,} steps per cell; packed "
+                     f"{_minutes(c['packed_s'])} (encoders {_minutes(c['packed_encoder_s'])}, TD3+BC "
+                     f"{_minutes(c['packed_rl_s'])}), cells one after another {_minutes(c['one_by_one_s'])}; "
+                     "evaluation and compilation not counted | "
+                     f"{speedup:.1f} x | packed <= {TARGETS['column_minutes']:g} min and >= "
+                     f"{TARGETS['column_speedup']:g} x (accelerators) | {verdict(ok) if on_accelerator else ''} |")
     return "\n".join(lines) + "\n"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds < 6000 else f"{seconds / 3600:.1f} h"
 
 
 def check_flags(only, td3bc_shapes) -> None:
@@ -578,24 +600,51 @@ def main(argv):
     del argv
     check_flags(FLAGS.only, FLAGS.td3bc_shapes)
     import jax
-    res = {}
+    command = commands.this_command()
+    meta = dict(command=command.strip(), backend=jax.default_backend(), device=str(jax.devices()[0]),
+                jax=jax.__version__, machine=f"{platform.machine()}, {os.cpu_count()} cores",
+                date=time.strftime("%Y-%m-%d"), repeats=FLAGS.repeats, targets=TARGETS)
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    res, table = {}, ""
+    save = lambda: write(res, meta)
     for name in SECTIONS:
         if name in FLAGS.only:
-            globals()[f"section_{name}"](res, FLAGS.repeats)
-    command = commands.this_command()
-    res["meta"] = dict(command=command.strip(), backend=jax.default_backend(), device=str(jax.devices()[0]),
-                       jax=jax.__version__, machine=f"{platform.machine()}, {os.cpu_count()} cores",
-                       date=time.strftime("%Y-%m-%d"), repeats=FLAGS.repeats, targets=TARGETS)
-    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    with open(FLAGS.out + ".json", "w") as fh:
-        json.dump(res, fh, indent=2)
-    table = markdown(res)
-    with open(FLAGS.out + "_table.md", "w") as fh:
-        fh.write(table)
+            section = globals()[f"section_{name}"]
+            if name == "packing":
+                section(res, FLAGS.repeats, save=save)
+            else:
+                section(res, FLAGS.repeats)
+            table = save()  # after every section: a run stopped by a time limit (the accelerator job's) keeps it
     if "profile" in res:
-        with open(FLAGS.out + "_profile.md", "w") as fh:
-            fh.write(f"Made by: `{command.strip()}`, {res['meta']['date']}.\n\n" + profile_markdown(res["profile"]))
+        atomic.write_text(FLAGS.out + "_profile.md", f"Made by: `{meta['command']}`, {meta['date']}.\n\n"
+                          + profile_markdown(res["profile"]))
     print(table)
+
+
+def write(res: dict, meta: dict) -> str:
+    """Writes OUT.json and OUT_table.md of what has been measured so far, with the paper-budget column estimate once
+    the packing section has rows for it; returns the table."""
+    res = {**res, "meta": meta}
+    if res.get("packing"):
+        res["paper_column"] = paper_column(res["packing"])
+    atomic.write_text(FLAGS.out + ".json", json.dumps(res, indent=2))
+    table = markdown(res)
+    atomic.write_text(FLAGS.out + "_table.md", table)
+    return table
+
+
+def paper_column(rows) -> list[dict]:
+    """Table 1's column at the paper's budget (configs/benchmark_mt10.py:paper: its ten configurations, encoder epochs
+    and batch, RL steps) from the packing rows at the paper's shape whose cells are the ten configurations."""
+    from configs import benchmark_mt10
+    from srtd_jax.benchmarks import registry
+    from srtd_jax.studies import column_cost
+    sweep = benchmark_mt10.get_config("paper")
+    d = sweep.base.data
+    steps = column_cost.encoder_steps_by_configuration(
+        sweep.configurations, {"MR": d.episodes_mr, "RP": d.episodes_rp, "ME": d.episodes_me}, d.episode_length,
+        len(registry.task_names("mt10")), sweep.base.encoder)
+    return column_cost.column_estimates([r for r in rows if r["shape"] == "paper"], steps, sweep.base.rl.steps)
 
 
 if __name__ == "__main__":
