@@ -31,8 +31,12 @@
 set -euo pipefail
 out=${OUT:-results/accelerator}
 mkdir -p "$out"
-python -c "import ml_collections, tensorboardX, gymnasium" 2>/dev/null \
-    || pip install --no-index --no-deps wheels/*.whl
+# the wheels go to a folder of their own on PYTHONPATH, as the device's notes advise: the image's environment is
+# left as it is, and a refused install stops the job here with pip's message
+if ! python -c "import ml_collections, tensorboardX, gymnasium" 2>/dev/null; then
+  python -m pip install -q --no-index --no-deps --no-compile --target /tmp/site wheels/*.whl
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
 card=$(python -c "import jax; print(jax.devices()[0].device_kind.replace(' ', '_'))")
 echo "accelerator job on ${card}: $(date -u)"
 # what the image brings, for the wheels a later job must carry (Meta-World and MuJoCo for Table 1's evaluation)
