@@ -9,10 +9,8 @@ one program, or the same cells one after another. Not counted: evaluation and th
 (once per cell, bound by the environments and a single pass), and compilation (once per program)."""
 from __future__ import annotations
 
-from srtd_jax.data import mixtures
+from srtd_jax.data import ladder, mixtures
 from srtd_jax.runtime.encoder_phase import encoder_steps
-
-KINDS = ("MR", "RP", "ME")
 
 
 def configuration_transitions(configurations, episodes: dict, episode_length: int, num_tasks: int) -> dict:
@@ -21,7 +19,7 @@ def configuration_transitions(configurations, episodes: dict, episode_length: in
     out = {}
     for spec in configurations:
         counts = mixtures.parse(spec, num_tasks)
-        out[spec] = sum(n * episodes[kind] for n, kind in zip(counts, KINDS)) * episode_length
+        out[spec] = sum(n * episodes[kind] for n, kind in zip(counts, ladder.KINDS)) * episode_length
     return out
 
 
