@@ -28,9 +28,7 @@ def finish(proc) -> tuple[str, dict]:
 
 def final_state(workdir):
     """(step, saved tree) of a run's latest checkpoint."""
-    directory = os.path.join(workdir, "checkpoints")
-    last = max(int(d) for d in os.listdir(directory) if d.isdigit())
-    return last, checkpointing.restore_tree(os.path.join(directory, str(last), "state"))
+    return checkpointing.latest_state(os.path.join(workdir, "checkpoints"))
 
 
 def config(data_dir: str, overrides: str):

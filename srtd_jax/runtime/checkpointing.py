@@ -90,26 +90,50 @@ def save_debug(directory: str, tree) -> str:
 
 
 def restore_tree(path: str, like=None):
-    """Restores a saved tree (a save_debug directory, or a run checkpoint's <step>/state). `like` (an abstract or
+    """Restores a tree saved by save_debug (a run's checkpoints: latest_state). `like` (an abstract or
     concrete tree) fixes structure and shardings; without it every array lands on this process's first device,
     whatever the device layout of the run that saved it (e.g. a multi-GPU run inspected on a laptop)."""
     with ocp.StandardCheckpointer() as ckpt:
         if like is None:
-            metadata = ckpt.metadata(os.path.abspath(path))
-            device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-            like = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
-                                getattr(metadata, "item_metadata", metadata))
+            like = _first_device_like(ckpt.metadata(os.path.abspath(path)))
         return ckpt.restore(os.path.abspath(path), like)
+
+
+def _first_device_like(metadata):
+    """Abstract arrays of a saved tree's metadata, all on this process's first device."""
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    return jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                        getattr(metadata, "item_metadata", metadata))
+
+
+def latest_state(directory: str):
+    """(progress, state) of the latest checkpoint of a run's checkpoint directory (normally <workdir>/checkpoints),
+    its arrays on this process's first device; reads through the run's own checkpoint layout, writes nothing.
+    Raises FileNotFoundError naming the directory when it holds no checkpoint."""
+    path = os.path.abspath(directory)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"no checkpoint directory {directory}")
+    manager = ocp.CheckpointManager(
+        path, options=ocp.CheckpointManagerOptions(create=False, enable_async_checkpointing=False),
+        item_names=("state", "meta"),
+        item_handlers={"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()})
+    try:
+        step = manager.latest_step()
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint under {directory}")
+        like = _first_device_like(manager.item_metadata(step)["state"])
+        return step, manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(like)))["state"]
+    finally:
+        manager.close()
 
 
 def latest_encoder_params(workdir: str, seed: int | None = 0):
     """The trained encoder parameters {'skill', 'task'} of seed `seed` in a run's latest checkpoint (None: of
     every seed, stacked on a leading axis)."""
-    directory = os.path.join(workdir, "checkpoints")
-    steps = [int(d) for d in os.listdir(directory) if d.isdigit()] if os.path.isdir(directory) else []
-    if not steps:
-        raise FileNotFoundError(f"{workdir}: no checkpoint under {directory}")
-    saved = restore_tree(os.path.join(directory, str(max(steps)), "state"))
+    try:
+        _, saved = latest_state(os.path.join(workdir, "checkpoints"))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{workdir}: {e}") from None
     if "encoder_params" not in saved:
         raise ValueError(f"{workdir}: the checkpoint holds no encoder (the method has no task encoder)")
     if seed is None:

@@ -8,9 +8,10 @@ import pytest
 
 from srtd_jax.run import train_and_evaluate
 from srtd_jax.run_packed import PackError, train_packed
-from srtd_jax.runtime import checkpointing, metric_log
+from srtd_jax.runtime import metric_log
 from srtd_jax.runtime.config_check import ConfigError
 from tests.tiny import tiny_config
+from tests.tiny_run import final_state
 
 quiet = lambda *_: None
 
@@ -26,12 +27,6 @@ def _cell_config(data_dir, configuration, method="srtd_id"):
     cfg.encoder.holdout_fraction = 0.3  # the imagination diagnostics on held-out episodes, per cell
     cfg.eval.every_steps = 10  # an evaluation along the way too
     return cfg
-
-
-def _final_state(workdir):
-    directory = os.path.join(workdir, "checkpoints")
-    step = max(int(d) for d in os.listdir(directory) if d.isdigit())
-    return step, checkpointing.restore_tree(os.path.join(directory, str(step), "state"))
 
 
 class _Killed(Exception):
@@ -68,7 +63,7 @@ def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_da
     assert packed[0] == alone  # scores, curve, imagination diagnostics: to the last bit
     rows = lambda d: metric_log.without_times(metric_log.read_metrics(os.path.join(d, "metrics.jsonl")))
     assert rows(workdirs[0]) == rows(alone_dir)
-    (step_p, state_p), (step_a, state_a) = _final_state(workdirs[0]), _final_state(alone_dir)
+    (step_p, state_p), (step_a, state_a) = final_state(workdirs[0]), final_state(alone_dir)
     assert step_p == step_a
     jax.tree.map(np.testing.assert_array_equal, state_p, state_a)
     # the two cells' encoder phases had different lengths (the shorter one frozen while the longer went on)
@@ -103,7 +98,7 @@ def test_a_packed_group_with_task_stratified_batches_equals_its_cells_run_alone(
     alone = train_and_evaluate(cfgs[0], alone_dir, log=quiet)
     packed[0].pop("packed_with")
     assert packed[0] == alone
-    jax.tree.map(np.testing.assert_array_equal, _final_state(workdirs[0])[1], _final_state(alone_dir)[1])
+    jax.tree.map(np.testing.assert_array_equal, final_state(workdirs[0])[1], final_state(alone_dir)[1])
     assert np.isfinite(packed[1]["mean_success"])
 
 

@@ -105,6 +105,27 @@ def test_half_written_checkpoint_is_never_restored(tmp_path):
     np.testing.assert_array_equal(again.restore_state(10, {"w": np.zeros(3)})["w"], np.arange(3.0))
 
 
+def test_the_latest_state_is_read_without_a_like_tree_warnings_or_writes(tmp_path, caplog):
+    directory = tmp_path / "ckpt"
+    with pytest.raises(FileNotFoundError, match=f"no checkpoint directory {directory}"):
+        checkpointing.latest_state(str(directory))
+    ckpt = checkpointing.RunCheckpointer(str(directory), keep=3)
+    with pytest.raises(FileNotFoundError, match=f"no checkpoint under {directory}"):
+        checkpointing.latest_state(str(directory))
+    for step in (10, 20):
+        ckpt.save(step, {"w": np.arange(3.0) * step, "k": {"b": np.int32(step)}}, {"phase": "rl"})
+    ckpt.close()
+    os.makedirs(directory / "30.orbax-checkpoint-tmp-1234" / "state")  # a save cut short is not the latest
+    files = sorted(str(p) for p in directory.rglob("*"))
+    with caplog.at_level("WARNING"):
+        step, state = checkpointing.latest_state(str(directory))
+    assert step == 20 and int(state["k"]["b"]) == 20
+    np.testing.assert_array_equal(state["w"], np.arange(3.0) * 20)
+    assert state["w"].devices() == {jax.local_devices()[0]}
+    assert not [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert sorted(str(p) for p in directory.rglob("*")) == files
+
+
 def test_changed_config_is_refused_with_a_diff(tiny_data_dir, tmp_path):
     cfg = _tiny(tiny_data_dir)
     prepare_workdir(cfg, str(tmp_path), [], "first command", log=lambda *_: None)
