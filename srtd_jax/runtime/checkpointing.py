@@ -32,6 +32,13 @@ def fingerprint(tree) -> str:
     return h.hexdigest()[:16]
 
 
+def _manager(directory: str, **options) -> ocp.CheckpointManager:
+    """The checkpoint layout of a run, for writing and reading alike: items 'state' (a pytree) and 'meta' (JSON)."""
+    return ocp.CheckpointManager(
+        os.path.abspath(directory), options=ocp.CheckpointManagerOptions(enable_async_checkpointing=False, **options),
+        item_handlers={"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()})
+
+
 class RunCheckpointer:
     """Saves and restores a run's progress in `directory` (normally <workdir>/checkpoints).
 
@@ -41,9 +48,7 @@ class RunCheckpointer:
 
     def __init__(self, directory: str, *, every_steps: int = 0, every_seconds: float = 0.0, keep: int = 2):
         self.every_steps, self.every_seconds = every_steps, every_seconds
-        options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=False, create=True)
-        self._manager = ocp.CheckpointManager(os.path.abspath(directory), options=options,
-                                              item_names=("state", "meta"))
+        self._manager = _manager(directory, max_to_keep=keep, create=True)
         self._last_save = time.time()
 
     def latest(self) -> tuple[int, dict] | None:
@@ -113,10 +118,7 @@ def latest_state(directory: str):
     path = os.path.abspath(directory)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"no checkpoint directory {directory}")
-    manager = ocp.CheckpointManager(
-        path, options=ocp.CheckpointManagerOptions(create=False, enable_async_checkpointing=False),
-        item_names=("state", "meta"),
-        item_handlers={"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()})
+    manager = _manager(path, create=False)
     try:
         step = manager.latest_step()
         if step is None:
