@@ -69,10 +69,7 @@ def main(argv):
         print(f"[sweep] skipping {len(skipped)} cell(s) finished in {bcfg.results_dir}/results.json whose workdirs "
               f"are gone (--rerun_kept runs them again): {', '.join(skipped)}")
         selected = [c for c in selected if c.name not in skipped]
-    # the config file and its overrides as parsed (either flag spelling), for each cell's own command.txt
-    config_arg = f"--config={config_flags.get_config_filename(FLAGS['config'])}"
-    overrides = [f"--config.{k}={v}" for k, v in config_flags.get_override_values(FLAGS["config"]).items()]
-    base_command = commands.command_line("experiments.benchmark", [config_arg, *overrides])
+    base_command = _base_command()
     print(f"[sweep] {len(selected)} of {len(all_cells)} cells, {bcfg.num_seeds} seeds each, budget {bcfg.budget}, "
           f"workdirs under {bcfg.workdir}; a cell alone: {base_command} --cells=<name>")
     try:
@@ -81,6 +78,15 @@ def main(argv):
     finally:  # the tables of whatever finished, also when a cell failed
         if FLAGS.tables:
             _tables(bcfg, all_cells)
+
+
+def _base_command() -> str:
+    """This sweep's command without its cell selection and launcher flags: the config file and its overrides as
+    parsed (either flag spelling). Each cell's command.txt adds --cells=<name>; the tables cite it with --cells=none,
+    the command that rebuilds them from the finished cells."""
+    config_arg = f"--config={config_flags.get_config_filename(FLAGS['config'])}"
+    overrides = [f"--config.{k}={v}" for k, v in config_flags.get_override_values(FLAGS["config"]).items()]
+    return commands.command_line("experiments.benchmark", [config_arg, *overrides])
 
 
 def _tables(bcfg, all_cells) -> None:
@@ -92,7 +98,7 @@ def _tables(bcfg, all_cells) -> None:
 
     command = commands.this_command()
     result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
-                                budget_note=bcfg.budget_note)
+                                budget_note=bcfg.budget_note, rebuild_command=f"{_base_command()} --cells=none")
     print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/{result['table']} "
           f"({len(result['not_finished'])} not finished)")
     if FLAGS.embeddings and bcfg.embedding_configurations and bcfg.embedding_methods:

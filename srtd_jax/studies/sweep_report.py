@@ -236,10 +236,13 @@ def interval_lines(stats: dict, methods: list[str]) -> list[str]:
     return lines + [""]
 
 
-def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "") -> dict:
+def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_note: str = "",
+          rebuild_command: str = "") -> dict:
     """Writes results.json, the table (table1.md for MT10, table2.md for the drone), figure5.png (if an ablation
     group has finished cells beside SRTD's: figure5_panels) and curves.png under out_dir. -> the JSON written, with
-    the table's file name under 'table'."""
+    the table's file name under 'table'. command: the command writing them now (a sweep's tables are rewritten as
+    its cells finish, often by a command that ran one cell); rebuild_command, if given: the command that writes
+    them again from every finished cell, cited beside it."""
     records, missing = collect(bcfg, all_cells, root)
     kept = kept_records(bcfg, all_cells, missing, os.path.join(out_dir, "results.json"))
     order = {c.name: i for i, c in enumerate(all_cells)}
@@ -257,16 +260,19 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     stand_ins = stand_in_records(bcfg.stand_ins, records, main_confs)
     verdicts = ordering(records, main_confs)
     stats = interval_statistics(records, main_confs + [c for c in abl_confs if c not in main_confs])
-    result = {"command": command, "suite": suite, "table": table_file, "budget": bcfg.budget,
-              "num_seeds": bcfg.num_seeds, "records": records, "not_finished": missing, "ordering": verdicts,
-              "interval_statistics": stats,
+    result = {"command": command, **({"rebuild_command": rebuild_command} if rebuild_command else {}),
+              "suite": suite, "table": table_file, "budget": bcfg.budget, "num_seeds": bcfg.num_seeds,
+              "records": records, "not_finished": missing, "ordering": verdicts, "interval_statistics": stats,
               "stand_ins": [{k: r[k] for k in ("cell", "mean", "ci95", "num_seeds", "stand_in_from",
                                                "stand_in_budget", "stand_in_recipe")} for r in stand_ins]}
     reporting.write_json(os.path.join(out_dir, "results.json"), result, indent=1)
 
     episodes = sorted({r["episodes_per_task"] for r in records}) or ["?"]
-    lines = [f"Made by: `{command}`", "",
-             f"Budget `{bcfg.budget}`. {budget_note}".rstrip(), "",
+    lines = [f"Made by: `{command}`", ""]
+    if rebuild_command:
+        lines += [f"Rebuilt from every finished cell (each cell's own command under \"Runs\") by `{rebuild_command}`.",
+                  ""]
+    lines += [f"Budget `{bcfg.budget}`. {budget_note}".rstrip(), "",
              f"{what}; {'/'.join(map(str, episodes))} evaluation episodes per task and seed, {episode_start}; "
              f"mean over the {len(decl.tasks)} tasks, then mean ± Student t 95% interval over "
              f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "

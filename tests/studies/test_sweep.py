@@ -109,8 +109,12 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     sweep.run_cells(b, cells, b.workdir, log=log.append)  # the whole sweep again: two cells left to run
     assert sum("finished earlier" in line for line in log) == 2
     assert os.path.getmtime(os.path.join(b.workdir, "rp10", "srtd", "summary.json")) == first
-    result = sweep_report.write(b, cells, b.workdir, b.results_dir, "python -m experiments.benchmark --x")
-    assert result["not_finished"] == []
+    result = sweep_report.write(b, cells, b.workdir, b.results_dir, "python -m experiments.benchmark --x",
+                                rebuild_command="python -m experiments.benchmark --cells=none")
+    assert result["not_finished"] == [] and result["rebuild_command"].endswith("--cells=none")
+    assert open(os.path.join(b.results_dir, "table1.md")).read().startswith(
+        "Made by: `python -m experiments.benchmark --x`\n\nRebuilt from every finished cell (each cell's own command "
+        "under \"Runs\") by `python -m experiments.benchmark --cells=none`.\n\nBudget ")
     # the ablation group holds SRTD alone, which the main table shows: no Figure 5 panel to draw
     assert {"results.json", "table1.md", "curves.png"} <= set(os.listdir(b.results_dir))
     assert "figure5.png" not in os.listdir(b.results_dir)
