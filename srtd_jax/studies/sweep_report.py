@@ -273,10 +273,10 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
         lines += [f"Rebuilt from every finished cell (each cell's own command under \"Runs\") by `{rebuild_command}`.",
                   ""]
     lines += [f"Budget `{bcfg.budget}`. {budget_note}".rstrip(), "",
-             f"{what}; {'/'.join(map(str, episodes))} evaluation episodes per task and seed, {episode_start}; "
-             f"mean over the {len(decl.tasks)} tasks, then mean ± Student t 95% interval over "
-             f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "
-             "paper's budget).", ""]
+              f"{what}; {'/'.join(map(str, episodes))} evaluation episodes per task and seed, {episode_start}; "
+              f"mean over the {len(decl.tasks)} tasks, then mean ± Student t 95% interval over "
+              f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "
+              "paper's budget).", ""]
     if missing:
         lines += [f"**Not finished ({len(missing)} cells):** " + ", ".join(missing), ""]
     if kept:
