@@ -77,7 +77,7 @@ def main(argv):
                         command_for=lambda cell: f"{base_command} --cells={commands.quote(cell.name)}")
     finally:  # the tables of whatever finished, also when a cell failed
         if FLAGS.tables:
-            _tables(bcfg, all_cells)
+            _tables(bcfg, all_cells, base_command)
 
 
 def _base_command() -> str:
@@ -89,16 +89,17 @@ def _base_command() -> str:
     return commands.command_line("experiments.benchmark", [config_arg, *overrides])
 
 
-def _tables(bcfg, all_cells) -> None:
+def _tables(bcfg, all_cells, base_command: str) -> None:
     """results.json, the table (table1.md / table2.md) and the plots from every finished cell; the embedding maps
-    if asked and the sweep has an embedding group."""
+    if asked and the sweep has an embedding group. base_command: _base_command(), cited with --cells=none as the
+    command that rebuilds them."""
     import os
 
     from srtd_jax.studies import embedding_map, sweep_report
 
     command = commands.this_command()
     result = sweep_report.write(bcfg, all_cells, bcfg.workdir, bcfg.results_dir, command,
-                                budget_note=bcfg.budget_note, rebuild_command=f"{_base_command()} --cells=none")
+                                budget_note=bcfg.budget_note, rebuild_command=f"{base_command} --cells=none")
     print(f"[sweep] {len(result['records'])} finished cells written to {bcfg.results_dir}/{result['table']} "
           f"({len(result['not_finished'])} not finished)")
     if FLAGS.embeddings and bcfg.embedding_configurations and bcfg.embedding_methods:
