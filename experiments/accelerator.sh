@@ -19,8 +19,9 @@
 #                                     rewritten after every measurement, so a run cut short by BENCH_SECONDS keeps
 #                                     what it measured; 30 replicas come first for that reason
 #   drone_paper_<card>/, .log         the drone's rp6 SRTD and SRTD+ID (its encoders reused) at the paper's budget,
-#                                     3 seeds, as far as PAPER_SECONDS allow: Table 2's layout for what finished,
-#                                     the progress lines (rates, time left) for what did not. The workdirs go to
+#                                     3 seeds, as far as PAPER_SECONDS allow: Table 2's layout for what finished
+#                                     (made again after the timeout, whose kill writes no tables), the progress
+#                                     lines (rates, time left) for what did not. The workdirs go to
 #                                     $RUNS (default /tmp/accel_runs_<card>), outside $OUT: the device returns at
 #                                     most 8 files, and these are the 8 (no embedding maps); a rerun while the
 #                                     machine is still warm resumes them
@@ -46,10 +47,17 @@ timeout "${BENCH_SECONDS:-240}" python -m experiments.bench_throughput --only=ce
     --td3bc_steps=100 --encoder_steps=5 --out="$out/packing_${card}" ${ACCEL_FLAGS:-} \
     || echo "bench_throughput stopped (exit $?)"  # ACCEL_FLAGS: overrides, e.g. tiny sizes to try it on a CPU
 if [ -d accel/data/drone ]; then
-  timeout "${PAPER_SECONDS:-240}" python -m experiments.benchmark --config=configs/benchmark_drone.py:paper \
-      --cells='rp6/srtd,rp6/srtd_id' --config.reuse_encoders=true --config.base.data.data_dir=accel/data/drone \
-      --config.base.data.generate=false --config.workdir="${RUNS:-/tmp/accel_runs_${card}}" --noembeddings \
-      --config.results_dir="$out/drone_paper_${card}" ${PAPER_FLAGS:-} > "$out/drone_paper_${card}.log" 2>&1 \
+  runs=${RUNS:-/tmp/accel_runs_${card}}
+  sweep=(--config=configs/benchmark_drone.py:paper --config.reuse_encoders=true --noembeddings
+         --config.base.data.data_dir=accel/data/drone --config.base.data.generate=false --config.workdir="$runs"
+         --config.results_dir="$out/drone_paper_${card}")
+  timeout "${PAPER_SECONDS:-240}" python -m experiments.benchmark "${sweep[@]}" --cells='rp6/srtd,rp6/srtd_id' \
+      ${PAPER_FLAGS:-} > "$out/drone_paper_${card}.log" 2>&1 \
       || echo "paper-budget cells stopped (exit $?); see $out/drone_paper_${card}.log"
+  # timeout's kill leaves no tables behind: made again from the cells that finished, if any did
+  if compgen -G "$runs/rp6/*/summary.json" > /dev/null; then
+    python -m experiments.benchmark "${sweep[@]}" --cells=none ${PAPER_FLAGS:-} >> "$out/drone_paper_${card}.log" 2>&1 \
+        || echo "the paper-budget tables were not made (exit $?)"
+  fi
   grep -v "^[IW][0-9]" "$out/drone_paper_${card}.log" | tail -5
 fi

@@ -38,7 +38,11 @@ flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the em
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    with config_cli.one_line_errors():  # a bad config, a missing dataset: one line that names it, no traceback
+        _main()
 
+
+def _main() -> None:
     from srtd_jax.studies import sweep, sweep_report
 
     bcfg = FLAGS.config
@@ -75,9 +79,15 @@ def main(argv):
     try:
         sweep.run_cells(bcfg, selected, bcfg.workdir, keep_going=FLAGS.keep_going, pack=FLAGS.pack,
                         command_for=lambda cell: f"{base_command} --cells={commands.quote(cell.name)}")
-    finally:  # the tables of whatever finished, also when a cell failed
-        if FLAGS.tables:
-            _tables(bcfg, all_cells, base_command)
+    except BaseException:  # the tables of whatever finished, also when a cell failed; the cell's error is the one
+        if FLAGS.tables:   # reported, so a table that cannot be written then is named without replacing it
+            try:
+                _tables(bcfg, all_cells, base_command)
+            except Exception as err:
+                print(f"[sweep] the tables were not rewritten: {type(err).__name__}: {err}")
+        raise
+    if FLAGS.tables:
+        _tables(bcfg, all_cells, base_command)
 
 
 def _base_command() -> str:

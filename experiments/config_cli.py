@@ -3,6 +3,7 @@ overrides): a mistake in an override is one line naming the field, not a library
 
   app.run(main, flags_parser=config_cli.parse)
 """
+import contextlib
 import os
 import re
 import sys
@@ -28,6 +29,29 @@ def _overrides(argv) -> dict:
 def _fail(message: str):
     print(f"ConfigError: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def user_errors() -> tuple:
+    """The errors that report a problem with the input or the workdir, not a bug."""
+    from srtd_jax.core.devices import DeviceError
+    from srtd_jax.data.dataset import DatasetError
+    from srtd_jax.runtime.checkpointing import ResumeError
+    from srtd_jax.runtime.config_check import ConfigError
+    from srtd_jax.runtime.loop import NonFiniteError
+    from srtd_jax.runtime.workdir import WorkdirInUseError
+    return ConfigError, DatasetError, DeviceError, NonFiniteError, ResumeError, WorkdirInUseError
+
+
+@contextlib.contextmanager
+def one_line_errors():
+    """A user error (user_errors) raised inside exits with one line that names it and status 1, no traceback; any
+    other exception (a bug) keeps its traceback."""
+    errors = user_errors()
+    try:
+        yield
+    except errors as err:
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        sys.exit(1)
 
 
 def unknown_field_message(err: Exception, overrides) -> str | None:

@@ -22,17 +22,6 @@ flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
 flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
 
 
-def _user_errors() -> tuple:
-    """The errors that report a problem with the input or the workdir, not a bug."""
-    from srtd_jax.core.devices import DeviceError
-    from srtd_jax.data.dataset import DatasetError
-    from srtd_jax.runtime.checkpointing import ResumeError
-    from srtd_jax.runtime.config_check import ConfigError
-    from srtd_jax.runtime.loop import NonFiniteError
-    from srtd_jax.runtime.workdir import WorkdirInUseError
-    return ConfigError, DatasetError, DeviceError, NonFiniteError, ResumeError, WorkdirInUseError
-
-
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # progress is printed; keep library INFO logs (orbax) out of it
@@ -41,20 +30,14 @@ def main(argv):
         return
     if not FLAGS.workdir:
         raise app.UsageError("--workdir is required")
-    import sys
-
     from srtd_jax.core import devices
-    user_errors = _user_errors()
-    devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-    from srtd_jax.run import train_and_evaluate
-    command = commands.this_command()
-    log = print if devices.is_primary() else (lambda *_: None)
-    try:
+    with config_cli.one_line_errors():  # a bad input or a busy workdir: one line that names it, no traceback
+        devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+        from srtd_jax.run import train_and_evaluate
+        command = commands.this_command()
+        log = print if devices.is_primary() else (lambda *_: None)
         train_and_evaluate(FLAGS.config, FLAGS.workdir, log=log, allow_config_change=FLAGS.allow_config_change,
                            command=command)
-    except user_errors as err:  # a bad input or a busy workdir: one line that names it, no traceback
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
-        sys.exit(1)
 
 
 if __name__ == "__main__":

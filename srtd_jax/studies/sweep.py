@@ -16,6 +16,7 @@ from srtd_jax.runtime.config_check import (
     RESULT_EQUIVALENT_FIELDS,
     ConfigError,
     ConfigMismatchError,
+    check_config,
     check_workdir_config,
     read_json,
 )
@@ -80,6 +81,11 @@ def check(bcfg) -> None:
     unknown = set(bcfg.per_method) - set(METHODS)
     if unknown:
         raise ConfigError(f"per_method: unknown method(s) {sorted(unknown)}; valid: {', '.join(METHODS)}")
+    for cell in cells(bcfg):  # a bad base or per_method field stops the sweep before its first cell, not at the cell
+        try:
+            check_config(_own_config(bcfg, cell))
+        except ConfigError as err:
+            raise ConfigError(f"cell {cell.name}: {err}") from None
 
 
 def parse_stand_ins(spec: str) -> dict[str, str]:

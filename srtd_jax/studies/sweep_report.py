@@ -313,8 +313,10 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
         figure5 = os.path.join(out_dir, "figure5.png")
         if not plot_figure5(records, abl_confs, figure5, y_label) and os.path.exists(figure5):
             os.remove(figure5)  # an earlier write's figure of cells no longer among the records
-    plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs],
-                 os.path.join(out_dir, "curves.png"), y_label)
+    curves = os.path.join(out_dir, "curves.png")
+    if not plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs], curves, y_label) \
+            and os.path.exists(curves):
+        os.remove(curves)  # an earlier write's curves of cells no longer among the records
     return result
 
 
@@ -385,15 +387,18 @@ def plot_figure5(records, configurations, path, y_label) -> bool:
     return True
 
 
-def plot_curves(records, configurations, path, y_label) -> None:
-    """Learning curves, one panel per configuration that has one, on a shared 0–100% axis, one legend below."""
+def plot_curves(records, configurations, path, y_label) -> bool:
+    """Learning curves, one panel per configuration that has one, on a shared 0–100% axis, one legend below.
+    -> whether anything was drawn (no file when no record has a curve, e.g. before any cell has finished)."""
+    configurations = curve_panels(records, configurations)
+    if not configurations:
+        return False
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    configurations = curve_panels(records, configurations)
-    cols = min(3, max(1, len(configurations)))
-    rows = -(-len(configurations) // cols) if configurations else 1
+    cols = min(3, len(configurations))
+    rows = -(-len(configurations) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows + 0.6), squeeze=False, sharey=True)
     for ax, conf in zip(axes.flat, configurations):
         for r in (r for r in records if r["configuration"] == conf):
@@ -414,6 +419,7 @@ def plot_curves(records, configurations, path, y_label) -> None:
     with atomic.replacing(path) as tmp:
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
+    return True
 
 
 def compare_machines(reference: list[dict], other: list[dict]) -> list[dict]:

@@ -2,6 +2,7 @@
 Table 1 writer (Student t intervals, bold best, the paper's numbers), plots and embedding maps."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,12 @@ def test_bad_sweep_configs_are_named():
     b.per_method = {"td3bc": {"rl": {"actor_hiden": (8,)}}}
     with pytest.raises(ConfigError, match="unknown launcher field 'actor_hiden'"):
         sweep.cell_config(b, sweep.cells(b)[0])
+    with pytest.raises(ConfigError, match="cell mr10/td3bc: per_method override: unknown launcher field 'actor_hiden'"):
+        sweep.check(b)  # named before any cell runs
+    b = benchmark_mt10.get_config("cpu")
+    b.per_method = {"srtd": {"rl": {"steps": 1500}}}  # the launcher checks each cell's whole config; so does check
+    with pytest.raises(ConfigError, match="cell mr10/srtd: config field rl.steps=1500 is not a multiple of "):
+        sweep.check(b)
 
 
 @pytest.mark.slow
@@ -327,8 +334,11 @@ def test_plots_clip_intervals_and_skip_empty_panels(tmp_path):
     records = [dict(configuration="a", method="td3bc", learning_curve=curve, mean=0.2, ci95=0.5),
                dict(configuration="b", method="td3bc", learning_curve=[], mean=0.2, ci95=0.1)]
     assert sweep_report.curve_panels(records, ["c", "b", "a"]) == ["a"]  # no records, no curve: no panel
-    sweep_report.plot_curves(records, ["a", "b"], str(tmp_path / "curves.png"), "success (%)")
+    assert sweep_report.plot_curves(records, ["a", "b"], str(tmp_path / "curves.png"), "success (%)")
     assert (tmp_path / "curves.png").stat().st_size > 0
+    # no record with a curve (no cell finished yet): no figure, rather than a legend of nothing
+    assert not sweep_report.plot_curves(records[1:], ["a", "b"], str(tmp_path / "none.png"), "success (%)")
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_last_logged_skips_a_cut_line(tmp_path):
@@ -369,6 +379,22 @@ def test_the_command_skips_cells_kept_in_results_json(tmp_path):
     assert "cell 1/1 rp10/td3bc" in out.stdout and cell.name + ":" not in out.stdout
     out = subprocess.run(args + ["--rerun_kept"], cwd=ROOT, capture_output=True, text=True)
     assert f"cell 1/2 {cell.name}" in out.stdout and "skipping" not in out.stdout
+
+
+@pytest.mark.slow
+def test_the_command_reports_a_failed_cell_in_one_line_after_writing_the_tables(tmp_path):
+    """The first cell fails (no dataset): the tables of the finished cells (none) are still written, and the cell's
+    own error is what the command reports, one line, exit status 1."""
+    (tmp_path / "curves.png").write_text("an earlier write's figure")
+    out = subprocess.run([sys.executable, "-m", "experiments.benchmark", "--cells=rp10/td3bc", "--noembeddings",
+                          f"--config.workdir={tmp_path / 'runs'}", f"--config.results_dir={tmp_path}",
+                          "--config.base.data.generate=False", f"--config.base.data.data_dir={tmp_path / 'no_data'}"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert re.fullmatch(r"DatasetError: .*reach_RP_.*npz does not exist.*", out.stderr.strip().splitlines()[-1])
+    assert "[sweep] 0 finished cells written" in out.stdout
+    assert json.loads((tmp_path / "results.json").read_text())["records"] == []
+    assert not (tmp_path / "curves.png").exists()  # no curve to draw: the stale figure does not stay beside it
 
 
 @pytest.mark.slow
