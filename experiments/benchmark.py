@@ -38,7 +38,9 @@ flags.DEFINE_bool("embeddings", True, "Also draw the embedding maps (from the em
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    with config_cli.one_line_errors():  # a bad config, a missing dataset: one line that names it, no traceback
+    from srtd_jax.studies.sweep import SweepError
+    # a bad config, a missing dataset: one line that names it; --keep_going's failures, each logged as it happened
+    with config_cli.one_line_errors(SweepError):
         _main()
 
 

@@ -31,22 +31,12 @@ def _fail(message: str):
     sys.exit(2)
 
 
-def user_errors() -> tuple:
-    """The errors that report a problem with the input or the workdir, not a bug."""
-    from srtd_jax.core.devices import DeviceError
-    from srtd_jax.data.dataset import DatasetError
-    from srtd_jax.runtime.checkpointing import ResumeError
-    from srtd_jax.runtime.config_check import ConfigError
-    from srtd_jax.runtime.loop import NonFiniteError
-    from srtd_jax.runtime.workdir import WorkdirInUseError
-    return ConfigError, DatasetError, DeviceError, NonFiniteError, ResumeError, WorkdirInUseError
-
-
 @contextlib.contextmanager
-def one_line_errors():
-    """A user error (user_errors) raised inside exits with one line that names it and status 1, no traceback; any
-    other exception (a bug) keeps its traceback."""
-    errors = user_errors()
+def one_line_errors(*also: type):
+    """A user error (srtd_jax/runtime/errors.py), or one of the types `also`, raised inside exits with one line
+    that names it and status 1, no traceback; any other exception (a bug) keeps its traceback."""
+    from srtd_jax.runtime.errors import user_errors
+    errors = user_errors() + also
     try:
         yield
     except errors as err:

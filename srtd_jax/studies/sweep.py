@@ -6,6 +6,7 @@ import dataclasses
 import fnmatch
 import json
 import os
+import traceback
 
 import ml_collections
 
@@ -20,6 +21,7 @@ from srtd_jax.runtime.config_check import (
     check_workdir_config,
     read_json,
 )
+from srtd_jax.runtime.errors import user_errors
 
 # Groups of a sweep: (name, config field of its configurations, config field of its methods).
 GROUPS = (("main", "configurations", "methods"), ("ablation", "ablation_configurations", "ablation_methods"),
@@ -274,6 +276,8 @@ def _failed(names: str, err: Exception, keep_going: bool, log, failed: list, wha
     if not keep_going:
         raise err
     log(f"[sweep] {what}{names} FAILED: {type(err).__name__}: {err}")
+    if not isinstance(err, user_errors()):  # a bug, not bad input: where it happened, before the sweep goes on
+        log("".join(traceback.format_exception(err)).rstrip())
     failed.append(f"{names}: {type(err).__name__}: {err}")
 
 

@@ -215,7 +215,7 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_keep_going_runs_the_other_cells_and_names_the_failures(tmp_path):
+def test_keep_going_runs_the_other_cells_and_names_the_failures(tmp_path, monkeypatch):
     b = benchmark_mt10.get_config("cpu")
     b.base.data.data_dir, b.base.data.generate = str(tmp_path / "no_data"), False  # every cell fails at once
     b.configurations, b.methods = ("rp10",), ("td3bc", "srtd")
@@ -224,10 +224,22 @@ def test_keep_going_runs_the_other_cells_and_names_the_failures(tmp_path):
     with pytest.raises(sweep.SweepError, match=r"2 of 2 cells failed:\n  rp10/td3bc: DatasetError.*\n  rp10/srtd"):
         sweep.run_cells(b, sweep.cells(b), str(tmp_path / "runs"), log=log.append, keep_going=True)
     assert sum("FAILED" in line for line in log) == 2
+    assert not any("Traceback" in line for line in log)  # bad input: the one line names it
     log.clear()
     with pytest.raises(DatasetError, match="reach_RP_.*npz does not exist"):
         sweep.run_cells(b, sweep.cells(b), str(tmp_path / "runs"), log=log.append)  # default: stop at the first
     assert not any("rp10/srtd:" in line for line in log)
+
+    def broken(cfg, workdir, log, command):
+        raise TypeError("a bug")
+
+    import srtd_jax.run
+    monkeypatch.setattr(srtd_jax.run, "train_and_evaluate", broken)
+    log.clear()
+    with pytest.raises(sweep.SweepError, match="2 of 2 cells failed:\n  rp10/td3bc: TypeError: a bug"):
+        sweep.run_cells(b, sweep.cells(b), str(tmp_path / "runs"), log=log.append, keep_going=True)
+    traces = [line for line in log if line.startswith("Traceback")]  # a bug: where it happened, for each cell
+    assert len(traces) == 2 and all("in broken" in t and t.endswith("TypeError: a bug") for t in traces)
 
 
 def test_knn_task_accuracy_by_hand():
