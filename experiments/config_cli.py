@@ -35,11 +35,12 @@ def _fail(message: str):
 def one_line_errors(*also: type):
     """A user error (srtd_jax/runtime/errors.py), or one of the types `also`, raised inside exits with one line
     that names it and status 1, no traceback; any other exception (a bug) keeps its traceback."""
-    from srtd_jax.runtime.errors import user_errors
-    errors = user_errors() + also
     try:
         yield
-    except errors as err:
+    except Exception as err:
+        from srtd_jax.runtime.errors import user_errors  # only now: a command that fails no other way loads no JAX
+        if not isinstance(err, user_errors() + also):
+            raise
         print(f"{type(err).__name__}: {err}", file=sys.stderr)
         sys.exit(1)
 
