@@ -311,13 +311,17 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     atomic.write_text(os.path.join(out_dir, table_file), "\n".join(lines) + "\n")
     if abl_confs and bcfg.ablation_methods:
         figure5 = os.path.join(out_dir, "figure5.png")
-        if not plot_figure5(records, abl_confs, figure5, y_label) and os.path.exists(figure5):
-            os.remove(figure5)  # an earlier write's figure of cells no longer among the records
+        _remove_unless_drawn(plot_figure5(records, abl_confs, figure5, y_label), figure5)
     curves = os.path.join(out_dir, "curves.png")
-    if not plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs], curves, y_label) \
-            and os.path.exists(curves):
-        os.remove(curves)  # an earlier write's curves of cells no longer among the records
+    _remove_unless_drawn(plot_curves(records, main_confs + [c for c in abl_confs if c not in main_confs], curves,
+                                     y_label), curves)
     return result
+
+
+def _remove_unless_drawn(drawn: bool, path: str) -> None:
+    """A figure with nothing to draw: an earlier write's file (of cells no longer among the records) does not stay."""
+    if not drawn and os.path.exists(path):
+        os.remove(path)
 
 
 def clipped_band(mean, ci):
