@@ -20,11 +20,11 @@
 #                                     what it measured; 30 replicas come first for that reason
 #   drone_paper_<card>/, .log         the drone's rp6 SRTD and SRTD+ID (its encoders reused) at the paper's budget,
 #                                     3 seeds, as far as PAPER_SECONDS allow: Table 2's layout for what finished
-#                                     (made again after the timeout, whose kill writes no tables), the progress
-#                                     lines (rates, time left) for what did not. The workdirs go to
-#                                     $RUNS (default /tmp/accel_runs_<card>), outside $OUT: the device returns at
-#                                     most 8 files, and these are the 8 (no embedding maps); a rerun while the
-#                                     machine is still warm resumes them
+#                                     (timeout's SIGTERM saves the cell in flight, then the launcher writes the
+#                                     tables), the progress lines (rates, time left) for what did not. The
+#                                     workdirs go to $RUNS (default /tmp/accel_runs_<card>), outside $OUT: the
+#                                     device returns at most 8 files, and these are the 8 (no embedding maps); a
+#                                     rerun while the machine is still warm resumes them
 # Table 1's SRTD column does not train in this job: the device lacks Meta-World for MT10's evaluation, whose wheel
 # alone is 36.7 MB (its textures and scene meshes) and MuJoCo's 6.6 MB, and the column's datasets (about 160 MB;
 # rp10's alone, compressed, about 20 MB) do not travel beside them within 64 MiB; the drone's rp6 files with its
@@ -51,13 +51,10 @@ if [ -d accel/data/drone ]; then
   sweep=(--config=configs/benchmark_drone.py:paper --config.reuse_encoders=true --noembeddings
          --config.base.data.data_dir=accel/data/drone --config.base.data.generate=false --config.workdir="$runs"
          --config.results_dir="$out/drone_paper_${card}")
-  timeout "${PAPER_SECONDS:-240}" python -m experiments.benchmark "${sweep[@]}" --cells='rp6/srtd,rp6/srtd_id' \
+  # SIGTERM at the time limit: the cell in flight ends its chunk and saves it, then the launcher writes the tables
+  # of the cells that finished; -k: a stop that hangs is killed a minute later (and leaves no tables)
+  timeout -k 60 "${PAPER_SECONDS:-240}" python -m experiments.benchmark "${sweep[@]}" --cells='rp6/srtd,rp6/srtd_id' \
       ${PAPER_FLAGS:-} > "$out/drone_paper_${card}.log" 2>&1 \
       || echo "paper-budget cells stopped (exit $?); see $out/drone_paper_${card}.log"
-  # timeout's kill leaves no tables behind: made again from the cells that finished, if any did
-  if compgen -G "$runs/rp6/*/summary.json" > /dev/null; then
-    python -m experiments.benchmark "${sweep[@]}" --cells=none ${PAPER_FLAGS:-} >> "$out/drone_paper_${card}.log" 2>&1 \
-        || echo "the paper-budget tables were not made (exit $?)"
-  fi
   grep -v "^[IW][0-9]" "$out/drone_paper_${card}.log" | tail -5
 fi

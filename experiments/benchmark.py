@@ -17,6 +17,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import commands, config_cli
+from srtd_jax.runtime import termination
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/benchmark_mt10.py", "Sweep configuration.", lock_config=True)
@@ -39,8 +40,9 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     from srtd_jax.studies.sweep import SweepError
-    # a bad config, a missing dataset: one line that names it; --keep_going's failures, each logged as it happened
-    with config_cli.one_line_errors(SweepError):
+    # a bad config, a missing dataset: one line that names it; --keep_going's failures, each logged as it happened.
+    # SIGTERM (a time limit, preemption): the cell in flight saves its last chunk, then the tables are written
+    with config_cli.one_line_errors(SweepError), termination.sigterm_raises():
         _main()
 
 

@@ -12,6 +12,7 @@ from absl import flags
 from ml_collections import config_flags
 
 import configs
+from srtd_jax.runtime import termination
 
 _DID_YOU_MEAN = re.compile(r"'(?P<bad>[^'\\]+)'.*Did you mean \"(?P<good>[^\"]+)\"", re.S)
 
@@ -34,9 +35,13 @@ def _fail(message: str):
 @contextlib.contextmanager
 def one_line_errors(*also: type):
     """A user error (srtd_jax/runtime/errors.py), or one of the types `also`, raised inside exits with one line
-    that names it and status 1, no traceback; any other exception (a bug) keeps its traceback."""
+    that names it and status 1, no traceback; any other exception (a bug) keeps its traceback. A stop by SIGTERM
+    (termination.Terminated, inside termination.sigterm_raises) is one line saying where, status 143."""
     try:
         yield
+    except termination.Terminated as stop:
+        print(f"Terminated: {stop}", file=sys.stderr)
+        sys.exit(termination.EXIT_STATUS)
     except Exception as err:
         from srtd_jax.runtime.errors import user_errors  # only now: a command that fails no other way loads no JAX
         if not isinstance(err, user_errors() + also):

@@ -10,6 +10,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from experiments import commands, config_cli
+from srtd_jax.runtime import termination
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/quick.py", "Run configuration.", lock_config=True)
@@ -31,7 +32,8 @@ def main(argv):
     if not FLAGS.workdir:
         raise app.UsageError("--workdir is required")
     from srtd_jax.core import devices
-    with config_cli.one_line_errors():  # a bad input or a busy workdir: one line that names it, no traceback
+    # a bad input or a busy workdir: one line that names it, no traceback; SIGTERM saves the chunk in flight
+    with config_cli.one_line_errors(), termination.sigterm_raises():
         devices.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
         from srtd_jax.run import train_and_evaluate
         command = commands.this_command()

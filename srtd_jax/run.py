@@ -205,13 +205,16 @@ def _encoders(run: _Run, enc, method: Method, init_keys, chain_keys, device_data
     total = encoder_steps(enc, num_transitions)
 
     def save(done, states, keys):
-        if run.ckpt.due(done, total, enc.chunk_steps):
-            run.ckpt.save(done, {"encoder": states, "keys": keys}, run.state_meta("encoder", done))
+        if run.ckpt.save(done, {"encoder": states, "keys": keys}, run.state_meta("encoder", done)):
             run.log(f"[checkpoint] encoder step {done}")
 
+    def save_if_due(done, states, keys):
+        if run.ckpt.due(done, total, enc.chunk_steps):
+            save(done, states, keys)
+
     states = run_encoder_phase(enc, run.on_nonfinite, update, states, keys, device_data, run.strategy, run.writer,
-                               run.log, mesh=run.mesh, start=run.meta["phase_step"], after_chunk=save,
-                               on_fault=run.on_fault("encoder"))
+                               run.log, mesh=run.mesh, start=run.meta["phase_step"], after_chunk=save_if_due,
+                               on_fault=run.on_fault("encoder"), on_stop=save)
     return nets, states.params
 
 
@@ -342,17 +345,20 @@ def write_summary(workdir: str, summary: dict, writer, suite, log) -> None:
 def _train_learner(run: _Run, learner: Learner, states, keys, start: int, total: int, chunk_steps: int, device_data,
                    per_seed, enc_params, enc_total: int, curve: list, evaluate, eval_every: int):
     """Phase 2 from `start` to `total` steps: evaluations every `eval_every` steps, checkpoints as due. -> states"""
+    def save(done, states, keys):
+        tree = {"rl": states, "keys": keys, **({"encoder_params": enc_params} if enc_params is not None else {})}
+        if run.ckpt.save(enc_total + done, tree, run.state_meta("rl", done, curve)):
+            run.log(f"[checkpoint] {learner.name} step {done}")
+
     def after_chunk(done, states, keys):
         if evaluation_due(done, total, chunk_steps, eval_every):
             evaluate(done, states)
         if run.ckpt.due(done, total, chunk_steps):
-            tree = {"rl": states, "keys": keys, **({"encoder_params": enc_params} if enc_params is not None else {})}
-            run.ckpt.save(enc_total + done, tree, run.state_meta("rl", done, curve))
-            run.log(f"[checkpoint] {learner.name} step {done}")
+            save(done, states, keys)
 
     chunk = chunks.make_chunk(learner.update, learner.sampler, chunk_steps, run.strategy,
                               on_nonfinite=run.on_nonfinite, mesh=run.mesh)
     states, _ = run_chunks(chunk, states, keys, total, chunk_steps, device_data, per_seed, phase=learner.name,
                            writer=run.writer, log=run.log, start=start, after_chunk=after_chunk,
-                           on_fault=run.on_fault(learner.name))
+                           on_fault=run.on_fault(learner.name), on_stop=save)
     return states

@@ -227,8 +227,8 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
         def save(phase, done, tree):
             state_meta = {"phase": phase, "phase_step": done, "metrics_lines": [w.lines for w in writers],
                           "curves": curves, "fingerprints": prints, "skipped": skipped}
-            ckpt.save(done if phase == "encoder" else enc_max + done, tree, state_meta)
-            log(f"[checkpoint] packed {phase} step {done}")
+            if ckpt.save(done if phase == "encoder" else enc_max + done, tree, state_meta):
+                log(f"[checkpoint] packed {phase} step {done}")
 
         # encoders: every cell's own episodes (less its held-out ones), padded; each cell stops at its own total
         enc_nets, enc_params = None, None
@@ -270,12 +270,15 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
         evaluate = lambda step, states: [ev(step, _cell(states.actor_params, c)) for c, ev in enumerate(evaluators)]
         eval_every = cfg0.eval.every_steps
 
+        def save_rl(done, states, keys):
+            encoders = {"encoder_params": enc_params} if method.encoders else {}
+            save("rl", done, {"rl": states, "keys": keys, **encoders})
+
         def after_rl_chunk(done, states, keys):
             if evaluation_due(done, rl_total, r.chunk_steps, eval_every):
                 evaluate(done, states)
             if ckpt.due(done, rl_total, r.chunk_steps):
-                save("rl", done, {"rl": states, "keys": keys,
-                                  **({"encoder_params": enc_params} if method.encoders else {})})
+                save_rl(done, states, keys)
 
         log(f"{learner.name} ({method.network} networks): {rl_total} steps, batch {r.batch_size}, {C} cells")
         chunk = chunks.make_chunk(learner.update, learner.sampler, r.chunk_steps, strategy,
@@ -284,7 +287,7 @@ def _packed_stages(cfgs, workdirs, directory, log, commands, method: Method, loa
         rl_states, rl_keys = run_chunks(chunk, saved["rl"], saved["keys"], rl_total, r.chunk_steps,
                                         rl_data, per_seed, phase=learner.name,
                                         writer=CellWriters(writers), log=log, start=rl_start,
-                                        after_chunk=after_rl_chunk, on_fault=_flat_fault(guard, S))
+                                        after_chunk=after_rl_chunk, on_fault=_flat_fault(guard, S), on_stop=save_rl)
 
         # each cell's final checkpoint, evaluation and summary, as if it had run alone
         cell_skipped = [_cell_skipped(skipped, c, S) for c in range(C)]
@@ -337,13 +340,16 @@ def _packed_encoders(e, method: Method, obs_dim: int, action_dim: int, init_keys
     chunk = chunks.make_chunk(limited(update), samplers.window_sampler(e.batch_size, e.n), e.chunk_steps, strategy,
                               on_nonfinite=on_nonfinite, mesh=mesh, cells=True)
 
+    save_encoder = lambda done, states, keys: save("encoder", done, {"encoder": states, "keys": keys})
+
     def after_chunk(done, states, keys):
         if ckpt.due(done, enc_max, e.chunk_steps):
-            save("encoder", done, {"encoder": states, "keys": keys})
+            save_encoder(done, states, keys)
 
     states, _ = run_chunks(chunk, states, chain, enc_max, e.chunk_steps, seeded(packing.pack(enc_parts)), None,
                            phase="encoder", writer=CellWriters(writers, enc_totals), log=log,
-                           start=meta["phase_step"], after_chunk=after_chunk, on_fault=_flat_fault(guard, S))
+                           start=meta["phase_step"], after_chunk=after_chunk, on_fault=_flat_fault(guard, S),
+                           on_stop=save_encoder)
     return nets, states.state.params
 
 

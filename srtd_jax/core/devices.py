@@ -76,6 +76,15 @@ def to_host(tree):
     return jax.tree.map(np.asarray, tree)
 
 
+def agreed(flag: bool) -> bool:
+    """`flag` as process 0 has it, on every process: a decision that every host of a run must take alike (a
+    checkpoint due by the clock, a stop)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        return bool(multihost_utils.broadcast_one_to_all(np.bool_(flag)))
+    return flag
+
+
 def describe(mesh: Mesh) -> str:
     """What a run's seeds ran on, e.g. 'cpu (cpu) x1' or 'gpu (NVIDIA H200) x1': kept in the summary because
     the same config gives the same numbers only on the same kind of machine."""

@@ -17,6 +17,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from srtd_jax.core import devices
+
 
 class ResumeError(RuntimeError):
     """A checkpoint that does not belong to this run (different data or augmentation); names the difference."""
@@ -69,18 +71,18 @@ class RunCheckpointer:
         """Whether a phase at `done` of `total` steps, advancing by `chunk_steps`, should save now."""
         due = bool(done >= total or (self.every_steps and done % self.every_steps < chunk_steps)
                    or (self.every_seconds and time.time() - self._last_save >= self.every_seconds))
-        if jax.process_count() > 1:  # clocks differ between hosts; every process must take the same decision
-            from jax.experimental import multihost_utils
-            due = bool(multihost_utils.broadcast_one_to_all(np.bool_(due)))
-        return due
+        return devices.agreed(due)  # clocks differ between hosts
 
-    def save(self, progress: int, state, meta: dict) -> None:
+    def save(self, progress: int, state, meta: dict) -> bool:
+        """Saves checkpoint `progress` -> False when it was already saved (a phase end that is also a periodic
+        save, a stop right after a checkpoint)."""
         if self._manager.latest_step() == progress:
-            return  # already saved at this point (e.g. a phase end that is also a periodic save)
+            return False
         self._manager.save(progress, args=ocp.args.Composite(
             state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
         self._manager.wait_until_finished()
         self._last_save = time.time()
+        return True
 
     def close(self) -> None:
         self._manager.close()

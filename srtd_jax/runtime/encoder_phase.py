@@ -52,15 +52,17 @@ def encoder_parts(enc, method: Method, obs_dim: int, action_dim: int):
 
 
 def run_encoder_phase(enc, on_nonfinite: str, update, states, keys, device_data, strategy: str, writer, log, *,
-                      mesh=None, start: int = 0, after_chunk=None, on_fault=None):
-    """Phase 1 from step `start` to its end over the seed axis of `states` and `keys`. -> states"""
+                      mesh=None, start: int = 0, after_chunk=None, on_fault=None, on_stop=None):
+    """Phase 1 from step `start` to its end over the seed axis of `states` and `keys` (after_chunk, on_fault,
+    on_stop: as loop.run_chunks takes them). -> states"""
     transitions = windows.num_steps(device_data)
     total = encoder_steps(enc, transitions)
     log(f"encoder: {total} steps ({enc.epochs} epochs of {transitions} transitions, batch {enc.batch_size})")
     chunk = chunks.make_chunk(update, samplers.window_sampler(enc.batch_size, enc.n), enc.chunk_steps, strategy,
                               on_nonfinite=on_nonfinite, mesh=mesh)
     states, _ = run_chunks(chunk, states, keys, total, enc.chunk_steps, device_data, None, phase="encoder",
-                           writer=writer, log=log, start=start, after_chunk=after_chunk, on_fault=on_fault)
+                           writer=writer, log=log, start=start, after_chunk=after_chunk, on_fault=on_fault,
+                           on_stop=on_stop)
     return states
 
 

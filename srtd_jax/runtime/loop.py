@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from srtd_jax.core import devices
-from srtd_jax.runtime import checkpointing, reporting
+from srtd_jax.runtime import checkpointing, reporting, termination
 
 
 class NonFiniteError(FloatingPointError):
@@ -18,35 +18,52 @@ class NonFiniteError(FloatingPointError):
 
 
 def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, shared, per_seed, *, phase: str,
-               writer, log, start: int = 0, after_chunk=None, on_fault=None):
+               writer, log, start: int = 0, after_chunk=None, on_fault=None, on_stop=None):
     """Runs steps `start` .. `total_steps` as jitted chunks, logging seed-mean metrics and throughput per chunk
     (`writer`: a metric_log.MetricWriter).
 
     after_chunk(done, states, keys) runs after every chunk (evaluation, checkpoints);
     on_fault(done, states, keys, fault, counts) runs when a seed met a non-finite update in the chunk; counts: how
-    many of the chunk's updates of each seed were non-finite."""
+    many of the chunk's updates of each seed were non-finite;
+    on_stop(done, states, keys) runs when a SIGTERM arrived (termination.sigterm_raises) once the chunk in flight
+    and its after_chunk are done, to save them; then Terminated is raised. On a multi-host run every process stops
+    at the chunk where the first process saw its SIGTERM."""
     done, t0 = start, time.time()
     last, first = t0, None  # first: (step, time) at the end of the first chunk, which includes its compilation
-    while done < total_steps:
-        states, keys, metrics, fault = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
-        done += chunk_steps
-        metrics, fault = devices.to_host((metrics, fault))
-        now = time.time()
-        # for the time left: the rate since the first chunk, whose compilation would otherwise make every estimate
-        # of a long phase pessimistic; the first chunk has only its own
-        rate = (done - start) / (now - t0) if first is None else (done - first[0]) / max(now - first[1], 1e-9)
-        writer.write(phase, done, metrics, steps_per_second=chunk_steps / (now - last))  # this chunk's, compile included
-        last = now
-        if done - start == chunk_steps or done >= total_steps or done % max(chunk_steps, total_steps // 10) < chunk_steps:
-            shown = ", ".join(f"{k} {seed_mean(v):.4g}" for k, v in sorted(metrics.items()))
-            left = f", {duration(max(total_steps - done, 0) / rate)} left" if done < total_steps else ""
-            log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch{left}): {shown}")
-        if (fault["step"] >= 0).any() and on_fault:
-            on_fault(done, states, keys, fault, metrics["nonfinite_updates"])
-        if after_chunk:
-            after_chunk(done, states, keys)
-        if first is None:
-            first = (done, time.time())
+    with termination.deferred() as pending:
+        while done < total_steps:
+            states, keys, metrics, fault = chunk_fn(states, keys, jnp.int32(done), shared, per_seed)
+            done += chunk_steps
+            metrics, fault = devices.to_host((metrics, fault))
+            now = time.time()
+            # for the time left: the rate since the first chunk, whose compilation would otherwise make every
+            # estimate of a long phase pessimistic; the first chunk has only its own
+            rate = (done - start) / (now - t0) if first is None else (done - first[0]) / max(now - first[1], 1e-9)
+            writer.write(phase, done, metrics, steps_per_second=chunk_steps / (now - last))  # compile included
+            last = now
+            tenth = done % max(chunk_steps, total_steps // 10) < chunk_steps
+            if done - start == chunk_steps or done >= total_steps or tenth:
+                shown = ", ".join(f"{k} {seed_mean(v):.4g}" for k, v in sorted(metrics.items()))
+                left = f", {duration(max(total_steps - done, 0) / rate)} left" if done < total_steps else ""
+                log(f"[{phase}] step {done}/{total_steps} ({rate:.0f} steps/s per seed-batch{left}): {shown}")
+            if (fault["step"] >= 0).any() and on_fault:
+                on_fault(done, states, keys, fault, metrics["nonfinite_updates"])
+            try:
+                if after_chunk:
+                    after_chunk(done, states, keys)
+            except Exception as err:  # e.g. evaluation workers that the same SIGTERM stopped
+                if pending():  # this process's own signal: no collective on an error path
+                    raise termination.Terminated(f"stopped by SIGTERM at {phase} step {done}, where "
+                                                 f"{type(err).__name__}: {err}; the last checkpoint stands") from err
+                raise
+            if devices.agreed(pending()):
+                log(f"[stop] SIGTERM: {phase} stops at step {done}")
+                if on_stop:
+                    on_stop(done, states, keys)
+                saved = "saved; the same command resumes from there" if on_stop else "not saved"
+                raise termination.Terminated(f"stopped by SIGTERM at {phase} step {done}, {saved}")
+            if first is None:
+                first = (done, time.time())
     return states, keys
 
 

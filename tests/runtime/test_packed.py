@@ -1,6 +1,7 @@
 """Packed cells (srtd_jax/run_packed.py): a group trained as one program gives each cell what it gets alone."""
 import json
 import os
+import signal
 
 import jax
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from srtd_jax.run import train_and_evaluate
 from srtd_jax.run_packed import PackError, train_packed
-from srtd_jax.runtime import metric_log
+from srtd_jax.runtime import metric_log, termination
 from srtd_jax.runtime.config_check import ConfigError
 from tests.tiny import tiny_config
 from tests.tiny_run import final_state
@@ -29,15 +30,12 @@ def _cell_config(data_dir, configuration, method="srtd_id"):
     return cfg
 
 
-class _Killed(Exception):
-    pass
-
-
-def _killed_at(prefix: str):
-    """A log that stops the run at its first line starting with `prefix` (a checkpoint just saved)."""
+def _sigterm_at(prefix: str, lines: list):
+    """A log that keeps the lines and sends this process SIGTERM at the first one starting with `prefix`."""
     def log(line):
-        if str(line).startswith(prefix):
-            raise _Killed(line)
+        lines.append(str(line))
+        if lines[-1].startswith(prefix):
+            os.kill(os.getpid(), signal.SIGTERM)
     return log
 
 
@@ -47,12 +45,15 @@ def test_a_packed_group_equals_its_cells_run_alone_also_when_interrupted(tiny_da
     names = NAMES
     cfgs = [_cell_config(tiny_data_dir, n) for n in names]
     for cfg in cfgs:
-        cfg.checkpoint.every_steps = 10
+        cfg.checkpoint.every_steps = 20
     workdirs = [str(tmp_path / "packed" / n) for n in names]
-    # killed in the encoder phase, then in the learner's: each time it resumes from the group's checkpoint
-    for stop in ("[checkpoint] packed encoder step 10", "[checkpoint] packed rl step 10"):
-        with pytest.raises(_Killed):
-            train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=_killed_at(stop))
+    # stopped by SIGTERM in the encoder phase, then in the learner's, between periodic checkpoints: each time the
+    # chunk in flight is saved and the group resumes from it
+    for at, phase in (("[encoder] step 10/", "encoder"), ("[td3bc] step 10/", "rl")):
+        stopped = []
+        with termination.sigterm_raises(), pytest.raises(termination.Terminated, match="step 10, saved"):
+            train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=_sigterm_at(at, stopped))
+        assert stopped[-1] == f"[checkpoint] packed {phase} step 10"
     lines = []
     packed = train_packed(cfgs, workdirs, str(tmp_path / "packed"), log=lines.append)
     # the first cell, padded and frozen for half the encoder phase, against itself alone (the second, the group's

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from srtd_jax.run import train_and_evaluate
-from srtd_jax.runtime import checkpointing
+from srtd_jax.runtime import checkpointing, termination
 from srtd_jax.runtime.config_check import ConfigMismatchError, check_workdir_config
 from srtd_jax.runtime.loop import duration, evaluation_due
 from srtd_jax.runtime.metric_log import read_metrics, without_times
@@ -39,17 +39,33 @@ def _kill_after(proc, marker: str) -> str:
     raise AssertionError(f"the run ended before {marker!r}:\n" + "".join(lines[-40:]))
 
 
+# checkpoints every 20 steps of each phase, so that a stop at an odd multiple of the chunk (10) saves on its own
+STOPPED = {**RESUME_OVERRIDES, "checkpoint.every_steps": 20}
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_numbers(tiny_data_dir, tmp_path):
     killed = str(tmp_path / "killed")
-    _kill_after(_start(tiny_data_dir, killed), "[checkpoint] encoder step 20")
-    out = _kill_after(_start(tiny_data_dir, killed), "[checkpoint] td3bc step 20")
-    assert "resuming encoder at step" in out  # the first kill landed inside the encoder phase
+    _kill_after(_start(tiny_data_dir, killed, STOPPED), "[checkpoint] encoder step 20")
+    # then stopped by SIGTERM (a scheduler's time limit) in the offline-RL phase, between two periodic checkpoints:
+    # the chunk in flight ends and is saved; here, in this process, where the stop comes at a known point
+    lines = []
+
+    def log(line):
+        lines.append(str(line))
+        if lines[-1].startswith("[td3bc] step 10/"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with termination.sigterm_raises(), pytest.raises(termination.Terminated, match="at td3bc step 10, saved"):
+        train_and_evaluate(_tiny(tiny_data_dir, **STOPPED), killed, log=log)
+    assert "resuming encoder at step 20" in "\n".join(lines)  # the kill landed inside the encoder phase
+    assert lines[-2:] == ["[stop] SIGTERM: td3bc stops at step 10", "[checkpoint] td3bc step 10"]
+    assert final_state(killed)[0] == 40 + 10
     # the uninterrupted run starts once the killed runs have compiled every program into the session's cache, and
     # runs beside the last resume
-    full = _start(tiny_data_dir, str(tmp_path / "full"))
-    out, summary = finish(_start(tiny_data_dir, killed))
-    assert "resuming rl at step" in out  # and the second inside the offline-RL phase
+    full = _start(tiny_data_dir, str(tmp_path / "full"), STOPPED)
+    out, summary = finish(_start(tiny_data_dir, killed, STOPPED))
+    assert "resuming rl at step 10" in out  # from the stop's own checkpoint
     _, reference = finish(full)
     _check_outputs(tmp_path / "full", reference)
 
@@ -63,7 +79,7 @@ def test_killed_run_resumes_to_the_same_numbers(tiny_data_dir, tmp_path):
         np.testing.assert_array_equal(a, b)  # bit for bit
     assert len([d for d in os.listdir(os.path.join(killed, "checkpoints")) if d.isdigit()]) == 2  # keep = 2
     # the finished run is not redone
-    again = train_and_evaluate(_tiny(tiny_data_dir), killed, log=lambda *_: None)
+    again = train_and_evaluate(_tiny(tiny_data_dir, **STOPPED), killed, log=lambda *_: None)
     assert again == summary
 
 
@@ -81,7 +97,7 @@ def _check_outputs(workdir, summary):
             assert all(x is None or np.isfinite(x) for v in vals for x in v)  # finite losses, per seed
             assert r["nonfinite_updates"] == [0, 0, 0, 0]
     assert os.listdir(workdir / "tensorboard") and os.path.exists(workdir / "curves.png")
-    assert sorted(int(d) for d in os.listdir(workdir / "checkpoints")) == [70, 80]  # the last two kept
+    assert sorted(int(d) for d in os.listdir(workdir / "checkpoints")) == [60, 80]  # the last two kept
     assert json.load(open(workdir / "config.json"))["num_seeds"] == 4
 
 
