@@ -17,7 +17,8 @@ import os
 
 from absl import app, flags
 
-from experiments import commands
+from experiments import commands, config_cli
+from srtd_jax.runtime import termination
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("cells", "none", "Cells to run: 'all', 'none', or comma-separated name patterns "
@@ -73,15 +74,17 @@ def main(argv):
         return
     me = commands.this_command()
     os.makedirs(FLAGS.results_dir, exist_ok=True)
-    for cell in deviations.select(cells, FLAGS.cells):
-        if cell.name in store["records"]:
-            print(f"[deviations] {cell.name}: recorded in {path}")
-            continue
-        print(f"[deviations] {cell.name}: running", flush=True)
-        rec = deviations.run_cell(cell, base_config(cell.suite), FLAGS.num_seeds, FLAGS.workdir, command=me)
-        rec["command"] = me
-        store["records"][cell.name] = rec
-        write_json(path, store)
+    # bad input: one line; SIGTERM: the cell in flight saves its last chunk (README, "Resuming")
+    with config_cli.one_line_errors(), termination.sigterm_raises():
+        for cell in deviations.select(cells, FLAGS.cells):
+            if cell.name in store["records"]:
+                print(f"[deviations] {cell.name}: recorded in {path}")
+                continue
+            print(f"[deviations] {cell.name}: running", flush=True)
+            rec = deviations.run_cell(cell, base_config(cell.suite), FLAGS.num_seeds, FLAGS.workdir, command=me)
+            rec["command"] = me
+            store["records"][cell.name] = rec
+            write_json(path, store)
     _write_table(store, cells, me, chosen_fields)
 
 
