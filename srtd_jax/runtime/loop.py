@@ -27,7 +27,7 @@ def run_chunks(chunk_fn, states, keys, total_steps: int, chunk_steps: int, share
     many of the chunk's updates of each seed were non-finite;
     on_stop(done, states, keys) runs when a SIGTERM arrived (termination.sigterm_raises) once the chunk in flight
     and its after_chunk are done, to save them; then Terminated is raised. On a multi-host run every process stops
-    at the chunk where the first process saw its SIGTERM."""
+    at the chunk where process 0 saw its SIGTERM."""
     done, t0 = start, time.time()
     last, first = t0, None  # first: (step, time) at the end of the first chunk, which includes its compilation
     with termination.deferred() as pending:
