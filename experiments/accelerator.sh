@@ -52,8 +52,8 @@ if [ -d accel/data/drone ]; then
          --config.base.data.data_dir=accel/data/drone --config.base.data.generate=false --config.workdir="$runs"
          --config.results_dir="$out/drone_paper_${card}")
   # SIGTERM at the time limit: the cell in flight ends its chunk and saves it, then the launcher writes the tables
-  # of the cells that finished; -k: a stop that hangs is killed a minute later (and leaves no tables)
-  timeout -k 60 "${PAPER_SECONDS:-240}" python -m experiments.benchmark "${sweep[@]}" --cells='rp6/srtd,rp6/srtd_id' \
+  # of the cells that finished; -k: a stop that hangs is killed 30 s later (and leaves no tables)
+  timeout -k 30 "${PAPER_SECONDS:-240}" python -m experiments.benchmark "${sweep[@]}" --cells='rp6/srtd,rp6/srtd_id' \
       ${PAPER_FLAGS:-} > "$out/drone_paper_${card}.log" 2>&1 \
       || echo "paper-budget cells stopped (exit $?); see $out/drone_paper_${card}.log"
   grep -v "^[IW][0-9]" "$out/drone_paper_${card}.log" | tail -5
