@@ -1,5 +1,6 @@
 """Checkpoint and resume: a run killed with SIGKILL mid-phase, or stopped with SIGTERM between checkpoints, and
-restarted ends bit-identical to a run that was never interrupted; half-written checkpoints are never restored; a changed config on a workdir is refused."""
+restarted ends bit-identical to a run that was never interrupted; half-written checkpoints are never restored; a
+changed config on a workdir is refused."""
 import json
 import os
 import signal
