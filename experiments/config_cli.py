@@ -12,9 +12,10 @@ from absl import flags
 from ml_collections import config_flags
 
 import configs
-from srtd_jax.runtime import termination
+from srtd_jax.runtime import field_names, termination
 
-_DID_YOU_MEAN = re.compile(r"'(?P<bad>[^'\\]+)'.*Did you mean \"(?P<good>[^\"]+)\"", re.S)
+_DID_YOU_MEAN = re.compile(r"'(?P<bad>[^'\\]+)'.*Did you mean", re.S)
+_LOOKUP = re.compile(r"does not support indexing\. Attempting to lookup: (?P<path>\S+?)[\"']*$")
 
 
 def _overrides(argv) -> dict:
@@ -50,18 +51,35 @@ def one_line_errors(*also: type):
         sys.exit(1)
 
 
-def unknown_field_message(err: Exception, overrides) -> str | None:
-    """'unknown config field rl.stpes (did you mean rl.steps?)' from ml_collections' error for a missing key."""
+def _known_fields(argv) -> list[str]:
+    """The dotted fields of the config file that argv's `--config=` names, loaded anew without the overrides ([]
+    if that fails too: only the suggestion is lost)."""
+    paths = [arg[len("--config="):] for arg in argv if arg.startswith("--config=")]
+    try:
+        config = flags.FLAGS["config"].parser.parse(paths[-1])
+        return sorted(field_names.flatten(config.to_dict()))
+    except Exception:  # noqa: BLE001 - the unknown field is still reported, without a suggestion
+        return []
+
+
+def unknown_field_message(err: Exception, overrides, known) -> str | None:
+    """'unknown config field rl.stpes (did you mean rl.steps?)' from ml_collections' error for a missing key: the
+    field named by the override that holds it, with the field of `known` (dotted names) it most likely meant; None
+    when no override holds the key. An override that reaches below a value ('rl.steps.x') names that value."""
     text = str(err.args[0] if err.args else err).replace("\\'", "'").replace("\\n", "\n")
+    below = _LOOKUP.search(text)
+    if below and below["path"] in overrides:
+        parts = below["path"].split(".")
+        values = [".".join(parts[:i]) for i in range(1, len(parts)) if ".".join(parts[:i]) in known]
+        if values:
+            return f"unknown config field {below['path']} ({values[0]} is a value, not a section)"
     found = _DID_YOU_MEAN.search(text)
     bad = found["bad"] if found else text.strip("'\"")
     for name in overrides:
         parts = name.split(".")
         if bad in parts:
             field = ".".join(parts[:parts.index(bad) + 1])
-            if found:
-                return f"unknown config field {field} (did you mean {field[:-len(bad)] + found['good']}?)"
-            return f"unknown config field {field}"
+            return field_names.unknown_field_message(field, known)
     return None
 
 
@@ -92,7 +110,7 @@ def parse(argv):
         print(f"FATAL Flags parsing error: {err}", file=sys.stderr)
         sys.exit(1)
     except (AttributeError, KeyError) as err:
-        message = unknown_field_message(err, overrides)
+        message = unknown_field_message(err, overrides, _known_fields(argv))
         if message is None:
             raise
         _fail(message)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import importlib.util
 import json
 import os
@@ -20,7 +19,8 @@ from srtd_jax.core.options import (
     QUALITY_WEIGHTS,
 )
 from srtd_jax.data import mixtures
-from srtd_jax.runtime import defaults, schema
+from srtd_jax.runtime import defaults, field_names, schema
+from srtd_jax.runtime.field_names import flatten
 
 _CHOICES = {"suite": registry.NAMES, "method": tuple(METHODS), "seed_axis": ("auto", "vmap", "map"),
             "rl.learner": ("auto",) + LEARNERS, "rl.network": ("auto",) + NETWORKS,
@@ -69,18 +69,6 @@ class ConfigMismatchError(ConfigError):
     """A workdir holding a run of a different config; the message lists the differing fields."""
 
 
-def flatten(tree: dict, prefix: str = "") -> dict:
-    """{'a': {'b': 1}} -> {'a.b': 1}; tuples become lists (as after a JSON round trip)."""
-    out = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
 def _type_ok(value, reference) -> bool:
     if reference is None:
         return True
@@ -99,8 +87,7 @@ def check_schema(cfg) -> None:
     """Every field of cfg exists in the default config (runtime/defaults.py), with a value of the default's type."""
     reference, given = flatten(defaults.get_config().to_dict()), flatten(cfg.to_dict())
     for field in sorted(set(given) - set(reference)):
-        close = difflib.get_close_matches(field, reference, n=1)
-        raise ConfigError(f"unknown config field {field}" + (f" (did you mean {close[0]}?)" if close else ""))
+        raise ConfigError(field_names.unknown_field_message(field, reference))
     for field in sorted(set(reference) - set(given)):
         raise ConfigError(f"config field {field} is missing (build configs on configs/default.py)")
     for field, value in given.items():
@@ -160,11 +147,11 @@ def set_field(cfg, dotted: str, value) -> None:
     *parents, leaf = dotted.split(".")
     node = cfg
     for key in parents:
-        if key not in node:
-            raise ConfigError(f"unknown config field {dotted}")
+        if key not in node or not isinstance(node[key], ml_collections.ConfigDict):
+            raise ConfigError(field_names.unknown_field_message(dotted, flatten(cfg.to_dict())))
         node = node[key]
     if leaf not in node:
-        raise ConfigError(f"unknown config field {dotted}")
+        raise ConfigError(field_names.unknown_field_message(dotted, flatten(cfg.to_dict())))
     node[leaf] = value
 
 

@@ -87,6 +87,7 @@ def test_bad_field_is_named_and_nothing_is_written(field, value, message, tmp_pa
 
 @pytest.mark.parametrize("field,value,message", [
     ("rl.stpes", 5, r"unknown config field rl.stpes \(did you mean rl.steps\?\)"),
+    ("rl.discount", 0.9, r"unknown config field rl.discount \(did you mean rl.gamma\?\)"),
     ("encoder.batch_size", "256", r"encoder.batch_size must be of type int, got '256' \(str\)"),
     ("rl.batch_size", 2.5, r"rl.batch_size must be of type int, got 2.5 \(float\)"),
     ("data.generate", 1, r"data.generate must be of type bool, got 1 \(int\)"),
@@ -131,10 +132,17 @@ def test_launcher_rejects_a_config_typo(tmp_path):
 def test_unknown_override_names_its_whole_path():
     from experiments.config_cli import unknown_field_message
     err = AttributeError(KeyError('\'hiden\'\nDid you mean "hidden" instead of "hiden"?'))
-    assert unknown_field_message(err, {"rl.softmod.hiden": "3", "seed": "1"}) == (
+    known = ["rl.softmod.hidden", "rl.steps", "rl.gamma", "seed"]
+    assert unknown_field_message(err, {"rl.softmod.hiden": "3", "seed": "1"}, known) == (
         "unknown config field rl.softmod.hiden (did you mean rl.softmod.hidden?)")
-    assert unknown_field_message(KeyError("zz"), {"zz.a": "1"}) == "unknown config field zz"
-    assert unknown_field_message(KeyError("other"), {"rl.steps": "1"}) is None  # not an override's: re-raised
+    assert unknown_field_message(KeyError("zz"), {"zz.a": "1"}, known) == "unknown config field zz"
+    assert unknown_field_message(KeyError("discount"), {"rl.discount": "1"}, known) == (
+        "unknown config field rl.discount (did you mean rl.gamma?)")  # another codebase's name for the field
+    assert unknown_field_message(KeyError("other"), {"rl.steps": "1"}, known) is None  # not an override's: re-raised
+    below = KeyError("Attribute <class 'int'>.x does not exist and the type does not support indexing. "
+                     "Attempting to lookup: rl.steps.x")  # ml_collections' words for a path through a value
+    assert unknown_field_message(below, {"rl.steps.x": "1"}, known) == (
+        "unknown config field rl.steps.x (rl.steps is a value, not a section)")
 
 
 def test_every_preset_passes_the_checks():
