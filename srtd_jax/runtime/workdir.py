@@ -57,7 +57,8 @@ def locked(workdir: str, log):
     """Holds an exclusive OS lock (flock) on <workdir>/.lock while the block runs, so that two launchers never write
     one workdir. A second launcher raises WorkdirInUseError at once: "workdir W is in use by PID P on host H since T".
     The lock dies with its process, so a workdir left by a killed run is taken over, with a message naming the
-    process that had it. The lock file records the holder and is emptied on a clean exit."""
+    process that had it. The lock file records the holder and is emptied when the block ends, by an exception
+    too."""
     os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, LOCK_FILE)
     handle = open(path, "a+")
@@ -82,9 +83,11 @@ def locked(workdir: str, log):
         handle.write(json.dumps(me))
         handle.flush()
         yield
+    finally:
+        # emptied however the block ends (an exception or a stop included): only a killed process leaves its record,
+        # so "taking over the lock of PID ..." always means a run that did not get to clean up
         handle.seek(0)
         handle.truncate()
-    finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

@@ -35,6 +35,17 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
                      "which is no longer running"]
 
 
+def test_a_block_that_fails_releases_the_lock_without_a_record(tmp_path):
+    with pytest.raises(ValueError, match="boom"):
+        with locked(str(tmp_path), log=print):
+            raise ValueError("boom")
+    assert (tmp_path / LOCK_FILE).read_text() == ""  # the next launcher does not report a takeover
+    lines = []
+    with locked(str(tmp_path), log=lines.append):
+        pass
+    assert lines == []
+
+
 def test_a_run_on_a_busy_workdir_writes_nothing(tiny_data_dir, tmp_path):
     cfg = tiny_config(tiny_data_dir)
     workdir = tmp_path / "wd"
