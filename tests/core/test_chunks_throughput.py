@@ -129,6 +129,9 @@ def test_a_worker_error_reaches_the_caller_and_the_next_grid_is_fresh():
     fresh = vector_env.env_grid(("reach", "push"), 2)
     assert fresh is not grid and fresh.workers == 2
     assert fresh.reset(np.array([0, 1])).shape == (2, mw.OBS_DIM)
+    # each worker leads its own process group, so a signal to the launcher's group (`timeout`, Ctrl-C) leaves it to
+    # finish the chunk in flight (runtime/termination.py)
+    assert [os.getpgid(p.pid) for p in fresh.env.processes] == [p.pid for p in fresh.env.processes]
     fresh.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import collections
 import functools
+import os
 
 import gymnasium
 import numpy as np
@@ -82,6 +83,18 @@ def block_positions(tasks: tuple, workers: int) -> np.ndarray:
     return np.array([by_task[b::blocks] for b in range(blocks)])
 
 
+def _worker_block(creator: int, tasks: tuple, positions: tuple) -> MT10Block:
+    """MT10Block(tasks, positions), built in a worker process that first leaves its parent's process group.
+
+    A signal sent to the group (`timeout` sends SIGTERM to the launcher and then to its whole group; Ctrl-C sends
+    SIGINT) would otherwise kill the workers in the middle of the chunk the launcher finishes before it stops
+    (runtime/termination.py). The launcher closes its workers itself, and a worker whose launcher died exits when
+    its pipe closes. gymnasium also builds one block in the creating process to read the spaces: that one stays."""
+    if os.getpid() != creator:
+        os.setpgid(0, 0)
+    return MT10Block(tasks, positions)
+
+
 class EnvGrid:
     """A flattened grid of MT10 environments (`tasks`, one entry per environment) stepped in blocks through a
     gymnasium vector env: in this process when workers <= 1 (or the grid does not split), else one spawned
@@ -89,13 +102,14 @@ class EnvGrid:
 
     def __init__(self, tasks: tuple, workers: int):
         self.positions = block_positions(tasks, workers)
-        fns = [functools.partial(MT10Block, tuple(tasks[i] for i in pos), tuple(pos)) for pos in self.positions]
-        if len(fns) == 1:
-            self.env = gymnasium.vector.SyncVectorEnv(fns)
+        blocks = [(tuple(tasks[i] for i in pos), tuple(pos)) for pos in self.positions]
+        if len(blocks) == 1:
+            self.env = gymnasium.vector.SyncVectorEnv([functools.partial(MT10Block, *blocks[0])])
         else:
+            fns = [functools.partial(_worker_block, os.getpid(), *block) for block in blocks]
             self.env = gymnasium.vector.AsyncVectorEnv(fns, context="spawn")
             atexit.register(self.close)
-        self.num_envs, self.workers = len(tasks), len(fns) if len(fns) > 1 else 0
+        self.num_envs, self.workers = len(tasks), len(blocks) if len(blocks) > 1 else 0
 
     def close(self, terminate: bool = False) -> None:
         """Stops the worker processes (idempotent); terminate: without waiting for them."""
