@@ -146,11 +146,11 @@ def set_field(cfg, dotted: str, value) -> None:
     """Sets the config field named `dotted` ('encoder.weight_decay'); ConfigError names a field cfg lacks."""
     *parents, leaf = dotted.split(".")
     node = cfg
-    for key in parents:
-        if key not in node or not isinstance(node[key], ml_collections.ConfigDict):
-            raise ConfigError(field_names.unknown_field_message(dotted, flatten(cfg.to_dict())))
-        node = node[key]
-    if leaf not in node:
+    for key in parents:  # None once the path leaves the sections (a missing one, or through a value)
+        node = node[key] if key in node and isinstance(node[key], ml_collections.ConfigDict) else None
+        if node is None:
+            break
+    if node is None or leaf not in node:
         raise ConfigError(field_names.unknown_field_message(dotted, flatten(cfg.to_dict())))
     node[leaf] = value
 
