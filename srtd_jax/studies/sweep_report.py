@@ -134,7 +134,8 @@ def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
     parts = "; ".join(f"`{path}` (budget `{budget}`, {seeds} seeds, {recipe} data)"
                       for path, budget, seeds, recipe in sources)
     cells = ", ".join(r["cell"] for r in stand_ins)
-    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({len(stand_ins)} cells: {cells}):** not run in this sweep; the "
+    noun = "cell" if len(stand_ins) == 1 else "cells"
+    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({len(stand_ins)} {noun}: {cells}):** not run in this sweep; the "
             f"table shows another sweep's numbers from {parts}. Their budget, seeds and data differ from this "
             "sweep's, a confound: they are not bold and take no part in the ordering, the interval statistics, the "
             "curves or the verdicts."

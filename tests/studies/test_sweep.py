@@ -318,6 +318,7 @@ def test_stand_ins_fill_a_column_marked_and_kept_out_of_the_comparisons(tmp_path
     scored = sweep_report.stand_in_note([dict(got[0], success_definition="return / expert")],
                                         [dict(ours[0], success_definition="return / trained agent")])
     assert scored[0].endswith("They are also scored differently: return / expert.")
+    assert scored[0].startswith("**† Stand-ins (1 cell: rp10/softmod):**")
     assert sweep_report.stand_in_records("", ours, ["rp10"]) == [] and sweep_report.stand_in_note([], ours) == []
     with pytest.raises(ConfigError, match="does not exist"):
         sweep_report.stand_in_records(f"softmod:{tmp_path / 'none'}", ours, ["rp10"])
