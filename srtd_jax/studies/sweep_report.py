@@ -122,6 +122,11 @@ def stand_in_records(spec: str, records: list[dict], configurations: list[str]) 
     return out
 
 
+def count_cells(n: int) -> str:
+    """'1 cell', '2 cells': the count the table's notes print before a list of cells."""
+    return f"{n} cell" if n == 1 else f"{n} cells"
+
+
 def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
     """The table's note on its stand-in cells: where they come from and what differs from the sweep's own
     records (budget, seeds, data, and the score's definition where that differs too)."""
@@ -134,11 +139,10 @@ def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
     parts = "; ".join(f"`{path}` (budget `{budget}`, {seeds} seeds, {recipe} data)"
                       for path, budget, seeds, recipe in sources)
     cells = ", ".join(r["cell"] for r in stand_ins)
-    noun = "cell" if len(stand_ins) == 1 else "cells"
-    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({len(stand_ins)} {noun}: {cells}):** not run in this sweep; the "
-            f"table shows another sweep's numbers from {parts}. Their budget, seeds and data differ from this "
-            "sweep's, a confound: they are not bold and take no part in the ordering, the interval statistics, the "
-            "curves or the verdicts."
+    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({count_cells(len(stand_ins))}: {cells}):** not run in this "
+            f"sweep; the table shows another sweep's numbers from {parts}. Their budget, seeds and data differ from "
+            "this sweep's, a confound: they are not bold and take no part in the ordering, the interval statistics, "
+            "the curves or the verdicts."
             + (" They are also scored differently: " + "; ".join(scored) + "." if scored else ""), ""]
 
 
@@ -279,14 +283,14 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
               f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "
               "paper's budget).", ""]
     if missing:
-        lines += [f"**Not finished ({len(missing)} cells):** " + ", ".join(missing), ""]
+        lines += [f"**Not finished ({count_cells(len(missing))}):** " + ", ".join(missing), ""]
     if kept:
-        lines += [f"Kept from the earlier results.json (workdirs gone, configs checked equal; {len(kept)} cells): "
-                  + ", ".join(r["cell"] for r in kept), ""]
+        lines += ["Kept from the earlier results.json (workdirs gone, configs checked equal; "
+                  f"{count_cells(len(kept))}): " + ", ".join(r["cell"] for r in kept), ""]
     elsewhere = [r for r in records if r.get("device") and not r["device"].startswith("cpu")]
     if elsewhere:  # same config, other arithmetic: the numbers are not bit-identical to a CPU run's
-        lines += [f"Run on an accelerator ({len(elsewhere)} cells; same config, not bit-identical to a CPU run): "
-                  + ", ".join(f"{r['cell']} ({r['device']})" for r in elsewhere), ""]
+        lines += [f"Run on an accelerator ({count_cells(len(elsewhere))}; same config, not bit-identical to a CPU "
+                  "run): " + ", ".join(f"{r['cell']} ({r['device']})" for r in elsewhere), ""]
     lines += stand_in_note(stand_ins, records)
     lines += [f"## {table} layout", ""]
     lines += markdown_table(records + stand_ins, main_confs, list(bcfg.methods), True, suite) + [""]

@@ -151,7 +151,7 @@ def test_tiny_sweep_resumes_and_writes_the_tables(tiny_data_dir, tmp_path):
     with open(summary_path, "w") as f:
         json.dump(dict(summary, device="gpu (NVIDIA H200) x1"), f)
     sweep_report.write(b, cells, b.workdir, b.results_dir, "cmd")
-    assert ("Run on an accelerator (1 cells; same config, not bit-identical to a CPU run): rp10/td3bc "
+    assert ("Run on an accelerator (1 cell; same config, not bit-identical to a CPU run): rp10/td3bc "
             "(gpu (NVIDIA H200) x1)") in open(os.path.join(b.results_dir, "table1.md")).read()
 
     from srtd_jax.studies import embedding_map
