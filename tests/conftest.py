@@ -37,6 +37,27 @@ from srtd_jax.data import ladder  # noqa: E402
 from tests.tiny import ROOT, tiny_config  # noqa: E402
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, the tests go to the workers one by one instead of in chunks of consecutive tests, so that
+    the longest, which the workers order first (below), are spread over both workers and the short ones fill in at
+    the end."""
+    if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "maxschedchunk", 0) is None:
+        config.option.maxschedchunk = 1
+
+
+def pytest_collection_modifyitems(config, items):
+    """In a pytest-xdist worker, the longest tests first: those in a child process on the default emitters, then
+    the other `slow` ones (whole runs, sweeps, subprocesses), then the rest, each group in collection order. Two
+    workers that start with the longest tests end within seconds of each other, where in file order one of them
+    could be left with the last long test while the other idles. A run without workers keeps the file order."""
+    if not hasattr(config, "workerinput"):
+        return
+
+    def rank(item):
+        return 0 if item.get_closest_marker("default_emitters") else 1 if item.get_closest_marker("slow") else 2
+    items.sort(key=rank)  # stable: collection order within each group
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     """Runs a test marked `default_emitters` in a child pytest process on XLA's default CPU emitters; its fixtures

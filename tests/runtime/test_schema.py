@@ -1,5 +1,6 @@
 """Property tests of the config ranges (srtd_jax/runtime/schema.py): for every ranged field, random values outside
 its range are refused with a message naming the field, and random values inside it pass the whole check."""
+import functools
 import math
 
 import pytest
@@ -22,6 +23,7 @@ def _set(cfg, field, value):
     node[leaf] = value
 
 
+@functools.cache
 def _kind(field):
     value = flatten(defaults.get_config().to_dict())[field]
     return ("tuple", type(value[0]) if value else int) if isinstance(value, list) else ("scalar", type(value))
