@@ -35,6 +35,7 @@ from experiments import commands
 from srtd_jax.core import atomic, chunks
 from srtd_jax.data import samplers
 from srtd_jax.studies import flops as flop_count
+from srtd_jax.studies.sweep_report import count_cells
 
 FLAGS = flags.FLAGS
 SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "methods", "packing", "profile")
@@ -282,8 +283,8 @@ def section_packing(out, repeats, save=None):
                                  seeds_per_cell=seeds, strategy=strategy, cell_episodes=sizes,
                                  one_by_one_replica_updates_per_s=one_by_one, packed_replica_updates_per_s=packed,
                                  ratio=packed / one_by_one, compile_s=first, packed_compile_s=packed_first))
-                print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} ({cells} cells x {seeds} seeds) {strategy}: "
-                      f"cells one after another {one_by_one:.1f}, packed {packed:.1f} replica-updates/s "
+                print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} ({count_cells(cells)} x {seeds} seeds) "
+                      f"{strategy}: cells one after another {one_by_one:.1f}, packed {packed:.1f} replica-updates/s "
                       f"({packed / one_by_one:.2f}x)", flush=True)
                 if save:
                     save()
@@ -559,12 +560,15 @@ def markdown(res: dict) -> str:
         # the target: on CPU, its strategy (map) keeps 0.95 x; on accelerators packing is to multiply the rate
         packs = r["cells"] > 1 if "seeds_per_cell" in r else r["replicas"] > 1
         met = res["meta"]["backend"] == "cpu" and r["strategy"] == "map" and packs
-        layout = (f"{r['cells']} cells x {r['seeds_per_cell']} seeds" if "seeds_per_cell" in r
-                  else f"{r['replicas']} replicas")  # records made before the launcher's layout
-        episodes = r.get("cell_episodes", r["cells"])
-        lines.append(f"| packing {r['part']} {r['shape']} {layout} ({r['strategy']}; datasets of "
-                     f"{'/'.join(map(str, episodes))} episodes): {r['packed_replica_updates_per_s']:.1f} "
-                     f"replica-updates/s packed, {r['one_by_one_replica_updates_per_s']:.1f} cells one after another | "
+        if "seeds_per_cell" in r:  # the cells cycle through the dataset sizes: fewer cells than sizes use the first
+            layout = f"{count_cells(r['cells'])} x {r['seeds_per_cell']} seeds"
+            episodes = r["cell_episodes"][:r["cells"]]
+        else:  # records made before the launcher's layout: `cells` held the sizes the replicas cycled through
+            layout, episodes = f"{r['replicas']} replicas", r["cells"]
+        lines.append(f"| packing {r['part']} {r['shape']} {layout} ({r['strategy']}; "
+                     f"{'dataset' if len(episodes) == 1 else 'datasets'} of {'/'.join(map(str, episodes))} episodes): "
+                     f"{r['packed_replica_updates_per_s']:.1f} replica-updates/s packed, "
+                     f"{r['one_by_one_replica_updates_per_s']:.1f} cells one after another | "
                      f"{r['ratio']:.2f} x | {'>= 0.95' if met else ''} | "
                      f"{verdict(r['ratio'] >= TARGETS['packing_ratio']) if met else ''} |")
     for c in res.get("paper_column", []):

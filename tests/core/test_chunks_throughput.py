@@ -196,6 +196,21 @@ def test_benchmark_runs_and_writes_its_table(tmp_path):
 
 
 @pytest.mark.slow
+def test_packing_rows_name_the_cells_and_the_datasets_they_used(tmp_path):
+    row = dict(part="td3bc", shape="peer", strategy="map", seeds_per_cell=3, cell_episodes=[300, 200, 100],
+               packed_replica_updates_per_s=2.0, one_by_one_replica_updates_per_s=1.0, ratio=2.0)
+    res = {"meta": dict(command="c", machine="m", jax="j", device="d", date="t", repeats=1, backend="cpu"),
+           "packing": [dict(row, replicas=3, cells=1), dict(row, replicas=30, cells=10)]}
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    # in a subprocess: importing the command here would define its absl flags in the test process
+    code = "import json, sys; import experiments.bench_throughput as b; print(b.markdown(json.load(open(sys.argv[1]))))"
+    table = subprocess.run([sys.executable, "-c", code, str(tmp_path / "res.json")], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    assert "| packing td3bc peer 1 cell x 3 seeds (map; dataset of 300 episodes): " in table
+    assert "| packing td3bc peer 10 cells x 3 seeds (map; datasets of 300/200/100 episodes): " in table
+
+
+@pytest.mark.slow
 def test_cached_mt10_goals_equal_a_fresh_benchmark(tmp_path, monkeypatch):
     monkeypatch.setenv("SRTD_JAX_CACHE", str(tmp_path))
     mw.load_benchmark.cache_clear()
