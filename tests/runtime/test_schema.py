@@ -1,14 +1,13 @@
 """Property tests of the config ranges (srtd_jax/runtime/schema.py): for every ranged field, random values outside
 its range are refused with a message naming the field, and random values inside it pass the whole check."""
-import functools
 import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from srtd_jax.runtime import defaults, schema
-from srtd_jax.runtime.config_check import ConfigError, check_config, flatten
+from srtd_jax.runtime import schema
+from srtd_jax.runtime.config_check import ConfigError, check_config, default_fields
 from tests.tiny import tiny_config
 
 FIELDS = sorted(schema.RANGES)
@@ -23,14 +22,13 @@ def _set(cfg, field, value):
     node[leaf] = value
 
 
-@functools.cache
 def _kind(field):
-    value = flatten(defaults.get_config().to_dict())[field]
+    value = default_fields()[field]
     return ("tuple", type(value[0]) if value else int) if isinstance(value, list) else ("scalar", type(value))
 
 
 def test_every_number_and_tuple_of_numbers_has_a_range():
-    numeric = {k for k, v in flatten(defaults.get_config().to_dict()).items()
+    numeric = {k for k, v in default_fields().items()
                if isinstance(v, (int, float, list)) and not isinstance(v, bool) and k != "eval.tasks"}
     assert numeric == set(schema.RANGES)
 
