@@ -7,6 +7,8 @@
 #   python -m experiments.stage_accelerator --config=configs/benchmark_drone.py:paper --cells='rp6/srtd,rp6/srtd_id'
 # Then, through the device tool from the repository root, carrying the ignored folders (carry=["wheels", "accel"]):
 #   bash experiments/accelerator.sh
+# ($ACCEL names another folder of staged files; ACCEL_FLAGS and PAPER_FLAGS override sizes, e.g. to try the job on
+# a CPU: tests/test_accelerator_job.py runs it at tiny sizes)
 # It writes under $OUT (default results/accelerator), every file named after the card:
 #   environment_<card>.txt            Python, the card and the installed packages
 #   packing_<card>.json / _table.md   replica-updates/s at the paper's shapes for 30 and 3 replicas (10 and 1 cells
@@ -46,10 +48,11 @@ timeout "${BENCH_SECONDS:-240}" python -m experiments.bench_throughput --only=ce
     --td3bc_shapes=paper --pack_shape=paper --pack_replicas=30,3 --pack_seeds=3 --pack_strategies=vmap --repeats=3 \
     --td3bc_steps=100 --encoder_steps=5 --out="$out/packing_${card}" ${ACCEL_FLAGS:-} \
     || echo "bench_throughput stopped (exit $?)"  # ACCEL_FLAGS: overrides, e.g. tiny sizes to try it on a CPU
-if [ -d accel/data/drone ]; then
+accel=${ACCEL:-accel}  # the staged files (stage_accelerator's --out)
+if [ -d "$accel/data/drone" ]; then
   runs=${RUNS:-/tmp/accel_runs_${card}}
   sweep=(--config=configs/benchmark_drone.py:paper --config.reuse_encoders=true --noembeddings
-         --config.base.data.data_dir=accel/data/drone --config.base.data.generate=false --config.workdir="$runs"
+         --config.base.data.data_dir="$accel/data/drone" --config.base.data.generate=false --config.workdir="$runs"
          --config.results_dir="$out/drone_paper_${card}")
   # SIGTERM at the time limit: the cell in flight ends its chunk and saves it, then the launcher writes the tables
   # of the cells that finished; -k: a stop that hangs is killed 30 s later (and leaves no tables)
@@ -57,4 +60,6 @@ if [ -d accel/data/drone ]; then
       ${PAPER_FLAGS:-} > "$out/drone_paper_${card}.log" 2>&1 \
       || echo "paper-budget cells stopped (exit $?); see $out/drone_paper_${card}.log"
   grep -v "^[IW][0-9]" "$out/drone_paper_${card}.log" | tail -5
+else
+  echo "no staged files in $accel/data/drone: the paper-budget cells do not run (stage them first, as above)"
 fi

@@ -35,7 +35,7 @@ from experiments import commands
 from srtd_jax.core import atomic, chunks
 from srtd_jax.data import samplers
 from srtd_jax.studies import flops as flop_count
-from srtd_jax.studies.sweep_report import count_cells
+from srtd_jax.studies.sweep_report import counted
 
 FLAGS = flags.FLAGS
 SECTIONS = ("ceiling", "td3bc", "encoder", "seeds", "eval", "datagen", "drone", "methods", "packing", "profile")
@@ -283,7 +283,8 @@ def section_packing(out, repeats, save=None):
                                  seeds_per_cell=seeds, strategy=strategy, cell_episodes=sizes,
                                  one_by_one_replica_updates_per_s=one_by_one, packed_replica_updates_per_s=packed,
                                  ratio=packed / one_by_one, compile_s=first, packed_compile_s=packed_first))
-                print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} ({count_cells(cells)} x {seeds} seeds) "
+                layout = f"{counted(cells, 'cell')} x {counted(seeds, 'seed')}"
+                print(f"[packing] {part} {FLAGS.pack_shape} x{replicas} ({layout}) "
                       f"{strategy}: cells one after another {one_by_one:.1f}, packed {packed:.1f} replica-updates/s "
                       f"({packed / one_by_one:.2f}x)", flush=True)
                 if save:
@@ -561,12 +562,13 @@ def markdown(res: dict) -> str:
         packs = r["cells"] > 1 if "seeds_per_cell" in r else r["replicas"] > 1
         met = res["meta"]["backend"] == "cpu" and r["strategy"] == "map" and packs
         if "seeds_per_cell" in r:  # the cells cycle through the dataset sizes: fewer cells than sizes use the first
-            layout = f"{count_cells(r['cells'])} x {r['seeds_per_cell']} seeds"
+            layout = f"{counted(r['cells'], 'cell')} x {counted(r['seeds_per_cell'], 'seed')}"
             episodes = r["cell_episodes"][:r["cells"]]
         else:  # records made before the launcher's layout: `cells` held the sizes the replicas cycled through
             layout, episodes = f"{r['replicas']} replicas", r["cells"]
         lines.append(f"| packing {r['part']} {r['shape']} {layout} ({r['strategy']}; "
-                     f"{'dataset' if len(episodes) == 1 else 'datasets'} of {'/'.join(map(str, episodes))} episodes): "
+                     f"{'dataset' if len(episodes) == 1 else 'datasets'} of {'/'.join(map(str, episodes))} "
+                     f"{'episode' if episodes == [1] else 'episodes'}): "
                      f"{r['packed_replica_updates_per_s']:.1f} replica-updates/s packed, "
                      f"{r['one_by_one_replica_updates_per_s']:.1f} cells one after another | "
                      f"{r['ratio']:.2f} x | {'>= 0.95' if met else ''} | "
@@ -576,8 +578,9 @@ def markdown(res: dict) -> str:
         minutes, speedup = c["packed_s"] / 60, c["speedup"]
         steps = c["encoder_steps"].values()
         ok = minutes <= TARGETS["column_minutes"] and speedup >= TARGETS["column_speedup"]
-        lines.append(f"| Table 1 column at the paper's budget, from the packing rows of {c['cells']} cells x "
-                     f"{c['seeds']} seeds ({c['strategy']}): encoders {max(steps):,} steps for the longest cell "
+        layout = f"{counted(c['cells'], 'cell')} x {counted(c['seeds'], 'seed')}"
+        lines.append(f"| Table 1 column at the paper's budget, from the packing rows of {layout} "
+                     f"({c['strategy']}): encoders {max(steps):,} steps for the longest cell "
                      f"({sum(steps):,} over the cells), TD3+BC {c['rl_steps']:,} steps per cell; packed "
                      f"{_minutes(c['packed_s'])} (encoders {_minutes(c['packed_encoder_s'])}, TD3+BC "
                      f"{_minutes(c['packed_rl_s'])}), cells one after another {_minutes(c['one_by_one_s'])}; "

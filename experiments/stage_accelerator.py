@@ -4,9 +4,10 @@ their datasets and the files their evaluation reads (the drone's learning runs),
 
   python -m experiments.stage_accelerator --config=configs/benchmark_drone.py:paper --cells='rp6/*'
 
-Files keep their paths under --out (accel/data/drone/...): point the runs there with
---config.base.data.data_dir=accel/<data_dir> --config.base.data.generate=False. Refuses, before copying, a set
-larger than --limit_mib (the carry holds 64 MiB in all, the wheels included).
+The data folder's files go to --out/data/<suite>/ (accel/data/drone/..., where experiments/accelerator.sh looks)
+wherever data.data_dir is: point the runs there with --config.base.data.data_dir=accel/data/<suite>
+--config.base.data.generate=False. A dataset file outside the data folder (data.dataset) goes to --out/ by its
+name. Refuses, before copying, a set larger than --limit_mib (the carry holds 64 MiB in all, the wheels included).
 """
 import os
 import shutil
@@ -32,20 +33,32 @@ def main(argv):
 
     bcfg = FLAGS.config
     sweep.check(bcfg)
-    files = []
+    targets, suites = {}, set()  # file -> where it goes under --out
     for cell in sweep.select(sweep.cells(bcfg), FLAGS.cells):
         cfg = sweep.cell_config(bcfg, cell)  # a run's seeds share its data (and its assignment: run_seed=cfg.seed)
-        files += [f for f in data_files(cfg.suite, cfg.data, run_seed=cfg.seed) if f not in files]
+        suites.add(cfg.suite)
+        for f in data_files(cfg.suite, cfg.data, run_seed=cfg.seed):
+            targets.setdefault(f, staged_path(f, cfg.data.data_dir, cfg.suite, FLAGS.out))
+    files = list(targets)
     total = sum(os.path.getsize(f) for f in files) / 2 ** 20
     if total > FLAGS.limit_mib:
         raise app.UsageError(f"the cells' {len(files)} files hold {total:.1f} MiB, over --limit_mib="
                              f"{FLAGS.limit_mib:g}; stage fewer cells")
-    for f in files:
-        target = os.path.join(FLAGS.out, os.path.relpath(f))
+    for f, target in targets.items():
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(f, target)
-    print(f"staged {len(files)} files, {total:.1f} MiB, under {FLAGS.out}/ "
-          f"(data_dir there: {os.path.join(FLAGS.out, os.path.relpath(bcfg.base.data.data_dir))})")
+    folders = ", ".join(os.path.join(FLAGS.out, "data", s) for s in sorted(suites))
+    print(f"staged {len(files)} files, {total:.1f} MiB, under {FLAGS.out}/ (data_dir there: {folders})")
+
+
+def staged_path(path: str, data_dir: str, suite: str, out: str) -> str:
+    """Where a file a run reads goes under `out`: a file of the data folder `data_dir` to out/data/<suite>/ at its
+    path inside that folder (a relative path of the working tree would climb out of `out` for a data folder
+    outside it), any other file to out/ by its name."""
+    inside = os.path.relpath(os.path.abspath(path), os.path.abspath(data_dir))
+    if inside.startswith(os.pardir + os.sep) or os.path.isabs(inside):
+        return os.path.join(out, os.path.basename(path))
+    return os.path.join(out, "data", suite, inside)
 
 
 if __name__ == "__main__":

@@ -122,9 +122,9 @@ def stand_in_records(spec: str, records: list[dict], configurations: list[str]) 
     return out
 
 
-def count_cells(n: int) -> str:
-    """'1 cell', '2 cells': the count the table's notes print before a list of cells."""
-    return f"{n} cell" if n == 1 else f"{n} cells"
+def counted(n: int, noun: str) -> str:
+    """'1 cell', '2 cells' (noun 'cell'): a count as the tables' notes and the benchmark rows print it."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
@@ -139,7 +139,7 @@ def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
     parts = "; ".join(f"`{path}` (budget `{budget}`, {seeds} seeds, {recipe} data)"
                       for path, budget, seeds, recipe in sources)
     cells = ", ".join(r["cell"] for r in stand_ins)
-    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({count_cells(len(stand_ins))}: {cells}):** not run in this "
+    return [f"**{STAND_IN_MARK.strip()} Stand-ins ({counted(len(stand_ins), 'cell')}: {cells}):** not run in this "
             f"sweep; the table shows another sweep's numbers from {parts}. Their budget, seeds and data differ from "
             "this sweep's, a confound: they are not bold and take no part in the ordering, the interval statistics, "
             "the curves or the verdicts."
@@ -283,13 +283,13 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
               f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "
               "paper's budget).", ""]
     if missing:
-        lines += [f"**Not finished ({count_cells(len(missing))}):** " + ", ".join(missing), ""]
+        lines += [f"**Not finished ({counted(len(missing), 'cell')}):** " + ", ".join(missing), ""]
     if kept:
         lines += ["Kept from the earlier results.json (workdirs gone, configs checked equal; "
-                  f"{count_cells(len(kept))}): " + ", ".join(r["cell"] for r in kept), ""]
+                  f"{counted(len(kept), 'cell')}): " + ", ".join(r["cell"] for r in kept), ""]
     elsewhere = [r for r in records if r.get("device") and not r["device"].startswith("cpu")]
     if elsewhere:  # same config, other arithmetic: the numbers are not bit-identical to a CPU run's
-        lines += [f"Run on an accelerator ({count_cells(len(elsewhere))}; same config, not bit-identical to a CPU "
+        lines += [f"Run on an accelerator ({counted(len(elsewhere), 'cell')}; same config, not bit-identical to a CPU "
                   "run): " + ", ".join(f"{r['cell']} ({r['device']})" for r in elsewhere), ""]
     lines += stand_in_note(stand_ins, records)
     lines += [f"## {table} layout", ""]

@@ -168,46 +168,34 @@ def test_hand_flop_count_matches_xla_cost_analysis():
 
 
 @pytest.mark.slow
-def test_benchmark_runs_and_writes_its_table(tmp_path):
-    out = tmp_path / "throughput"
-    # the sections that measure the chunk and the simulator; not those that step Meta-World environments (eval,
-    # datagen), train whole methods or the encoder at the paper's shape (minutes), or repeat the td3bc chunk per
-    # seed-axis strategy (seeds: the strategies are compared in tests/data/test_windows.py)
-    cmd = [sys.executable, "-m", "experiments.bench_throughput", "--only=ceiling,td3bc,drone",
-           "--repeats=1", "--td3bc_steps=4", "--td3bc_shapes=peer", "--drone_envs=64", f"--out={out}"]
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True,
-                   env=dict(os.environ, JAX_PLATFORMS="cpu"))
-    res = json.loads((tmp_path / "throughput.json").read_text())
-    assert res["ceiling_gflops"] > 0 and [r["shape"] for r in res["td3bc"]] == ["peer"]
-    assert all(0 < r["fraction_of_ceiling"] for r in res["td3bc"])
-    assert res["drone"]["num_envs"] == 64 and res["drone"]["env_steps_per_s"] > 0
-    assert res["drone"]["behaviour_env_steps_per_s"] > 0
-    assert "bench_throughput --only=ceiling" in res["meta"]["command"]
-    table = (tmp_path / "throughput_table.md").read_text()
-    assert "TD3+BC peer" in table and "| >= 70% |" in table  # the peer shape's target fraction of the ceiling
-    assert "drone simulator, 64 vmapped envs" in table
-    # in subprocesses: importing the command here would define its absl flags in the test process, where another
-    # command's test defines flags of the same names
-    bad = subprocess.run(cmd[:3] + ["--only=td3bc,typo"], cwd=ROOT, capture_output=True, text=True)
-    assert bad.returncode != 0 and "unknown --only sections ['typo']" in bad.stderr
-    bad = subprocess.run(cmd[:3] + ["--only=td3bc", "--td3bc_shapes=peer,papr"], cwd=ROOT, capture_output=True,
-                         text=True)
-    assert bad.returncode != 0 and "unknown --td3bc_shapes ['papr']" in bad.stderr
-
-
-@pytest.mark.slow
 def test_packing_rows_name_the_cells_and_the_datasets_they_used(tmp_path):
     row = dict(part="td3bc", shape="peer", strategy="map", seeds_per_cell=3, cell_episodes=[300, 200, 100],
                packed_replica_updates_per_s=2.0, one_by_one_replica_updates_per_s=1.0, ratio=2.0)
+    # Table 1's ten configurations at the paper's shape, 3 seeds: TD3+BC 3,000 packed and 300 one after another,
+    # the encoders 300 and 30 replica-updates/s
+    paper = [dict(row, shape="paper", replicas=30, cells=10, part=part, packed_replica_updates_per_s=packed,
+                  one_by_one_replica_updates_per_s=alone) for part, packed, alone in (("td3bc", 3000.0, 300.0),
+                                                                                      ("encoder", 300.0, 30.0))]
     res = {"meta": dict(command="c", machine="m", jax="j", device="d", date="t", repeats=1, backend="cpu"),
-           "packing": [dict(row, replicas=3, cells=1), dict(row, replicas=30, cells=10)]}
+           "packing": [dict(row, replicas=3, cells=1), dict(row, replicas=30, cells=10),
+                       dict(row, replicas=2, cells=2, seeds_per_cell=1)] + paper}
     (tmp_path / "res.json").write_text(json.dumps(res))
     # in a subprocess: importing the command here would define its absl flags in the test process
-    code = "import json, sys; import experiments.bench_throughput as b; print(b.markdown(json.load(open(sys.argv[1]))))"
+    code = ("import json, sys; import experiments.bench_throughput as b; res = json.load(open(sys.argv[1])); "
+            "res['paper_column'] = b.paper_column(res['packing']); print(b.markdown(res))")
     table = subprocess.run([sys.executable, "-c", code, str(tmp_path / "res.json")], cwd=ROOT, check=True,
                            capture_output=True, text=True).stdout
     assert "| packing td3bc peer 1 cell x 3 seeds (map; dataset of 300 episodes): " in table
     assert "| packing td3bc peer 10 cells x 3 seeds (map; datasets of 300/200/100 episodes): " in table
+    assert "| packing td3bc peer 2 cells x 1 seed (map; datasets of 300/200 episodes): " in table
+    # the paper's budget: 300 encoder epochs at batch 2,048 (mr10's 300,000 transitions: 44,000 updates in chunks of
+    # 100; 287,500 over the ten) and 1M TD3+BC steps. Packed: 44,000 x 30 / 300 = 4,400 s of encoders and
+    # 1M x 30 / 3,000 = 10,000 s of TD3+BC; one after another: 287,500 x 3 / 30 + 10 x 1M x 3 / 300 = 128,750 s
+    column = [line for line in table.splitlines() if line.startswith("| Table 1 column")]
+    assert len(column) == 1 and "from the packing rows of 10 cells x 3 seeds (map)" in column[0]
+    assert "encoders 44,000 steps for the longest cell (287,500 over the cells)" in column[0]
+    assert "packed 4.0 h (encoders 73.3 min, TD3+BC 2.8 h), cells one after another 35.8 h" in column[0]
+    assert "| 8.9 x |" in column[0]
 
 
 @pytest.mark.slow
