@@ -70,15 +70,25 @@ def test_unrolled_threefry_gives_jax_default_bits():
 
 
 def test_reused_environment_replays_a_fresh_one():
+    """An environment reused after an episode, and one built on a copy of an already parsed model
+    (mw.models_parsed_once), step to the bits of a Meta-World environment parsed from its XML file."""
     actions = np.random.default_rng(0).uniform(-1, 1, (15, 4)).astype(np.float32)
 
     def episode(env, goal):
         return np.stack([env.reset(goal)] + [env.step(a)[0] for a in actions])
 
+    def parsed_episode(task, goal):  # Meta-World's own environment, its model parsed from the XML file here
+        env = mw.load_benchmark().train_classes[f"{task}-v3"]()
+        env.set_task(mw.task_goals(task)[goal])
+        obs = [env.reset()[0]] + [env.step(a)[0] for a in actions]
+        return np.asarray(obs, np.float32)
+
     for task in ("push", "door-open"):
         reused = mw.MT10Env(task)
         episode(reused, 3)
-        np.testing.assert_array_equal(episode(reused, 7), episode(mw.MT10Env(task), 7))
+        expected = parsed_episode(task, 7)
+        np.testing.assert_array_equal(episode(reused, 7), expected)
+        np.testing.assert_array_equal(episode(mw.MT10Env(task), 7), expected)  # a copy of the first parse
 
 
 @pytest.mark.slow

@@ -4,6 +4,8 @@ Kept free of JAX so that data-generation worker processes stay light.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import os
 import pickle
@@ -85,6 +87,34 @@ def task_goals(task: str) -> list:
     return [t for t in load_benchmark().train_tasks if t.env_name == f"{task}-v3"]
 
 
+_MODELS: dict = {}  # XML path -> the MuJoCo model first parsed from it in this process (only copies are handed out)
+
+
+@contextlib.contextmanager
+def models_parsed_once():
+    """Inside, every MuJoCo model read from an XML file (mujoco.MjModel.from_xml_path, which gymnasium's MujocoEnv
+    calls) is a deep copy of the first parse of that file in this process. Parsing and compiling a Meta-World
+    scene takes ~0.13 s and copying the compiled model ~15 ms; an evaluation grid holds one environment per seed
+    and task, so most are copies. The copy is the same model field by field (mj_copyModel), and each environment
+    owns its copy (tests/core/test_chunks_throughput.py: built either way, they step to the same bits)."""
+    import mujoco
+    original = vars(mujoco.MjModel)["from_xml_path"]
+    parse = mujoco.MjModel.from_xml_path
+
+    def from_xml_path(path, *args, **kwargs):
+        if args or kwargs:  # an asset dictionary: parsed as asked
+            return parse(path, *args, **kwargs)
+        if path not in _MODELS:
+            _MODELS[path] = parse(path)
+        return copy.deepcopy(_MODELS[path])
+
+    mujoco.MjModel.from_xml_path = from_xml_path
+    try:
+        yield
+    finally:
+        setattr(mujoco.MjModel, "from_xml_path", original)
+
+
 class MT10Env:
     """One MT10 task's environment; `reset(goal_index)` picks one of its 50 goal positions.
 
@@ -94,7 +124,8 @@ class MT10Env:
     def __init__(self, task: str):
         self.goals = task_goals(task)
         self.task = task
-        self.env = load_benchmark().train_classes[f"{task}-v3"]()
+        with models_parsed_once():
+            self.env = load_benchmark().train_classes[f"{task}-v3"]()
 
     @property
     def num_goals(self) -> int:
