@@ -83,7 +83,7 @@ def test_reused_environment_replays_a_fresh_one():
         obs = [env.reset()[0]] + [env.step(a)[0] for a in actions]
         return np.asarray(obs, np.float32)
 
-    for task in ("push", "door-open"):
+    for task in mw.MT10_TASKS:
         reused = mw.MT10Env(task)
         episode(reused, 3)
         expected = parsed_episode(task, 7)
