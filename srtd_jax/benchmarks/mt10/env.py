@@ -94,7 +94,7 @@ _MODELS: dict = {}  # XML path -> the MuJoCo model first parsed from it in this 
 def models_parsed_once():
     """Inside, every MuJoCo model read from an XML file (mujoco.MjModel.from_xml_path, which gymnasium's MujocoEnv
     calls) is a deep copy of the first parse of that file in this process. Parsing and compiling a Meta-World
-    scene takes ~0.13 s and copying the compiled model ~15 ms; an evaluation grid holds one environment per seed
+    scene takes ~0.13 s and copying the compiled model ~10 ms; an evaluation grid holds one environment per seed
     and task, so most are copies. The copy is the same model field by field (mj_copyModel), and each environment
     owns its copy (tests/core/test_chunks_throughput.py: built either way, they step to the same bits)."""
     import mujoco
@@ -112,7 +112,7 @@ def models_parsed_once():
     try:
         yield
     finally:
-        setattr(mujoco.MjModel, "from_xml_path", original)
+        mujoco.MjModel.from_xml_path = original
 
 
 class MT10Env:
