@@ -136,7 +136,7 @@ def stand_in_note(stand_ins: list[dict], records: list[dict]) -> list[str]:
     scored = sorted({r.get("success_definition") for r in stand_ins} - ours - {None})
     sources = sorted({(r["stand_in_from"], r["stand_in_budget"], r["num_seeds"], r["stand_in_recipe"])
                       for r in stand_ins})
-    parts = "; ".join(f"`{path}` (budget `{budget}`, {seeds} seeds, {recipe} data)"
+    parts = "; ".join(f"`{path}` (budget `{budget}`, {counted(seeds, 'seed')}, {recipe} data)"
                       for path, budget, seeds, recipe in sources)
     cells = ", ".join(r["cell"] for r in stand_ins)
     return [f"**{STAND_IN_MARK.strip()} Stand-ins ({counted(len(stand_ins), 'cell')}: {cells}):** not run in this "
@@ -280,8 +280,8 @@ def write(bcfg, all_cells: list, root: str, out_dir: str, command: str, budget_n
     lines += [f"Budget `{bcfg.budget}`. {budget_note}".rstrip(), "",
               f"{what}; {'/'.join(map(str, episodes))} evaluation episodes per task and seed, {episode_start}; "
               f"mean over the {len(decl.tasks)} tasks, then mean ± Student t 95% interval over "
-              f"{bcfg.num_seeds} seeds. Best mean of a row in bold. `paper` = the paper's {table} (3 seeds, the "
-              "paper's budget).", ""]
+              f"{counted(bcfg.num_seeds, 'seed')}. Best mean of a row in bold. `paper` = the paper's {table} "
+              "(3 seeds, the paper's budget).", ""]
     if missing:
         lines += [f"**Not finished ({counted(len(missing), 'cell')}):** " + ", ".join(missing), ""]
     if kept:
