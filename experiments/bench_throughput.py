@@ -566,9 +566,9 @@ def markdown(res: dict) -> str:
             episodes = r["cell_episodes"][:r["cells"]]
         else:  # records made before the launcher's layout: `cells` held the sizes the replicas cycled through
             layout, episodes = f"{r['replicas']} replicas", r["cells"]
-        lines.append(f"| packing {r['part']} {r['shape']} {layout} ({r['strategy']}; "
-                     f"{'dataset' if len(episodes) == 1 else 'datasets'} of {'/'.join(map(str, episodes))} "
-                     f"{'episode' if episodes == [1] else 'episodes'}): "
+        data = (f"dataset of {counted(episodes[0], 'episode')}" if len(episodes) == 1
+                else f"datasets of {'/'.join(map(str, episodes))} episodes")
+        lines.append(f"| packing {r['part']} {r['shape']} {layout} ({r['strategy']}; {data}): "
                      f"{r['packed_replica_updates_per_s']:.1f} replica-updates/s packed, "
                      f"{r['one_by_one_replica_updates_per_s']:.1f} cells one after another | "
                      f"{r['ratio']:.2f} x | {'>= 0.95' if met else ''} | "

@@ -35,6 +35,11 @@ def _stage(tmp_path, out, *extra):
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu"))
 
 
+def _files_under(folder) -> list:
+    """The files below `folder`, as sorted paths relative to it."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
 @pytest.mark.slow
 def test_the_accelerator_job_runs_end_to_end_from_staged_files(tmp_path):
     accel, out = tmp_path / "accel", tmp_path / "out"
@@ -42,9 +47,8 @@ def test_the_accelerator_job_runs_end_to_end_from_staged_files(tmp_path):
     staged = _stage(tmp_path, accel)
     assert staged.returncode == 0, staged.stderr[-3000:]
     assert f"(data_dir there: {accel / 'data' / 'drone'})" in staged.stdout
-    files = sorted(p.relative_to(accel).as_posix() for p in accel.rglob("*") if p.is_file())
-    made = sorted(p.relative_to(tmp_path / "data").as_posix() for p in (tmp_path / "data").rglob("*")
-                  if p.is_file() and not p.name.startswith("."))
+    files = _files_under(accel)
+    made = [f for f in _files_under(tmp_path / "data") if not os.path.basename(f).startswith(".")]
     assert files and all(f.startswith("data/drone/") for f in files)
     assert set(files) <= {f"data/{f}" for f in made}
     # 6 tasks' RP datasets and the 6 learning runs that normalise the scores
@@ -86,7 +90,7 @@ def test_the_accelerator_job_runs_end_to_end_from_staged_files(tmp_path):
     results = json.loads((out / "drone_paper_cpu" / "results.json").read_text())
     assert sorted(r["cell"] for r in results["records"]) == ["rp6/srtd", "rp6/srtd_id"]
     assert all(r["num_seeds"] == 2 and r["device"] == "cpu (cpu) x1" for r in results["records"])
-    assert sorted(p.relative_to(accel).as_posix() for p in accel.rglob("*") if p.is_file()) == files  # none made
+    assert _files_under(accel) == files  # none made
     assert (out / "drone_paper_cpu" / "table2.md").exists()
 
 
